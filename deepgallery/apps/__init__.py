@@ -1,0 +1,1 @@
+"""One sub-package per application; each defines APP (see deepgallery.registry)."""

@@ -1,0 +1,1 @@
+"""Pieces that several applications share: errors, assets, checkpoints, I/O, progress, seeding, devices."""

@@ -1,0 +1,56 @@
+"""Seeding, device choice and progress bars — the same three lines every training loop needs."""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from collections.abc import Iterable
+from typing import TypeVar
+
+import numpy as np
+
+from .errors import UserError
+
+T = TypeVar("T")
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch (all devices) for reproducible runs."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def choose_device(name: str = "auto"):
+    """`auto` picks cuda, then mps, then cpu; an explicit device that is absent is a UserError."""
+    import torch
+
+    if name not in DEVICE_CHOICES:
+        raise UserError(f"unknown device {name!r}; choose one of {', '.join(DEVICE_CHOICES)}")
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if name == "auto":
+        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+    if name == "cuda" and not cuda:
+        raise UserError("--device cuda asked for, but PyTorch sees no CUDA GPU; use --device cpu")
+    if name == "mps" and not mps:
+        raise UserError("--device mps asked for, but this PyTorch has no Apple MPS support; use --device cpu")
+    return torch.device(name)
+
+
+def progress(iterable: Iterable[T] | None = None, total: int | None = None, desc: str = "", **kw):
+    """A tqdm bar on stderr; silent when DEEPGALLERY_QUIET=1 (tests) or stderr is not a terminal in CI."""
+    from tqdm.auto import tqdm
+
+    quiet = os.environ.get("DEEPGALLERY_QUIET") == "1"
+    return tqdm(iterable, total=total, desc=desc, disable=quiet, file=sys.stderr, dynamic_ncols=True, **kw)
+
+
+def add_device_arg(parser) -> None:
+    """The shared `--device auto|cpu|cuda|mps` flag."""
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
+                        help="where to compute: auto picks cuda, then mps, then cpu (default: auto)")
