@@ -1,0 +1,170 @@
+"""The web gallery, generated from the registry: one tab per application, live in the browser.
+
+Each application's tab shows its paper link and summary, inputs that fit its declared `Param`s (with
+its built-in examples), a Run button, outputs that fit its `Output`s and the whole result as JSON for
+download. Applications that are planned, miss an optional dependency or have no ``predict`` yet show
+what to do instead. Jobs go through one queue: at most ``max_jobs`` run at once across all tabs, the rest
+wait with their position and a progress bar shown; a failing job shows one clear message and the
+server stays up. Nothing here reaches the internet: analytics off, no share link, fonts served locally.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from types import ModuleType
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before Gradio is imported: nothing phones home
+
+import gradio as gr  # noqa: E402
+
+from .. import __version__, registry  # noqa: E402
+from ..core.errors import UserError  # noqa: E402
+from ..registry import App  # noqa: E402
+from .jobs import JobDirs, failure_message, run_job  # noqa: E402
+from .limits import Limits  # noqa: E402
+from .widgets import example_rows, input_component, output_component  # noqa: E402
+
+log = logging.getLogger("deepgallery.web")
+CONCURRENCY_ID = "deepgallery-jobs"  # one shared pool: max_jobs is a limit for the whole server, not per tab
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+CSS = ".dg-unavailable {border-left: 4px solid #d97706; padding-left: 1em}"
+
+
+def availability(app: App) -> tuple[ModuleType | None, str]:
+    """(entry module, "") when the app can run here, else (None, a Markdown line saying what to do)."""
+    if app.entry is None:
+        return None, ("**Planned — not built yet.** `deepgallery list` shows which applications are ready; "
+                      "the paper is linked above.")
+    try:
+        hooks = app.hooks()
+    except UserError as exc:  # a missing optional dependency: the message names the pip extra
+        return None, f"**Not available on this machine:** {exc}"
+    except Exception as exc:  # noqa: BLE001 - a broken app must not take the gallery down
+        log.warning("loading %s failed: %s: %s", app.id, type(exc).__name__, exc)
+        return None, f"**Could not be loaded** ({type(exc).__name__}: {exc}). Try `deepgallery info {app.id}`."
+    if not callable(getattr(hooks, "predict", None)):
+        return None, (f"**No web demo yet.** Run it from the command line: `deepgallery run {app.id} --help`.")
+    return hooks, ""
+
+
+def build_gallery(apps: Mapping[str, App] | None = None, max_jobs: int = 1, limits: Limits | None = None,
+                  dirs: JobDirs | None = None) -> gr.Blocks:
+    """The Gradio Blocks app: an overview tab, then one tab per application (ready ones first)."""
+    apps = registry.all_apps() if apps is None else apps
+    limits = limits or Limits()
+    dirs = dirs or JobDirs()
+    checked = [(app, *availability(app)) for app in apps.values()]
+    checked.sort(key=lambda item: item[1] is None)  # stable: registry order within ready / not ready
+    with gr.Blocks(title="deepgallery", analytics_enabled=False, delete_cache=(1800, 3600)) as demo:
+        gr.Markdown(f"# deepgallery {__version__}\nLandmark deep-learning applications, each one live on "
+                    "your input. Pick a tab; every job runs on this machine.")
+        with gr.Tabs():
+            with gr.Tab("Overview", id="overview"):
+                gr.Markdown(_overview(checked, max_jobs, limits))
+            for app, hooks, reason in checked:
+                with gr.Tab(app.id, id=app.id, elem_id=f"tab-{app.id}"):
+                    gr.Markdown(_header(app))
+                    if hooks is None:
+                        gr.Markdown(reason, elem_classes=["dg-unavailable"])
+                    else:
+                        _app_panel(app, hooks, max_jobs, limits, dirs)
+    return demo
+
+
+def _header(app: App) -> str:
+    install = f" · needs `pip install 'deepgallery[{app.extra}]'`" if app.extra else ""
+    return (f"## {app.title}\n[{app.paper}]({app.paper_url}) · command line: `deepgallery run {app.id}`"
+            f"{install}\n\n{app.summary}")
+
+
+def _overview(checked: list[tuple[App, ModuleType | None, str]], max_jobs: int, limits: Limits) -> str:
+    rows = ["| application | | paper | here |", "|---|---|---|---|"]
+    for app, hooks, reason in checked:
+        state = "ready" if hooks is not None else reason.split("**")[1].rstrip(":.") if "**" in reason else "—"
+        rows.append(f"| `{app.id}` | {app.title} | [{app.paper}]({app.paper_url}) | {state} |")
+    return (f"{sum(h is not None for _, h, _ in checked)} of {len(checked)} applications are ready here. "
+            f"At most {max_jobs} job(s) run at once; the others wait in a queue. Limits: {limits.describe()}."
+            "\n\n" + "\n".join(rows))
+
+
+def _app_panel(app: App, hooks: ModuleType, max_jobs: int, limits: Limits, dirs: JobDirs) -> None:
+    with gr.Row():
+        with gr.Column():
+            inputs = [input_component(p) for p in app.inputs]
+            run = gr.Button("Run", variant="primary", elem_id=f"run-{app.id}")
+            rows = example_rows(app.inputs, hooks) if app.inputs else []
+            if rows:
+                gr.Examples(rows, inputs, label="Examples: click one, then Run", cache_examples=False)
+        with gr.Column():
+            outputs = [output_component(out) for out in app.outputs]
+            status = gr.Markdown(elem_id=f"status-{app.id}")
+            record = gr.File(label="the whole result (JSON)", interactive=False)
+    run.click(_handler(app, hooks.predict, limits, dirs), inputs, [*outputs, record, status], api_name=app.id,
+              concurrency_limit=max_jobs, concurrency_id=CONCURRENCY_ID)
+
+
+def _handler(app: App, predict, limits: Limits, dirs: JobDirs):
+    """The Gradio callback for one app: a queued job with a progress bar; failures become one clear line."""
+
+    def handler(*values, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 - Gradio's documented idiom
+        progress(0.0, desc=f"{app.title}: running")
+        try:
+            job = run_job(app, predict, list(values), limits, dirs.new())
+        except Exception as exc:  # noqa: BLE001 - any failure is reported; the server stays up
+            if not isinstance(exc, UserError):
+                log.error("job for %s failed", app.id, exc_info=exc)
+            raise gr.Error(failure_message(app, exc), title=app.title, duration=None, print_exception=False) from None
+        return [*job.values, str(job.record_path), f"Done in {job.seconds:.1f} s."]
+
+    return handler
+
+
+def launch(demo: gr.Blocks, host: str, port: int, max_jobs: int, limits: Limits, block: bool = True) -> str:
+    """Queue and start the server; returns its local URL (blocks until Ctrl-C when `block`)."""
+    demo.queue(default_concurrency_limit=max_jobs, max_size=limits.queue_size)
+    demo.launch(server_name=host, server_port=port, share=False, inbrowser=False, show_error=False,
+                max_file_size=f"{limits.max_upload_mb}mb", ssr_mode=False, mcp_server=False,
+                enable_monitoring=False, prevent_thread_lock=not block, quiet=not block, css=CSS)
+    return demo.local_url
+
+
+def serve(host: str = "127.0.0.1", port: int = 7860, max_jobs: int = 1, apps: Mapping[str, App] | None = None,
+          limits: Limits | None = None) -> int:
+    """`deepgallery serve`: the gallery on http://HOST:PORT until Ctrl-C."""
+    if not 1 <= port <= 65535:
+        raise UserError(f"--port must be between 1 and 65535, got {port}")
+    if max_jobs < 1:
+        raise UserError(f"--max-jobs must be at least 1, got {max_jobs}")
+    cpus = _cpu_count()
+    if max_jobs > cpus:
+        print(f"deepgallery: --max-jobs {max_jobs} is more than this machine's {cpus} CPU cores; using {cpus}")
+        max_jobs = cpus
+    limits = limits or Limits.from_env()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _share_threads(max_jobs, cpus)
+    if host not in LOCAL_HOSTS:
+        print(f"deepgallery: listening on {host}: anyone who can reach this address can run jobs here")
+    dirs = JobDirs()
+    demo = build_gallery(apps, max_jobs, limits, dirs)
+    print(f"deepgallery gallery: {max_jobs} job(s) at once; {limits.describe()}. Ctrl-C stops it.")
+    try:
+        launch(demo, host, port, max_jobs, limits, block=True)
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port} ({exc}); pick another with --port") from None
+    finally:
+        dirs.cleanup()
+    return 0
+
+
+def _share_threads(max_jobs: int, cpus: int) -> None:
+    """Jobs running side by side share the cores instead of each taking all of them."""
+    if max_jobs > 1:
+        import torch
+
+        torch.set_num_threads(max(1, cpus // max_jobs))
+
+
+def _cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
