@@ -151,8 +151,9 @@ def serve(host: str = "127.0.0.1", port: int = 7860, max_jobs: int = 1, apps: Ma
     print(f"deepgallery gallery: {max_jobs} job(s) at once; {limits.describe()}. Ctrl-C stops it.")
     try:
         launch(demo, host, port, max_jobs, limits, block=True)
-    except OSError as exc:
-        raise UserError(f"cannot listen on {host}:{port} ({exc}); pick another with --port") from None
+    except OSError:
+        raise UserError(f"cannot listen on {host}:{port}: the port is taken or the address is not this machine's; "
+                        "pick another with --port / --host") from None
     finally:
         dirs.cleanup()
     return 0

@@ -1,0 +1,221 @@
+"""`deepgallery bench gallery`: a load check of the web gallery on loopback.
+
+It starts `deepgallery serve` in a child process (with the self-test `probe` app added), sends N
+concurrent clients (gradio_client, 127.0.0.1 only) that each submit jobs one after another, and reports
+how many finished, how many failed and the 95th-percentile time from submit to result (queue wait
+included). Then it sends one bad job, which must come back as its one-line message, and checks that the
+server still answers. When a fast real application (neuralcrypto, viscoelastic) is ready and has a
+built-in example, a smaller round runs it too (metrics prefixed with its id). Bounded in count and time.
+
+    python -m deepgallery.web.bench --serve PORT MAX_JOBS   (the child process; not for users)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import UserError
+
+FAST_APPS = ("neuralcrypto", "viscoelastic")  # real applications quick enough to load-check, if ready
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    clients: int = 16  # concurrent clients, each on its own connection
+    jobs_per_client: int = 5  # jobs each client submits, one after another
+    app_clients: int = 4  # clients for the round with a real application
+    app_jobs_per_client: int = 2  # and their jobs each
+    max_jobs: int = 2  # the server's --max-jobs (this machine: 2 cores)
+    job_timeout_s: float = 120.0  # a job not back by then counts as failed
+    start_timeout_s: float = 90.0  # the server must answer by then
+
+
+QUICK = LoadConfig(clients=6, jobs_per_client=3, app_clients=2, app_jobs_per_client=2)
+
+
+def bench(quick: bool = False) -> dict[str, Any]:
+    cfg = QUICK if quick else LoadConfig()
+    load = round(os.getloadavg()[0], 1) if hasattr(os, "getloadavg") else None  # shared machines: context
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    log_path = Path(tempfile.mkstemp(prefix="deepgallery-gallery-bench-", suffix=".log")[1])
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "DEEPGALLERY_QUIET": "1"}
+    with open(log_path, "w") as log:
+        server = subprocess.Popen([sys.executable, "-m", "deepgallery.web.bench", "--serve", str(port),
+                                   str(cfg.max_jobs)], stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        _wait_until_up(url, server, cfg.start_timeout_s, log_path)
+        metrics: dict[str, Any] = {}
+        probe = _load_round(url, "probe", ["hello gallery", 128], cfg.clients, cfg.jobs_per_client, cfg)
+        metrics.update(probe)
+        real = _fast_app_args()
+        if real is not None:
+            app_id, args = real
+            extra = _load_round(url, app_id, args, cfg.app_clients, cfg.app_jobs_per_client, cfg)
+            metrics["jobs_ok"] += extra.pop("jobs_ok")
+            metrics["jobs_failed"] += extra.pop("jobs_failed")
+            metrics.update({f"{app_id}_{k}": v for k, v in extra.items()})
+        metrics["bad_job_clear_message"] = int(_bad_job_message(url) == "message: write something to draw")
+        metrics["server_up_after"] = int(server.poll() is None and _answers(url))
+    finally:
+        _stop(server)
+        log_path.unlink(missing_ok=True)
+    config = {**asdict(cfg), "apps": "probe" if real is None else f"probe, {real[0]}",
+              "transport": "gradio_client on 127.0.0.1", "load_average_at_start": load}
+    return {"metrics": metrics, "config": config, "device": "cpu"}
+
+
+def _load_round(url: str, app_id: str, args: list[Any], clients: int, jobs: int, cfg: LoadConfig) -> dict:
+    """`clients` threads, each with its own client, submit `jobs` jobs one after another."""
+    from gradio_client import Client
+
+    times: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    start_all = threading.Barrier(clients)
+
+    def client_loop() -> None:
+        try:
+            client = Client(url, verbose=False)
+        except Exception as exc:  # noqa: BLE001 - a client that cannot connect fails all its jobs
+            with lock:
+                failures.extend([f"connect: {exc}"] * jobs)
+            start_all.abort()
+            return
+        try:
+            start_all.wait(timeout=cfg.start_timeout_s)
+        except threading.BrokenBarrierError:
+            pass
+        for _ in range(jobs):
+            t0 = time.perf_counter()
+            try:
+                client.submit(*args, api_name=f"/{app_id}").result(timeout=cfg.job_timeout_s)
+                with lock:
+                    times.append(time.perf_counter() - t0)
+            except Exception as exc:  # noqa: BLE001 - counted, not raised: the check is about the server
+                with lock:
+                    failures.append(f"{type(exc).__name__}: {exc}")
+        client.close()
+
+    wall = time.perf_counter()
+    threads = [threading.Thread(target=client_loop, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=cfg.job_timeout_s * jobs + cfg.start_timeout_s)
+    wall = time.perf_counter() - wall
+    if failures:
+        print(f"gallery bench: {len(failures)} {app_id} job(s) failed, first: {failures[0]}", file=sys.stderr)
+    ordered = sorted(times)
+    return {
+        "jobs_ok": len(times),
+        "jobs_failed": clients * jobs - len(times),
+        "p95_seconds": round(_percentile(ordered, 0.95), 3),
+        "p50_seconds": round(_percentile(ordered, 0.50), 3),
+        "max_seconds": round(ordered[-1], 3) if ordered else float("nan"),
+        "jobs_per_second": round(len(times) / wall, 2),
+    }
+
+
+def _percentile(ordered: list[float], q: float) -> float:
+    """Nearest-rank percentile of sorted values (nan when empty)."""
+    if not ordered:
+        return float("nan")
+    rank = max(1, -(-len(ordered) * q // 1))  # ceil(n q)
+    return ordered[int(rank) - 1]
+
+
+def _fast_app_args() -> tuple[str, list[Any]] | None:
+    """The first ready fast application with a built-in example, and that example's arguments."""
+    from gradio_client import handle_file
+
+    from .. import registry
+    from .server import availability
+    from .widgets import example_rows
+
+    apps = registry.all_apps()
+    for app_id in FAST_APPS:
+        if app_id not in apps or not apps[app_id].inputs:
+            continue
+        hooks, _ = availability(apps[app_id])
+        rows = example_rows(apps[app_id].inputs, hooks) if hooks is not None else []
+        if rows:
+            media = {p.name for p in apps[app_id].inputs if p.kind in ("image", "video", "file")}
+            params = apps[app_id].inputs
+            return app_id, [handle_file(v) if p.name in media else v for p, v in zip(params, rows[0], strict=True)]
+    return None
+
+
+def _bad_job_message(url: str) -> str:
+    """Submit an empty message to the probe; the error that comes back must be the app's one line."""
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    try:
+        client.predict("", 64, api_name="/probe")
+        return "(no error)"
+    except Exception as exc:  # noqa: BLE001 - gradio_client raises AppError carrying the message
+        return str(exc)
+    finally:
+        client.close()
+
+
+def _answers(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=10, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _wait_until_up(url: str, server: subprocess.Popen, timeout_s: float, log_path: Path) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise UserError(f"the gallery server exited with code {server.returncode} before answering:\n{tail}")
+        if _answers(url):
+            return
+        time.sleep(0.5)
+    raise UserError(f"the gallery server did not answer on {url} within {timeout_s:g} s")
+
+
+def _stop(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        server.send_signal(signal.SIGINT)  # Ctrl-C: Gradio closes cleanly and serve() removes its job folders
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=15)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve_child(port: int, max_jobs: int) -> int:
+    from .. import registry
+    from . import probe, server
+
+    return server.serve("127.0.0.1", port, max_jobs, apps={"probe": probe.APP, **registry.all_apps()})
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve":
+        sys.exit(_serve_child(int(sys.argv[2]), int(sys.argv[3])))
+    print(__doc__)
+    sys.exit(2)
