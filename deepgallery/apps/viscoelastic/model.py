@@ -1,0 +1,79 @@
+"""The surrogate: an MLP that maps (distance, fault depth, time) to postseismic surface displacement.
+
+DeVries et al. (2017, section 2) train a fully connected network on the output of a viscoelastic code:
+inputs are the observation point, the time and the rheological parameters, the output is displacement.
+We do the same for the 2-D solution of ``solver.py``, in the solver's own dimensionless variables, so one
+network covers every layer thickness, viscosity, shear modulus and slip:
+
+    xi = |x| / H  in [0, xi_max]      delta = D / H  in [delta_min, 1]      T = t / tau  in [0, t_max]
+
+    u(x, t) / s = sign(x) * [ arctan(delta / xi) / pi  +  env(xi, delta, T) * MLP(features) ]
+
+The elastic term is exact and cheap (one arctan); the network learns only the viscoelastic part
+(the image series of eq. 1 in ``solver.py``), the expensive part. ``env = (1 - e^-T) * xi/(1+xi) * delta``
+makes the known limits exact: no postseismic motion at t = 0, none on the fault trace, and none for a
+vanishing fault; it also gives the network a target of order one. Features are log-scaled
+(``log1p xi``, ``log1p T``) because the solution varies on a scale of ~H near the fault and ~tau in time
+but has long 1/xi and 1/T tails.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class SurrogateConfig:
+    width: int = 64  # hidden units per layer: 64 keeps the checkpoint ~70 kB and inference ~0.5 us/point
+    depth: int = 3  # hidden layers
+    xi_max: float = 40.0  # largest |x| / H the network is trained for
+    delta_min: float = 0.05  # smallest D / H (shallower faults give postseismic signals below 1% of s)
+    t_max: float = 200.0  # largest t / tau (200 relaxation times: within 0.2% of the relaxed state near the fault)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SurrogateConfig:
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+class Surrogate(nn.Module):
+    """MLP(3 -> width x depth -> 1) with SiLU, wrapped in the exact elastic term and the envelope above."""
+
+    def __init__(self, cfg: SurrogateConfig):
+        super().__init__()
+        self.cfg = cfg
+        layers: list[nn.Module] = []
+        fan_in = 3
+        for _ in range(cfg.depth):
+            layers += [nn.Linear(fan_in, cfg.width), nn.SiLU()]
+            fan_in = cfg.width
+        layers.append(nn.Linear(fan_in, 1))
+        self.mlp = nn.Sequential(*layers)
+
+    def features(self, xi: torch.Tensor, delta: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
+        """Inputs scaled to [-1, 1]: (B,) x 3 -> (B, 3)."""
+        c = self.cfg
+        return torch.stack([
+            2 * torch.log1p(xi) / math.log1p(c.xi_max) - 1,
+            2 * (delta - c.delta_min) / (1 - c.delta_min) - 1,
+            2 * torch.log1p(T) / math.log1p(c.t_max) - 1,
+        ], dim=1)
+
+    def postseismic(self, xi: torch.Tensor, delta: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
+        """Viscoelastic part of u/s at xi >= 0: (B,) -> (B,)."""
+        env = -torch.expm1(-T) * xi / (1 + xi) * delta  # (B,)
+        return self.mlp(self.features(xi, delta, T)).squeeze(1) * env
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, fault_depth: torch.Tensor, layer_thickness: torch.Tensor,
+                tau: torch.Tensor, slip: torch.Tensor) -> torch.Tensor:
+        """Surface displacement u(x, t) in the unit of slip; all arguments (B,) in consistent units."""
+        xi = x.abs() / layer_thickness
+        delta = fault_depth / layer_thickness
+        elastic = torch.atan(delta / xi) / math.pi  # xi = 0 gives 1/2, times sign(0) = 0 on the fault
+        return slip * torch.sign(x) * (elastic + self.postseismic(xi, delta, t / tau))

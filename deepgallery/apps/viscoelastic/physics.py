@@ -1,0 +1,90 @@
+"""Physical parameters in user units (km, years, Pa s, GPa, m), their checks, and both evaluators on them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ...core.errors import UserError
+from . import solver
+
+
+@dataclass
+class EarthModel:
+    fault_depth: float = 15.0  # km, D: the fault slips from the surface to this depth
+    layer_thickness: float = 30.0  # km, H: elastic layer (lithosphere) over the viscoelastic half-space
+    viscosity: float = 1e19  # Pa s, eta of the Maxwell half-space (asthenosphere)
+    shear_modulus: float = 30.0  # GPa, mu (the same in layer and half-space)
+    slip: float = 5.0  # m, coseismic slip s
+
+    @property
+    def tau_years(self) -> float:
+        """tau = 2 eta / mu in years, the time scale of the relaxation."""
+        return float(solver.relaxation_time_years(self.viscosity, self.shear_modulus))
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def check(self) -> EarthModel:
+        """UserError (one line) for values that are not physical."""
+        names = {"fault_depth": "fault depth (km)", "layer_thickness": "layer thickness (km)",
+                 "viscosity": "viscosity (Pa s)", "shear_modulus": "shear modulus (GPa)", "slip": "slip (m)"}
+        for key, label in names.items():
+            value = getattr(self, key)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise UserError(f"{label} must be a finite number > 0, got {value}")
+        if self.fault_depth > self.layer_thickness:
+            raise UserError(f"fault depth {self.fault_depth} km is below the elastic layer ({self.layer_thickness} km)"
+                            ": this model needs fault depth <= layer thickness")
+        return self
+
+
+def check_grid(distances_km, times_years) -> tuple[np.ndarray, np.ndarray]:
+    """Distances (any sign, finite) and times (>= 0, finite) as float arrays; UserError otherwise."""
+    x = np.atleast_1d(np.asarray(distances_km, dtype=float))
+    t = np.atleast_1d(np.asarray(times_years, dtype=float))
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        raise UserError("distances (--x) must be finite numbers in km")
+    if t.size == 0 or not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise UserError(f"times (--t) must be finite numbers >= 0 (years after the earthquake), got {t.tolist()}")
+    return x, t
+
+
+def solver_displacement(m: EarthModel, x_km, t_years) -> np.ndarray:
+    """Surface displacement (m) from the image series at broadcast (x, t)."""
+    return solver.surface_displacement(x_km, t_years, m.fault_depth, m.layer_thickness, m.tau_years, m.slip)
+
+
+def check_domain(model_cfg, m: EarthModel, x_km: np.ndarray, t_years: np.ndarray) -> None:
+    """UserError when the request leaves the box the surrogate was trained on, saying what to change."""
+    delta = m.fault_depth / m.layer_thickness
+    if delta < model_cfg.delta_min:
+        raise UserError(f"fault depth / layer thickness = {delta:.3g} is below the surrogate's range "
+                        f"({model_cfg.delta_min}); use a deeper fault or a thinner layer")
+    xi = float(np.max(np.abs(x_km))) / m.layer_thickness
+    if xi > model_cfg.xi_max:
+        raise UserError(f"distance {np.max(np.abs(x_km)):g} km is {xi:.3g} layer thicknesses; the surrogate covers "
+                        f"{model_cfg.xi_max:g} (<= {model_cfg.xi_max * m.layer_thickness:g} km here): lower --x-max")
+    big_t = float(np.max(t_years)) / m.tau_years
+    if big_t > model_cfg.t_max:
+        raise UserError(f"time {np.max(t_years):g} yr is {big_t:.3g} relaxation times (tau = 2 eta/mu = "
+                        f"{m.tau_years:.3g} yr); the surrogate covers {model_cfg.t_max:g} "
+                        f"(<= {model_cfg.t_max * m.tau_years:.4g} yr here): lower --t-max or raise the viscosity")
+
+
+def surrogate_displacement(model, m: EarthModel, x_km, t_years) -> np.ndarray:
+    """Surface displacement (m) from the network at broadcast (x, t), same shape as the solver's answer."""
+    import torch
+
+    x, t = np.broadcast_arrays(np.asarray(x_km, float), np.asarray(t_years, float))
+    shape = x.shape
+
+    def column(value) -> torch.Tensor:
+        return torch.tensor(np.broadcast_to(value, shape).ravel(), dtype=torch.float32)  # a copy
+
+    with torch.inference_mode():
+        u = model(column(x), column(t), column(m.fault_depth), column(m.layer_thickness),
+                  column(m.tau_years), column(m.slip))
+    return u.double().numpy().reshape(shape)

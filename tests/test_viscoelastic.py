@@ -1,0 +1,173 @@
+"""viscoelastic: the image-series solver against its limits, the shipped surrogate against the solver,
+a tiny training run that learns and resumes, and bad input that exits 2 with one line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from deepgallery import cli
+from deepgallery.apps.viscoelastic import solver
+from deepgallery.apps.viscoelastic.entry import SHIPPED
+
+X = np.array([-80.0, -20.0, -3.0, 0.5, 4.0, 15.0, 40.0, 120.0])  # km, never on the fault trace
+D, H, TAU, S = 12.0, 25.0, 8.0, 3.0  # km, km, yr, m
+
+
+def test_t0_is_the_elastic_half_space_solution():
+    u0 = solver.surface_displacement(X, 0.0, D, H, TAU, S)
+    np.testing.assert_allclose(u0, S / np.pi * np.arctan(D / X), atol=1e-14)
+
+
+def test_late_times_approach_the_fully_relaxed_plate_over_fluid():
+    relaxed = solver.relaxed_surface_displacement(X, D, H, S)
+    gaps = [np.abs(solver.surface_displacement(X, T * TAU, D, H, TAU, S) - relaxed).max() for T in (3, 30, 300)]
+    assert gaps[0] > gaps[1] > gaps[2]  # monotone approach (the far field relaxes like 1/T)
+    late = solver.surface_displacement(X, 1e5 * TAU, D, H, TAU, S)
+    np.testing.assert_allclose(late, relaxed, atol=1e-4 * S)
+    # a fault through the whole layer: the plate ends up moving as two rigid blocks, +-s/2
+    np.testing.assert_allclose(solver.relaxed_surface_displacement(X, H, H, S), np.sign(X) * S / 2, atol=1e-12)
+
+
+def test_antisymmetry_and_continuity_in_time():
+    u = solver.surface_displacement(X, 17.0, D, H, TAU, S)
+    np.testing.assert_allclose(solver.surface_displacement(-X, 17.0, D, H, TAU, S), -u, atol=1e-14)
+    du = solver.surface_displacement(X, 17.0 + 1e-6, D, H, TAU, S) - u
+    assert np.all(np.abs(du) < 1e-6) and np.all(du * np.sign(X) >= 0)  # continuous, moving away from the fault
+
+
+def test_truncation_error_is_at_round_off(monkeypatch):
+    T = np.array([0.0, 0.3, 4.0, 60.0, 200.0])
+    u = solver.surface_displacement(7.0, T * TAU, D, H, TAU, S)
+    original = solver.n_terms
+    monkeypatch.setattr(solver, "n_terms", lambda t: 2 * original(t))
+    np.testing.assert_allclose(solver.surface_displacement(7.0, T * TAU, D, H, TAU, S), u, atol=1e-12)
+
+
+def test_field_at_depth_is_consistent():
+    x = X[X != 0]
+    for t in (0.0, 5.0, 40.0):
+        w0, _, syz0 = solver.field(x, 0.0, t, D, H, TAU, S)
+        np.testing.assert_allclose(w0, solver.surface_displacement(x, t, D, H, TAU, S), atol=1e-13)
+        np.testing.assert_allclose(syz0, 0.0, atol=1e-13)  # free surface carries no traction
+        above, below = solver.field(x, H - 1e-9, t, D, H, TAU, S), solver.field(x, H + 1e-9, t, D, H, TAU, S)
+        np.testing.assert_allclose(above[0], below[0], atol=1e-8)  # displacement continuous at z = H
+        np.testing.assert_allclose(above[2], below[2], atol=1e-8)  # and the traction sigma_yz
+    # t = 0 below the layer: the homogeneous elastic solution
+    z = 40.0
+    w, _, _ = solver.field(x, z, 0.0, D, H, TAU, S)
+    np.testing.assert_allclose(w, S / (2 * np.pi) * (np.arctan((D - z) / x) + np.arctan((D + z) / x)), atol=1e-13)
+    # in the elastic layer the stress is mu grad w (finite differences); in the Maxwell half-space it relaxes away
+    h, mu = 1e-5, 30.0
+    _, sxy, syz = solver.field(9.0, 6.0, 20.0, D, H, TAU, S, mu)
+    wx = (solver.field(9.0 + h, 6.0, 20.0, D, H, TAU, S)[0] - solver.field(9.0 - h, 6.0, 20.0, D, H, TAU, S)[0]) / 2 / h
+    wz = (solver.field(9.0, 6.0 + h, 20.0, D, H, TAU, S)[0] - solver.field(9.0, 6.0 - h, 20.0, D, H, TAU, S)[0]) / 2 / h
+    np.testing.assert_allclose([sxy, syz], [mu * wx, mu * wz], rtol=1e-6)
+    sxy_t = [abs(solver.field(9.0, 50.0, T * TAU, D, H, TAU, S, mu)[1]) for T in (0.0, 5.0, 50.0, 500.0)]
+    assert sxy_t[0] > sxy_t[1] > sxy_t[2] > sxy_t[3] and sxy_t[3] < 1e-4 * sxy_t[0]
+
+
+def test_shipped_surrogate_matches_the_solver_on_held_out_points():
+    from deepgallery.apps.viscoelastic.entry import load
+    from deepgallery.apps.viscoelastic.train import evaluate, sample_points
+
+    model = load()
+    inputs, target = sample_points(3000, model.cfg, seed=424242)  # a seed never used in training
+    metrics = evaluate(model, inputs, target)
+    assert metrics["rel_rmse"] < 0.01
+    assert metrics["rel_rmse_postseismic"] < 0.02
+    # physical units: the network's total displacement against the solver at a few (x, t)
+    from deepgallery.apps.viscoelastic.physics import EarthModel, solver_displacement, surrogate_displacement
+
+    m = EarthModel(fault_depth=10.0, layer_thickness=35.0, viscosity=5e18, shear_modulus=40.0, slip=2.0)
+    x, t = np.meshgrid([-50.0, -5.0, 2.0, 20.0, 90.0], [0.0, 3.0, 12.0, 40.0])
+    err = surrogate_displacement(model, m, x, t) - solver_displacement(m, x, t)
+    assert np.abs(err).max() < 0.01 * m.slip
+
+
+@pytest.fixture
+def one_thread():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: a second thread only adds contention on a busy machine
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_tiny_training_learns_and_resumes(tmp_path, one_thread):
+    from deepgallery.apps.viscoelastic.model import SurrogateConfig
+    from deepgallery.apps.viscoelastic.train import TrainConfig, load_surrogate, train
+
+    out = tmp_path / "tiny"
+    mc = SurrogateConfig(width=16, depth=2)
+    tc = TrainConfig(steps=300, batch_size=256, samples=4000, held_out=1000, save_every=100, lr=5e-3, warmup=20)
+    first = train(out, tc, mc, log=lambda *_: None)
+    _, meta = load_surrogate(out)
+    losses = [loss for _, loss in meta["losses"]]
+    assert meta["step"] == 300 and losses[-1] < 0.3 * losses[0]
+    assert first["rel_rmse"] < 0.5
+    longer = TrainConfig(**{**tc.__dict__, "steps": 500})
+    second = train(out, longer, mc, resume=True, log=lambda *_: None)
+    _, meta2 = load_surrogate(out)
+    assert meta2["step"] == 500 and len(meta2["losses"]) == 5 and meta2["losses"][:3] == meta["losses"]
+    assert second["rel_rmse"] < 0.5
+
+
+def _error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("deepgallery: error:"), err
+    return err[0]
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--viscosity=-1e19"], "viscosity"),
+    (["--slip", "-5"], "slip"),
+    (["--slip", "nan"], "slip"),
+    (["--fault-depth", "40", "--layer-thickness", "30"], "fault depth"),
+    (["--t", "-3"], "times"),
+    (["--x-max", "5000"], "lower --x-max"),
+    (["--t", "1e6"], "raise the viscosity"),
+])
+def test_bad_numbers_exit_2_with_one_line(tmp_path, capsys, flags, words):
+    out = tmp_path / "u.png"
+    assert cli.main(["run", "viscoelastic", *flags, "-o", str(out)]) == 2
+    assert words in _error_line(capsys)
+    assert not out.exists()
+
+
+def test_missing_corrupt_checkpoint_and_bad_params_file(tmp_path, capsys):
+    out = tmp_path / "u.png"
+    assert cli.main(["run", "viscoelastic", "--checkpoint", str(tmp_path / "nope"), "-o", str(out)]) == 2
+    assert "not found" in _error_line(capsys)
+    for suffix in (".safetensors", ".json"):
+        shutil.copy(SHIPPED.with_name(SHIPPED.name + suffix), tmp_path / f"bad{suffix}")
+    with open(tmp_path / "bad.safetensors", "r+b") as f:
+        f.seek(200)
+        f.write(b"\x00garbage\x00")
+    assert cli.main(["run", "viscoelastic", "--checkpoint", str(tmp_path / "bad"), "-o", str(out)]) == 2
+    line = _error_line(capsys)
+    assert "corrupt" in line and "deepgallery train viscoelastic" in line
+    (tmp_path / "p.json").write_text("{not json")
+    assert cli.main(["run", "viscoelastic", "--params", str(tmp_path / "p.json"), "-o", str(out)]) == 2
+    assert "not valid JSON" in _error_line(capsys)
+    assert not out.exists()
+
+
+def test_run_with_params_file_and_predict(tmp_path, capsys):
+    params = tmp_path / "p.json"
+    params.write_text(json.dumps({"fault_depth": 20, "layer_thickness": 20, "viscosity": 3e18, "t": [0, 5, 20]}))
+    out, table = tmp_path / "u.png", tmp_path / "u.json"
+    assert cli.main(["run", "viscoelastic", "--params", str(params), "--x", "10", "40", "-o", str(out),
+                     "--json", str(table)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    record = json.loads(table.read_text())
+    assert len(record["data"]) == 6 and record["model"]["fault_depth"] == 20
+    assert record["summary"]["rel_rmse_on_plotted_curves"] < 0.01
+    from deepgallery.apps.viscoelastic.entry import predict
+
+    result = predict(viscosity=2e19, t_max=50.0)
+    assert result["plot"].is_file() and len(result["table"]["data"]) == 20
