@@ -1,0 +1,196 @@
+"""CLI, demo, bench and web hooks of textspot.
+
+    deepgallery run textspot index VIDEO_OR_DIR... [--db PATH] [--backend rapidocr|tesseract|jaderberg]
+    deepgallery run textspot search "london" [--format text|json|csv] [--out DIR]
+    deepgallery train textspot [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from deepgallery.core.errors import UserError, check_positive
+from deepgallery.registry import DemoItem
+
+from .readers import BACKENDS
+
+
+def add_run_args(parser: argparse.ArgumentParser) -> None:
+    from .indexer import default_db
+
+    sub = parser.add_subparsers(dest="action", required=True, metavar="{index,search}")
+    p = sub.add_parser("index", help="read the text in videos/images and add it to the index")
+    p.add_argument("paths", nargs="+", metavar="VIDEO_OR_DIR", help="video or image files, or folders of them")
+    p.add_argument("--db", type=Path, default=default_db(), help=f"index file (default: {default_db()})")
+    p.add_argument("--backend", default="rapidocr", choices=BACKENDS,
+                   help="text reader: rapidocr (PP-OCR, default), tesseract, or jaderberg (the paper's CNN)")
+    p.add_argument("--interval", type=float, default=0.5,
+                   help="seconds between sampled frames, at most 1 (default 0.5)")
+    p.add_argument("--min-confidence", type=float, default=0.5, help="drop readings below this (0..1)")
+    p.add_argument("--force", action="store_true", help="re-read files even if unchanged")
+    p = sub.add_parser("search", help="find the videos and moments where a word appears")
+    p.add_argument("query", help="word(s) to find; prefixes and small typos match too")
+    p.add_argument("--db", type=Path, default=default_db(), help=f"index file (default: {default_db()})")
+    p.add_argument("--limit", type=int, default=20, help="most hits to show (default 20)")
+    p.add_argument("--format", default="text", choices=("text", "json", "csv"), help="what to print")
+    p.add_argument("--out", type=Path, default=Path("textspot-results"),
+                   help="folder for results.html and the thumbnails (default: ./textspot-results)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.action == "index":
+        return _index(args)
+    return _search(args)
+
+
+def _open_store(db: Path, must_exist: bool):
+    from .store import SQLiteStore
+
+    if must_exist and not Path(db).expanduser().is_file():
+        raise UserError(f"no index at {db}: build one first with `deepgallery run textspot index VIDEO_OR_DIR`")
+    return SQLiteStore(db)
+
+
+def _index(args: argparse.Namespace) -> int:
+    from .indexer import SampleConfig, index_paths
+    from .readers import make_reader
+
+    if not 0.0 <= args.min_confidence <= 1.0:
+        raise UserError(f"--min-confidence must be in [0, 1], got {args.min_confidence}")
+    check_positive("--interval", args.interval)
+    reader = make_reader(args.backend, args.min_confidence)
+    store = _open_store(args.db, must_exist=False)
+    try:
+        stats = index_paths(args.paths, store, reader, SampleConfig(interval=args.interval), force=args.force)
+        videos, occs = store.counts()
+    finally:
+        store.close()
+    print(f"indexed {stats.indexed}, unchanged {stats.skipped}, failed {stats.failed}; "
+          f"the index {args.db} holds {videos} files, {occs} text occurrences")
+    return 1 if stats.failed else 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from . import report
+    from .search import search, tokens
+
+    if not tokens(args.query):
+        raise UserError("empty query: give a word to search for, e.g. `deepgallery run textspot search london`")
+    check_positive("--limit", args.limit)
+    store = _open_store(args.db, must_exist=True)
+    try:
+        scored = search(store, args.query, args.limit)
+    finally:
+        store.close()
+    thumbs = report.write_thumbnails(scored, args.out / "thumbs")
+    records = report.rows(scored, thumbs)
+    page = report.write_html(args.out / "results.html", args.query, records)
+    if args.format == "json":
+        print(report.as_json(args.query, records))
+    elif args.format == "csv":
+        sys.stdout.write(report.as_csv(records))
+    else:
+        print(report.as_text(records))
+        print(f"results page: {page}")
+    return 0
+
+
+def add_train_args(parser: argparse.ArgumentParser) -> None:
+    from .train import DEFAULT_CHECKPOINT, TrainConfig
+
+    d = TrainConfig()
+    parser.add_argument("--rounds", type=int, default=d.rounds, help="render-then-train rounds")
+    parser.add_argument("--per-word", type=int, default=d.per_word, help="samples per word rendered each round")
+    parser.add_argument("--words", type=int, default=d.words, help="first N dictionary words only (0 = all)")
+    parser.add_argument("--batch-size", type=int, default=d.batch_size)
+    parser.add_argument("--lr", type=float, default=d.lr)
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--threads", type=int, default=d.threads, help="CPU threads for torch")
+    parser.add_argument("--out", type=Path, default=DEFAULT_CHECKPOINT,
+                        help="checkpoint path without suffix; an existing one is resumed")
+
+
+def train(args: argparse.Namespace) -> int:
+    from .train import TrainConfig
+    from .train import train as train_loop
+
+    for name in ("rounds", "per_word", "batch_size", "threads"):
+        check_positive(f"--{name.replace('_', '-')}", getattr(args, name))
+    cfg = TrainConfig(rounds=args.rounds, per_word=args.per_word, words=args.words, batch_size=args.batch_size,
+                      lr=args.lr, seed=args.seed, threads=args.threads)
+    result = train_loop(cfg, out=args.out)
+    print(f"val word accuracy {result['val_accuracy']:.3f} on {result['words']} words; checkpoint {args.out}")
+    return 0
+
+
+def bench(quick: bool) -> dict:
+    from .benchmark import run_bench
+
+    return run_bench(quick)
+
+
+def predict(video: str, query: str = "london") -> dict:
+    """Index one video/image into a temporary index and search it (the web gallery's call)."""
+    from . import report
+    from .indexer import SampleConfig, index_paths
+    from .readers import make_reader
+    from .search import search, tokens
+    from .store import SQLiteStore
+
+    if not tokens(query or ""):
+        raise UserError("empty query: type a word to search for, e.g. london")
+    messages: list[str] = []
+    out = Path(tempfile.mkdtemp(prefix="textspot-"))
+    store = SQLiteStore(out / "index.sqlite")
+    try:
+        stats = index_paths([video], store, make_reader("rapidocr"), SampleConfig(), log=messages.append)
+        if stats.failed:
+            raise UserError(messages[0].removeprefix("textspot: skipped ") if messages else f"{video}: unreadable")
+        scored = search(store, query, limit=20)
+        lines = store.conn.execute("SELECT start, text FROM occurrences ORDER BY start").fetchall()
+    finally:
+        store.close()
+    thumbs = report.write_thumbnails(scored, out / "thumbs")
+    records = report.rows(scored, thumbs)
+    listing = "\n".join(f"{t:7.1f} s  {text}" for t, text in lines) or "(no text found)"
+    return {"hits": records, "thumbnail": thumbs[0] if thumbs and thumbs[0] else None, "lines": listing}
+
+
+def demo(out_dir: Path) -> list[DemoItem]:
+    """Generate a short video with words on real photos, index it, search "london", write the results page."""
+    from . import report
+    from .indexer import SampleConfig, index_paths
+    from .readers import make_reader
+    from .search import search
+    from .store import SQLiteStore
+    from .synth import VideoSpec, make_test_video
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    video = out_dir / "news_clip.mp4"
+    vocab = ("london", "bridge", "weather", "news", "market", "river", "station", "city")
+    make_test_video(video, seed=3, spec=VideoSpec(seconds=8.0, words=6, small_prob=0.0), vocab=vocab,
+                    first=("london",))
+    db = out_dir / "index.sqlite"
+    db.unlink(missing_ok=True)
+    store = SQLiteStore(db)
+    try:
+        index_paths([str(video)], store, make_reader("rapidocr"), SampleConfig())
+        query = "london"
+        scored = search(store, query, limit=10)
+        if not scored:
+            query = store.vocabulary()[0] if store.vocabulary() else query
+            scored = search(store, query, limit=10)
+    finally:
+        store.close()
+    thumbs = report.write_thumbnails(scored, out_dir / "thumbs")
+    records = report.rows(scored, thumbs)
+    page = report.write_html(out_dir / "results.html", query, records)
+    js = out_dir / "hits.json"
+    js.write_text(report.as_json(query, records), encoding="utf-8")
+    outputs = [video, *(t for t in thumbs[:2] if t), page, js]
+    return [DemoItem(title=f"search “{query}” in a generated news clip", inputs={"video": str(video), "query": query},
+                     outputs=outputs, text=report.as_text(records))]

@@ -1,0 +1,229 @@
+"""textspot: occurrence merging, FTS5 prefix/typo search, incremental and transactional indexing, bad input,
+and the paper's recogniser learning on tiny synthetic data."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepgallery.apps.textspot import synth
+from deepgallery.apps.textspot.indexer import SampleConfig, index_paths
+from deepgallery.apps.textspot.occurrences import Occurrence, OccurrenceTracker
+from deepgallery.apps.textspot.readers import Line, Reader, split_words
+from deepgallery.apps.textspot.search import edit_distance, search
+from deepgallery.apps.textspot.store import SQLiteStore, VideoRecord
+from deepgallery.core.errors import UserError
+
+
+class FixedReader(Reader):
+    """Reads the same line in every frame and counts its calls; can fail on the n-th call."""
+
+    name = "fixed"
+
+    def __init__(self, text="London Bridge", fail_at: int | None = None, spy=None):
+        self.text, self.calls, self.fail_at, self.spy = text, 0, fail_at, spy
+
+    def read(self, frame):
+        self.calls += 1
+        if self.spy:
+            self.spy()
+        if self.fail_at is not None and self.calls >= self.fail_at:
+            raise RuntimeError("reader crashed")
+        return [Line(self.text, (10, 10, 120, 40), 0.9)]
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> Path:
+    """Two short generated videos (320×180, 2.5 s) with words on real photos."""
+    folder = tmp_path_factory.mktemp("clips")
+    spec = synth.VideoSpec(seconds=2.5, fps=10, size=(320, 180), words=2, heights=(20, 28), small_prob=0.0,
+                           min_on=1.5, max_on=2.0, moving_prob=0.0)
+    for i, first in enumerate(("london", "bridge")):
+        synth.make_test_video(folder / f"clip{i}.mp4", seed=i, spec=spec, vocab=("river",), first=(first,))
+    return folder
+
+
+class ChangingReader(FixedReader):
+    """A new text every frame, so occurrences close (and are written) while the video is still being read."""
+
+    def read(self, frame):
+        super().read(frame)
+        return [Line(f"word{self.calls}", (0, 0, 50, 20), 0.9)]
+
+
+def _occ_texts(db: Path) -> list[str]:
+    con = sqlite3.connect(db)
+    try:
+        return [r[0] for r in con.execute("SELECT text FROM occurrences")]
+    finally:
+        con.close()
+
+
+# -- occurrence merging ---------------------------------------------------------------------------------------
+
+
+def test_consecutive_sightings_merge_into_one_occurrence_with_times():
+    tr = OccurrenceTracker(gap=0.75)
+    closed: list[Occurrence] = []
+    box = (100, 50, 200, 80)
+    for i, (text, conf) in enumerate([("LONDON", 0.8), ("L0NDON", 0.6), ("LONDON", 0.95), ("LONDON", 0.9)]):
+        moved = (box[0] + 8 * i, box[1], box[2] + 8 * i, box[3])  # slides right
+        closed += tr.update(0.5 * i, [Line(text, moved, conf), Line("weather", (10, 300, 90, 320), 0.9)])
+    closed += tr.update(5.0, [])  # long silence closes both
+    assert len(closed) == 2 and not tr.open
+    london = next(o for o in closed if "LONDON" in o.text)
+    assert london.text == "LONDON"  # the majority reading wins over the misreading
+    assert (london.start, london.end, london.sightings) == (0.0, 1.5, 4)
+    assert london.conf == 0.95 and london.best_t == 1.0 and london.box[0] == 116
+
+
+def test_same_text_elsewhere_or_after_a_gap_is_a_new_occurrence():
+    tr = OccurrenceTracker(gap=0.75)
+    out = tr.update(0.0, [Line("news", (0, 0, 50, 20), 0.9), Line("news", (400, 300, 450, 320), 0.9)])
+    out += tr.update(0.5, [Line("news", (0, 0, 50, 20), 0.9)])
+    out += tr.update(3.0, [Line("news", (0, 0, 50, 20), 0.9)])  # after a gap: a new appearance
+    out += tr.close_all()
+    assert sorted((o.start, o.end) for o in out) == [(0.0, 0.0), (0.0, 0.5), (3.0, 3.0)]
+
+
+# -- search ---------------------------------------------------------------------------------------------------
+
+
+def _store_with(tmp_path: Path, lines: dict[str, list[str]]) -> SQLiteStore:
+    store = SQLiteStore(tmp_path / "idx.sqlite")
+    for i, (video, texts) in enumerate(lines.items()):
+        with store.video(VideoRecord(path=video, sha256=f"h{i}", size=1, mtime=0.0, backend="fixed")) as w:
+            for j, text in enumerate(texts):
+                w.add(Occurrence(text, j * 2.0, j * 2.0 + 1, (0, 0, 10, 10), 0.9, j * 2.0), None, 1.0)
+    return store
+
+
+def test_search_matches_prefixes_and_typos_and_ranks_exact_first(tmp_path):
+    store = _store_with(tmp_path, {"/v/news.mp4": ["BBC London news", "weather"],
+                                   "/v/other.mp4": ["Londonderry", "Lodnon Road", "Paris"]})
+    hits = [(h.text, round(q, 2)) for h, q in search(store, "london")]
+    assert hits[0] == ("BBC London news", 1.0)
+    assert ("Londonderry", 0.8) in hits and ("Lodnon Road", 0.6) in hits  # a prefix; one swap of two letters
+    assert all(t != "Paris" for t, _ in hits)
+    assert [h.text for h, _ in search(store, "wether")] == ["weather"]  # one deletion
+    assert {h.text for h, _ in search(store, "lond")} == {"BBC London news", "Londonderry"}  # prefix only
+    assert [h.video for h, _ in search(store, "london news")] == ["/v/news.mp4"]  # words are ANDed
+    assert edit_distance("kitten", "sitting", 5) == 3 and edit_distance("abc", "xyzabc", 1) == 2
+    assert edit_distance("lodnon", "london", 2) == 1
+
+
+def test_empty_query_is_one_line_and_exit_2(tmp_path, capsys):
+    from deepgallery.cli import main
+
+    _store_with(tmp_path, {"/v/a.mp4": ["London"]}).close()
+    rc = main(["run", "textspot", "search", "  ?! ", "--db", str(tmp_path / "idx.sqlite"),
+               "--out", str(tmp_path / "res")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and "empty query" in err
+    assert not (tmp_path / "res").exists()  # no output files for bad input
+
+
+# -- indexing -------------------------------------------------------------------------------------------------
+
+
+def test_unchanged_files_are_skipped_by_content_hash(clips, tmp_path):
+    store = SQLiteStore(tmp_path / "idx.sqlite")
+    reader = FixedReader()
+    first = index_paths([str(clips)], store, reader, SampleConfig())
+    assert (first.indexed, first.skipped, first.failed) == (2, 0, 0) and reader.calls > 0
+    calls = reader.calls
+    again = index_paths([str(clips)], store, reader, SampleConfig())
+    assert (again.indexed, again.skipped) == (0, 2) and reader.calls == calls  # nothing read again
+    copy = tmp_path / "renamed.mp4"
+    shutil.copy(clips / "clip0.mp4", copy)  # same content, new name: skipped by its SHA-256
+    moved = index_paths([str(copy)], store, reader, SampleConfig())
+    assert moved.skipped == 1 and reader.calls == calls
+    assert store.lookup(store.by_path(str(copy.resolve())).sha256).path == str(copy.resolve())
+    store.close()
+
+
+def test_corrupt_video_is_named_in_one_line_and_the_batch_goes_on(clips, tmp_path):
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    shutil.copy(clips / "clip0.mp4", batch / "a_good.mp4")
+    (batch / "b_broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 this is not really a video" * 10)
+    shutil.copy(clips / "clip1.mp4", batch / "c_good.mp4")
+    store = SQLiteStore(tmp_path / "idx.sqlite")
+    messages: list[str] = []
+    stats = index_paths([str(batch), str(tmp_path / "missing.mkv")], store, FixedReader(), SampleConfig(),
+                        log=messages.append)
+    assert (stats.indexed, stats.failed) == (2, 2)
+    assert len(messages) == 2 and all("\n" not in m for m in messages)
+    assert any("b_broken.mp4" in m for m in messages) and any("missing.mkv" in m for m in messages)
+    assert store.counts()[0] == 2
+    store.close()
+
+
+def test_one_transaction_per_video_a_crash_leaves_no_half_video(clips, tmp_path):
+    db = tmp_path / "idx.sqlite"
+    store = SQLiteStore(db)
+    index_paths([str(clips / "clip0.mp4")], store, FixedReader("kept"), SampleConfig())
+    seen_during: list[list[str]] = []
+    spy = lambda: seen_during.append(_occ_texts(db))  # noqa: E731 - another connection, mid-video
+    reader = ChangingReader(fail_at=4, spy=spy)
+    every_frame = SampleConfig(interval=0.25, change_threshold=-1.0)  # read every sample, no duplicate skipping
+    stats = index_paths([str(clips / "clip1.mp4")], store, reader, every_frame)
+    assert stats.failed == 1 and reader.calls == 4
+    assert all(texts == ["kept"] for texts in seen_during)  # other readers never saw the half video
+    assert _occ_texts(db) == ["kept"] and store.counts()[0] == 1  # rolled back whole
+    store.close()
+
+
+def test_interval_over_one_second_is_refused(clips, tmp_path):
+    store = SQLiteStore(tmp_path / "idx.sqlite")
+    with pytest.raises(UserError, match="interval"):
+        index_paths([str(clips)], store, FixedReader(), SampleConfig(interval=1.5))
+    store.close()
+
+
+def test_rapidocr_end_to_end_finds_the_word_and_its_time(clips, tmp_path):
+    from deepgallery.apps.textspot import report
+    from deepgallery.apps.textspot.readers import RapidOCRReader
+
+    store = SQLiteStore(tmp_path / "idx.sqlite")
+    index_paths([str(clips / "clip0.mp4")], store, RapidOCRReader(), SampleConfig())
+    truth = next(g for g in synth.json_truth(clips / "clip0.json") if g.word.lower() == "london")
+    hits = search(store, "londn")  # a typo
+    assert hits and hits[0][0].text.lower() == "london"
+    assert hits[0][0].start <= truth.end + 0.5 and hits[0][0].end >= truth.start - 0.5
+    thumbs = report.write_thumbnails(hits[:1], tmp_path / "thumbs")
+    assert thumbs[0] is not None and thumbs[0].stat().st_size > 0
+    page = report.write_html(tmp_path / "results.html", "londn", report.rows(hits[:1], thumbs))
+    assert "#t=" in page.read_text() and "London" in page.read_text()
+    store.close()
+
+
+# -- the paper's recogniser -----------------------------------------------------------------------------------
+
+
+def test_word_split_finds_the_gaps_between_words():
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(synth.font_files()[0]), 28)
+    im = Image.new("L", (300, 40), 230)
+    ImageDraw.Draw(im).text((10, 2), "deep  text  spot", font=font, fill=20)
+    assert len(split_words(np.asarray(im))) == 3
+
+
+def test_dict_recogniser_learns_on_tiny_synthetic_data(tmp_path):
+    from deepgallery.apps.textspot.model import WordCNNConfig
+    from deepgallery.apps.textspot.train import TrainConfig, load_recogniser, train
+
+    cfg = TrainConfig(rounds=4, per_word=40, words=4, batch_size=16, lr=3e-3, epochs_per_round=2, threads=1)
+    small = WordCNNConfig(channels=(8, 16, 32, 32), hidden=64, dropout=0.0)
+    logs: list[str] = []
+    result = train(cfg, out=tmp_path / "tiny", model_cfg=small, log=logs.append)
+    assert result["val_accuracy"] >= 0.6  # 4 words: chance is 0.25
+    model, words = load_recogniser(tmp_path / "tiny")
+    assert len(words) == 4 and model.cfg.channels == (8, 16, 32, 32)
+    losses = [float(line.split("loss ")[1].split()[0]) for line in logs if "loss" in line]
+    assert losses[-1] < losses[0]
