@@ -9,6 +9,7 @@ the output's widget shows (see `widget_kind`), plus one JSON record of the whole
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import shutil
@@ -22,6 +23,8 @@ from ..core.atomic import write_text
 from ..core.errors import UserError, unknown_name_error
 from ..registry import App, Output, Param
 from .limits import Limits
+
+MEDIA_KINDS = ("image", "video", "file")  # inputs that arrive as uploaded files
 
 # Output.kind (free text in the registry) -> the widget that shows it; unknown kinds fall back to JSON.
 WIDGET_KINDS = {
@@ -73,15 +76,34 @@ class JobDirs:
 # ---------------------------------------------------------------------------------------------- inputs
 
 
-def prepare_inputs(params: tuple[Param, ...], values: list[Any], limits: Limits, workdir: Path) -> dict[str, Any]:
-    """The keyword arguments for ``predict``: each value checked and coerced to its `Param` kind."""
+def optional_inputs(predict) -> frozenset[str]:
+    """Names of ``predict`` arguments that have a default: a media input left empty is then omitted."""
+    try:
+        parameters = inspect.signature(predict).parameters.values()
+    except (TypeError, ValueError):
+        return frozenset()
+    return frozenset(p.name for p in parameters if p.default is not inspect.Parameter.empty)
+
+
+def prepare_inputs(params: tuple[Param, ...], values: list[Any], limits: Limits, workdir: Path,
+                   optional: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The keyword arguments for ``predict``: each value checked and coerced to its `Param` kind.
+
+    An empty image / video / file input is omitted when its name is in `optional` (``predict`` has a
+    default for it, e.g. an optional starting image); otherwise it is a UserError asking for one.
+    """
     if len(values) != len(params):
         raise UserError(f"expected {len(params)} inputs ({', '.join(p.name for p in params)}), got {len(values)}")
-    return {p.name: coerce_input(p, v, limits, workdir) for p, v in zip(params, values, strict=True)}
+    kwargs = {}
+    for p, v in zip(params, values, strict=True):
+        if p.kind in MEDIA_KINDS and _upload_path(v) is None and p.name in optional:
+            continue
+        kwargs[p.name] = coerce_input(p, v, limits, workdir)
+    return kwargs
 
 
 def coerce_input(p: Param, value: Any, limits: Limits, workdir: Path) -> Any:
-    if p.kind in ("image", "video", "file"):
+    if p.kind in MEDIA_KINDS:
         path = _upload_path(value)
         if path is None:
             article = "an" if p.kind == "image" else "a"
@@ -187,7 +209,7 @@ class JobResult:
 
 def run_job(app: App, predict, values: list[Any], limits: Limits, workdir: Path) -> JobResult:
     """Check inputs, run ``predict`` and shape its outputs; UserError for anything the user can fix."""
-    inputs = prepare_inputs(app.inputs, values, limits, workdir)
+    inputs = prepare_inputs(app.inputs, values, limits, workdir, optional_inputs(predict))
     start = time.perf_counter()
     result = predict(**inputs)
     seconds = time.perf_counter() - start

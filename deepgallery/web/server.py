@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Mapping
 from types import ModuleType
 
@@ -92,17 +93,27 @@ def _overview(checked: list[tuple[App, ModuleType | None, str]], max_jobs: int, 
 def _app_panel(app: App, hooks: ModuleType, max_jobs: int, limits: Limits, dirs: JobDirs) -> None:
     with gr.Row():
         with gr.Column():
-            inputs = [input_component(p) for p in app.inputs]
+            inputs = [input_component(p, f"in-{app.id}-{p.name}") for p in app.inputs]
             run = gr.Button("Run", variant="primary", elem_id=f"run-{app.id}")
-            rows = example_rows(app.inputs, hooks) if app.inputs else []
+            rows = _examples(app, hooks)
             if rows:
                 gr.Examples(rows, inputs, label="Examples: click one, then Run", cache_examples=False)
         with gr.Column():
-            outputs = [output_component(out) for out in app.outputs]
+            outputs = [output_component(out, f"out-{app.id}-{out.name}") for out in app.outputs]
             status = gr.Markdown(elem_id=f"status-{app.id}")
             record = gr.File(label="the whole result (JSON)", interactive=False)
     run.click(_handler(app, hooks.predict, limits, dirs), inputs, [*outputs, record, status], api_name=app.id,
               concurrency_limit=max_jobs, concurrency_id=CONCURRENCY_ID)
+
+
+def _examples(app: App, hooks: ModuleType) -> list[list]:
+    if not app.inputs:
+        return []
+    try:
+        return example_rows(app.inputs, hooks)
+    except Exception as exc:  # noqa: BLE001 - a bad example list costs the examples, not the gallery
+        log.warning("examples of %s left out: %s: %s", app.id, type(exc).__name__, exc)
+        return []
 
 
 def _handler(app: App, predict, limits: Limits, dirs: JobDirs):
@@ -116,13 +127,31 @@ def _handler(app: App, predict, limits: Limits, dirs: JobDirs):
             if not isinstance(exc, UserError):
                 log.error("job for %s failed", app.id, exc_info=exc)
             raise gr.Error(failure_message(app, exc), title=app.title, duration=None, print_exception=False) from None
-        return [*job.values, str(job.record_path), f"Done in {job.seconds:.1f} s."]
+        notes = [str(v) for v in job.record.get("extra", {}).values() if isinstance(v, str)]
+        return [*job.values, str(job.record_path), "\n\n".join([f"Done in {job.seconds:.1f} s.", *notes])]
 
     return handler
 
 
+def _patient_url_ok(url: str, wait_s: float = 60.0) -> bool:
+    """Gradio's own check gives up after one 3-second timeout, which a busy machine (a first page render
+    under load) can exceed: then it refuses to start without a share link. Here: retry for up to a minute."""
+    import httpx
+
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.head(url, timeout=10, trust_env=False).status_code < 400:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
 def launch(demo: gr.Blocks, host: str, port: int, max_jobs: int, limits: Limits, block: bool = True) -> str:
     """Queue and start the server; returns its local URL (blocks until Ctrl-C when `block`)."""
+    gr.networking.url_ok = _patient_url_ok  # see there; we never ask for a share link
     demo.queue(default_concurrency_limit=max_jobs, max_size=limits.queue_size)
     demo.launch(server_name=host, server_port=port, share=False, inbrowser=False, show_error=False,
                 max_file_size=f"{limits.max_upload_mb}mb", ssr_mode=False, mcp_server=False,

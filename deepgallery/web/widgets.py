@@ -16,79 +16,119 @@ from ..registry import Output, Param
 from .jobs import widget_kind
 
 
-def input_component(p: Param) -> gr.components.Component:
-    label, info = p.name.replace("_", " "), p.help or None
+def input_component(p: Param, elem_id: str | None = None) -> gr.components.Component:
+    info = p.help or None  # shown under the label; media widgets have no such line, so it joins their label
+    kw = {"label": p.name.replace("_", " "), "elem_id": elem_id}
+    media_kw = {**kw, "label": kw["label"] + (f" — {p.help}" if p.help else "")}
     if p.kind == "image":
         value = str(p.default) if p.default and Path(p.default).is_file() else None
-        return gr.Image(value=value, type="filepath", label=label, sources=["upload", "webcam", "clipboard"],
+        return gr.Image(value=value, type="filepath", **media_kw, sources=["upload", "webcam", "clipboard"],
                         image_mode=None, format="png", height=320)
     if p.kind == "video":
         value = str(p.default) if p.default and Path(p.default).is_file() else None
-        return gr.Video(value=value, label=label, sources=["upload", "webcam"], height=320)
+        return gr.Video(value=value, **media_kw, sources=["upload", "webcam"], height=320)
     if p.kind == "file":
-        return gr.File(label=label, type="filepath")
+        return gr.File(**media_kw, type="filepath")
     if p.kind == "text":
-        return gr.Textbox(value=p.default or "", label=label, info=info, lines=2)
+        return gr.Textbox(value=p.default or "", **kw, info=info, lines=2)
     if p.kind in ("int", "float"):
         step = p.step if p.step is not None else (1 if p.kind == "int" else None)
-        if p.minimum is not None and p.maximum is not None:
-            return gr.Slider(p.minimum, p.maximum, value=p.default, step=step, label=label, info=info)
-        return gr.Number(value=p.default, label=label, info=info, minimum=p.minimum, maximum=p.maximum,
+        if _slider_range(p):
+            return gr.Slider(p.minimum, p.maximum, value=p.default, step=step, **kw, info=info)
+        if p.kind == "float" and _needs_exponent(p):  # 1e19 reads better than 10000000000000000000
+            return gr.Textbox(value=None if p.default is None else f"{p.default:g}", **kw, info=info)
+        return gr.Number(value=p.default, **kw, info=info, minimum=p.minimum, maximum=p.maximum,
                          precision=0 if p.kind == "int" else None, step=step or 1)
     if p.kind == "bool":
-        return gr.Checkbox(value=bool(p.default), label=label, info=info)
+        return gr.Checkbox(value=bool(p.default), **kw, info=info)
     if p.kind == "choice":
         choices = list(p.choices)
         default = p.default if p.default in choices else (choices[0] if choices else None)
         if len(choices) <= 4:
-            return gr.Radio(choices=choices, value=default, label=label, info=info)
-        return gr.Dropdown(choices=choices, value=default, label=label, info=info)
-    return gr.Textbox(value=None if p.default is None else str(p.default), label=label, info=info)
+            return gr.Radio(choices=choices, value=default, **kw, info=info)
+        return gr.Dropdown(choices=choices, value=default, **kw, info=info)
+    return gr.Textbox(value=None if p.default is None else str(p.default), **kw, info=info)
 
 
-def output_component(out: Output) -> gr.components.Component:
-    label = out.name.replace("_", " ") + (f" — {out.help}" if out.help else "")
+def _slider_range(p: Param) -> bool:
+    """A slider needs both bounds and a linear range; 1e16..1e24 (a viscosity) gets a number box."""
+    if p.minimum is None or p.maximum is None:
+        return False
+    return p.maximum - p.minimum <= 1e6 and not (p.minimum > 0 and p.maximum / p.minimum >= 1e6)
+
+
+def _needs_exponent(p: Param) -> bool:
+    values = [abs(v) for v in (p.default, p.minimum, p.maximum) if v]
+    return any(v >= 1e6 or v < 1e-3 for v in values)
+
+
+def output_component(out: Output, elem_id: str | None = None) -> gr.components.Component:
+    kw = {"label": out.name.replace("_", " ") + (f" — {out.help}" if out.help else ""), "elem_id": elem_id}
     kind = widget_kind(out)
     if kind == "image":
-        return gr.Image(label=label, type="filepath", format="png", interactive=False)
+        return gr.Image(**kw, type="filepath", format="png", interactive=False)
     if kind == "video":
-        return gr.Video(label=label, interactive=False, autoplay=True, loop=True)
+        return gr.Video(**kw, interactive=False, autoplay=True, loop=True)
     if kind == "gallery":
-        return gr.Gallery(label=label, columns=4, interactive=False)
+        return gr.Gallery(**kw, columns=4, interactive=False)
     if kind == "table":
-        return gr.Dataframe(label=label, interactive=False, wrap=True)
+        return gr.Dataframe(**kw, interactive=False, wrap=True)
     if kind == "text":
-        return gr.Textbox(label=label, lines=3, interactive=False, buttons=["copy"])
+        return gr.Textbox(**kw, lines=3, interactive=False, buttons=["copy"])
     if kind == "number":
-        return gr.Number(label=label, interactive=False)
+        return gr.Number(**kw, interactive=False)
     if kind == "file":
-        return gr.File(label=label, interactive=False)
-    return gr.JSON(label=label, open=True)
+        return gr.File(**kw, interactive=False)
+    return gr.JSON(**kw, open=True)
+
+
+MAX_FOLDER_EXAMPLES = 6
 
 
 def example_rows(params: tuple[Param, ...], hooks: Any) -> list[list[Any]]:
-    """Built-in examples, one row of input values each.
+    """Built-in examples, one row of input values each, from the first of:
 
-    From the entry module's ``EXAMPLES`` (a list of ``{input name: value}``, missing names take the
-    default) or ``examples()`` returning such a list; else one row of the declared defaults when every
-    input has one (media defaults must be existing files).
+    1. the entry module's ``WEB_EXAMPLES`` (a list of ``{input name: value}``; missing names take the
+       declared default) or ``web_examples()`` returning such a list;
+    2. the files in an ``examples/`` folder beside the entry module, when exactly one image or video
+       input has no default: one row per file of that kind (other inputs at their defaults);
+    3. one row of the declared defaults.
+    A row is kept when every input has a value (media: an existing file) or may be left empty
+    (``predict`` has a default for it).
     """
-    source = getattr(hooks, "EXAMPLES", None)
-    if source is None and callable(getattr(hooks, "examples", None)):
-        source = hooks.examples()
+    from .jobs import MEDIA_KINDS, optional_inputs
+
+    optional = optional_inputs(getattr(hooks, "predict", None))
+    source = getattr(hooks, "WEB_EXAMPLES", None)
+    if source is None and callable(getattr(hooks, "web_examples", None)):
+        source = hooks.web_examples()
     if source is None:
-        source = [{}]
+        source = _folder_examples(params, hooks) or [{}]
     rows = []
     for example in source:
+        if not isinstance(example, dict):
+            continue
         row = [example.get(p.name, p.default) for p in params]
-        if all(_usable(p, v) for p, v in zip(params, row, strict=True)):
+        if all(_usable(p, v, p.name in optional and p.kind in MEDIA_KINDS) for p, v in zip(params, row, strict=True)):
             rows.append([str(v) if isinstance(v, Path) else v for v in row])
     return rows
 
 
-def _usable(p: Param, value: Any) -> bool:
+def _folder_examples(params: tuple[Param, ...], hooks: Any) -> list[dict[str, str]]:
+    from ..core.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+
+    folder = Path(getattr(hooks, "__file__", "") or ".").parent / "examples"
+    empty = [p for p in params if p.kind in ("image", "video") and not _usable(p, p.default, False)]
+    if not folder.is_dir() or len(empty) != 1:
+        return []
+    suffixes = IMAGE_SUFFIXES if empty[0].kind == "image" else VIDEO_SUFFIXES - {".gif"}
+    files = sorted(f for f in folder.iterdir() if f.suffix.lower() in suffixes and f.is_file())
+    return [{empty[0].name: str(f)} for f in files[:MAX_FOLDER_EXAMPLES]]
+
+
+def _usable(p: Param, value: Any, may_be_empty: bool) -> bool:
     if value is None:
-        return False
+        return may_be_empty
     if p.kind in ("image", "video", "file"):
         return Path(value).is_file()
     return True
