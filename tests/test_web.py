@@ -106,6 +106,7 @@ def test_input_and_output_widgets_fit_the_declared_kinds():
         Param("d", "int", "", 3, minimum=1, maximum=9): gr.Slider, Param("e", "float", "", 0.5): gr.Number,
         Param("f", "choice", "", "x", choices=("x", "y")): gr.Radio, Param("h", "bool", "", True): gr.Checkbox,
         Param("g", "choice", "", "1", choices=tuple("12345")): gr.Dropdown, Param("i", "file", ""): gr.File,
+        Param("v", "float", "", 1e19, minimum=1e16, maximum=1e24): gr.Textbox,  # shown as 1e+19
     }
     with gr.Blocks():
         for param, kind in cases.items():
@@ -187,6 +188,34 @@ def test_outputs_are_shaped_for_their_widgets(tmp_path, monkeypatch):
     assert jobs.present_output(Output("o", "text"), None, workdir) is None
     with pytest.raises(FileNotFoundError):
         jobs.present_output(Output("o", "image"), outside / "gone.png", workdir)
+
+
+def test_examples_come_from_the_app(tmp_path):
+    from PIL import Image
+
+    (tmp_path / "examples").mkdir()
+    for name in ("b.jpg", "a.png"):
+        Image.new("RGB", (8, 8)).save(tmp_path / "examples" / name)
+    (tmp_path / "examples" / "notes.json").write_text("{}")
+    params = (Param("photo", "image", ""), Param("k", "int", "", 3), Param("start", "image", ""))
+
+    def predict(photo, k, start=None):
+        return {}
+
+    hooks = types.SimpleNamespace(__file__=str(tmp_path / "entry.py"), predict=predict)
+    files = [str(tmp_path / "examples" / n) for n in ("a.png", "b.jpg")]  # sorted, images only
+    assert widgets.example_rows(params, hooks) == [[f, 3, None] for f in files]
+    hooks.WEB_EXAMPLES = [{"photo": tmp_path / "examples" / "a.png", "k": 5}, {"k": 1}, "junk"]
+    assert widgets.example_rows(params, hooks) == [[str(tmp_path / "examples" / "a.png"), 5, None]]
+    text_only = (Param("msg", "text", "", "hi"), Param("n", "int", "", None))
+    assert widgets.example_rows(text_only, types.SimpleNamespace(predict=predict)) == []  # n has no value
+
+
+def test_the_real_registry_builds():
+    """Every application of the registry gets a tab, whatever state its code is in right now."""
+    demo = server.build_gallery(registry.all_apps())
+    tabs = {c["props"].get("id") for c in demo.config["components"] if c["type"] == "tabitem"}
+    assert set(registry.all_apps()) <= tabs
 
 
 def test_run_job_writes_the_whole_result_as_json(tmp_path):

@@ -91,7 +91,7 @@ def example_rows(params: tuple[Param, ...], hooks: Any) -> list[list[Any]]:
     1. the entry module's ``WEB_EXAMPLES`` (a list of ``{input name: value}``; missing names take the
        declared default) or ``web_examples()`` returning such a list;
     2. the files in an ``examples/`` folder beside the entry module, when exactly one image or video
-       input has no default: one row per file of that kind (other inputs at their defaults);
+       input has no default (counting only required ones if any): one row per file of that kind;
     3. one row of the declared defaults.
     A row is kept when every input has a value (media: an existing file) or may be left empty
     (``predict`` has a default for it).
@@ -103,7 +103,7 @@ def example_rows(params: tuple[Param, ...], hooks: Any) -> list[list[Any]]:
     if source is None and callable(getattr(hooks, "web_examples", None)):
         source = hooks.web_examples()
     if source is None:
-        source = _folder_examples(params, hooks) or [{}]
+        source = _folder_examples(params, hooks, optional) or [{}]
     rows = []
     for example in source:
         if not isinstance(example, dict):
@@ -114,11 +114,13 @@ def example_rows(params: tuple[Param, ...], hooks: Any) -> list[list[Any]]:
     return rows
 
 
-def _folder_examples(params: tuple[Param, ...], hooks: Any) -> list[dict[str, str]]:
+def _folder_examples(params: tuple[Param, ...], hooks: Any, optional: frozenset[str]) -> list[dict[str, str]]:
     from ..core.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
     folder = Path(getattr(hooks, "__file__", "") or ".").parent / "examples"
     empty = [p for p in params if p.kind in ("image", "video") and not _usable(p, p.default, False)]
+    required = [p for p in empty if p.name not in optional]
+    empty = required or empty  # an optional starting image is left empty when a required one takes the files
     if not folder.is_dir() or len(empty) != 1:
         return []
     suffixes = IMAGE_SUFFIXES if empty[0].kind == "image" else VIDEO_SUFFIXES - {".gif"}
