@@ -56,9 +56,14 @@ def bench(quick: bool = False) -> dict[str, Any]:
     try:
         _wait_until_up(url, server, cfg.start_timeout_s, log_path)
         metrics: dict[str, Any] = {}
+        cpu_before = _cpu_seconds(server.pid)
         probe = _load_round(url, "probe", ["hello gallery", 128], cfg.clients, cfg.jobs_per_client, cfg)
         metrics.update(probe)
-        real = _fast_app_args()
+        cpu_after = _cpu_seconds(server.pid)
+        if cpu_before is not None and cpu_after is not None and probe["jobs_ok"]:
+            # the server's own CPU time per job: what the gallery costs, less blurred by a busy machine
+            metrics["server_cpu_ms_per_job"] = round(1000 * (cpu_after - cpu_before) / probe["jobs_ok"], 1)
+        real, skipped = _warm_fast_app(url)
         if real is not None:
             app_id, args = real
             extra = _load_round(url, app_id, args, cfg.app_clients, cfg.app_jobs_per_client, cfg)
@@ -72,6 +77,8 @@ def bench(quick: bool = False) -> dict[str, Any]:
         log_path.unlink(missing_ok=True)
     config = {**asdict(cfg), "apps": "probe" if real is None else f"probe, {real[0]}",
               "transport": "gradio_client on 127.0.0.1", "load_average_at_start": load}
+    if skipped:
+        config["skipped"] = skipped
     return {"metrics": metrics, "config": config, "device": "cpu"}
 
 
@@ -127,6 +134,15 @@ def _load_round(url: str, app_id: str, args: list[Any], clients: int, jobs: int,
     }
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process from /proc (Linux); None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, in clock ticks
+
+
 def _percentile(ordered: list[float], q: float) -> float:
     """Nearest-rank percentile of sorted values (nan when empty)."""
     if not ordered:
@@ -135,8 +151,25 @@ def _percentile(ordered: list[float], q: float) -> float:
     return ordered[int(rank) - 1]
 
 
-def _fast_app_args() -> tuple[str, list[Any]] | None:
-    """The first ready fast application with a built-in example, and that example's arguments."""
+def _warm_fast_app(url: str) -> tuple[tuple[str, list[Any]] | None, dict[str, str]]:
+    """The first fast application whose example runs (one warm-up job, untimed), and why others were skipped."""
+    from gradio_client import Client
+
+    skipped = {}
+    for app_id, args in _fast_app_args():
+        client = Client(url, verbose=False)
+        try:
+            client.predict(*args, api_name=f"/{app_id}")
+            return (app_id, args), skipped
+        except Exception as exc:  # noqa: BLE001 - an app not working yet is the app's state, not the server's
+            skipped[app_id] = f"its example failed: {exc}"
+        finally:
+            client.close()
+    return None, skipped
+
+
+def _fast_app_args() -> list[tuple[str, list[Any]]]:
+    """The ready fast applications with a built-in example, and that example's arguments."""
     from gradio_client import handle_file
 
     from .. import registry
@@ -144,6 +177,7 @@ def _fast_app_args() -> tuple[str, list[Any]] | None:
     from .widgets import example_rows
 
     apps = registry.all_apps()
+    found = []
     for app_id in FAST_APPS:
         if app_id not in apps or not apps[app_id].inputs:
             continue
@@ -152,8 +186,9 @@ def _fast_app_args() -> tuple[str, list[Any]] | None:
         if rows:
             media = {p.name for p in apps[app_id].inputs if p.kind in ("image", "video", "file")}
             params = apps[app_id].inputs
-            return app_id, [handle_file(v) if p.name in media else v for p, v in zip(params, rows[0], strict=True)]
-    return None
+            found.append((app_id, [handle_file(v) if p.name in media else v
+                                   for p, v in zip(params, rows[0], strict=True)]))
+    return found
 
 
 def _bad_job_message(url: str) -> str:
