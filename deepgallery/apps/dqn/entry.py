@@ -1,0 +1,236 @@
+"""The CLI / gallery hooks of the dqn app: train, run (evaluate, record), suite, bench, demo, predict."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+from deepgallery.core.errors import UserError, check_positive
+from deepgallery.core.runtime import add_device_arg
+
+from .atari import display_name, resolve_game
+from .config import PRESETS
+
+HERE = Path(__file__).parent
+CHECKPOINTS = HERE / "checkpoints"
+SHIPPED = ("pong", "breakout")  # games with a checkpoint in checkpoints/<game>.safetensors
+
+
+# ------------------------------------------------------------------------------------------- helpers
+def _positive_int(text: str) -> int:
+    try:
+        value = int(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
+def _games(names: list[str]) -> list[str]:
+    return [resolve_game(n) for n in names]
+
+
+def load_policy(game: str, path: str | None, device):
+    """(Q-network, config) from a checkpoint file, or the shipped one for `game`."""
+    import torch
+
+    from deepgallery.core import checkpoint
+
+    from .config import DQNConfig
+    from .model import NatureQNetwork
+
+    if path is None:
+        if game not in SHIPPED:
+            raise UserError(f"no shipped checkpoint for {display_name(game)} (shipped: "
+                            f"{', '.join(display_name(g) for g in SHIPPED)}); train one with "
+                            f"`deepgallery train dqn --game {display_name(game)}` and pass --checkpoint")
+        path = str(CHECKPOINTS / game)
+    p = Path(path)
+    if p.is_dir():  # a run folder: its best policy, else its last
+        p = next((p / n for n in ("best", "last", "checkpoint") if checkpoint.exists(p / n)), p / "best")
+    tensors, cfg_dict, meta = checkpoint.load(p, "pass a checkpoint written by `deepgallery train dqn`")
+    cfg = DQNConfig.from_dict(cfg_dict)
+    if cfg.game != game:
+        raise UserError(f"{p} is a {display_name(cfg.game)} agent, not {display_name(game)}")
+    q = {k[2:]: v.float() for k, v in tensors.items() if k.startswith("q.")}
+    n_actions = int(q["head.2.weight"].shape[0])
+    net = NatureQNetwork(n_actions, cfg.frame_stack)
+    net.load_state_dict(q)
+    return net.to(device).eval(), cfg, meta
+
+
+# --------------------------------------------------------------------------------------------- train
+def add_train_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--game", default="Breakout", help="ALE game, e.g. Breakout, Pong, SpaceInvaders")
+    parser.add_argument("--games", nargs="+", metavar="GAME",
+                        help="suite: train each game in turn, then write the paper-style table (suite.md/.csv)")
+    parser.add_argument("--preset", default="nature", choices=sorted(PRESETS),
+                        help="nature: Extended Data Table 1; fast: the quicker recipe of the shipped checkpoints")
+    parser.add_argument("--steps", type=_positive_int, help="agent steps of training (x4 frames); default: preset")
+    parser.add_argument("--replay-size", type=_positive_int, help="replay memory in transitions (7.06 kB each)")
+    parser.add_argument("--learning-starts", type=_positive_int, help="random-policy steps before learning")
+    parser.add_argument("--optimizer", choices=("rmsprop", "adam"), help="default: preset")
+    parser.add_argument("--lr", type=float, help="learning rate; default: preset")
+    parser.add_argument("--num-envs", type=_positive_int, help="emulators stepped together")
+    parser.add_argument("--workers", type=int, help="subprocesses for the emulators (0: this process)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--run-dir", help="output folder (default: runs/dqn/<Game>__<preset>__<seed>); "
+                                          "an existing run there is resumed")
+    parser.add_argument("--eval-every", type=_positive_int, default=250_000, help="steps between evaluations")
+    parser.add_argument("--eval-episodes", type=_positive_int, default=8, help="episodes per periodic evaluation")
+    parser.add_argument("--minutes", type=float, help="stop (and save) after this many minutes; rerun to resume")
+    parser.add_argument("--replay-device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where the replay memory lives (auto: with the network)")
+    add_device_arg(parser)
+
+
+def train(args: argparse.Namespace) -> int:
+    import torch
+
+    from deepgallery.core.runtime import choose_device
+
+    from .train import RunOptions
+    from .train import train as train_loop
+
+    games = _games(args.games) if args.games else [resolve_game(args.game)]
+    if args.lr is not None:
+        check_positive("--lr", args.lr)
+    if args.minutes is not None:
+        check_positive("--minutes", args.minutes)
+    if args.workers is not None and args.workers < 0:
+        raise UserError(f"--workers must be >= 0, got {args.workers}")
+    device = choose_device(args.device)
+    replay_device = device if args.replay_device == "auto" else choose_device(args.replay_device)
+    base = PRESETS[args.preset]
+    summaries = {}
+    for game in games:
+        cfg = base.with_(game=game, total_steps=args.steps, replay_size=args.replay_size,
+                         learning_starts=args.learning_starts, optimizer=args.optimizer, lr=args.lr,
+                         num_envs=args.num_envs, workers=args.workers, seed=args.seed)
+        if cfg.learning_starts >= cfg.total_steps:
+            raise UserError(f"--learning-starts ({cfg.learning_starts}) must be below --steps ({cfg.total_steps})")
+        root = Path(args.run_dir) if args.run_dir else Path("runs") / "dqn"
+        run_dir = root / f"{display_name(game)}__{args.preset}__{args.seed}" if (args.games or not args.run_dir) \
+            else root
+        print(f"training DQN on {display_name(game)} ({args.preset}: {cfg.total_steps:,} steps, replay "
+              f"{cfg.replay_size:,} = {cfg.replay_bytes() / 1e9:.2f} GB on {replay_device}) -> {run_dir}", flush=True)
+        opts = RunOptions(run_dir=run_dir, device=device, replay_device=torch.device(replay_device),
+                          eval_every=args.eval_every, eval_episodes=args.eval_episodes, max_minutes=args.minutes)
+        summaries[game] = train_loop(cfg, opts)
+        print(json.dumps(summaries[game]), flush=True)
+    if args.games:
+        from .suite import write_table
+
+        rows = [(g, s["final"]["score"] if s["final"] else None) for g, s in summaries.items()]
+        md = write_table(rows, root / "suite")
+        print(md)
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------- run
+def add_run_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--game", default="Breakout", help="ALE game (shipped agents: Pong, Breakout)")
+    parser.add_argument("--games", nargs="+", metavar="GAME",
+                        help="suite: evaluate each game's agent and write the paper-style table (--table)")
+    parser.add_argument("--checkpoint", help="a checkpoint (NAME.safetensors) or run folder; default: shipped")
+    parser.add_argument("--checkpoint-dir", help="suite: folder of run folders <Game>__* (default: shipped)")
+    parser.add_argument("--record", metavar="OUT", help="write one game as .mp4 or .gif, score drawn on the frames")
+    parser.add_argument("--episodes", type=_positive_int, default=30, help="evaluation episodes (paper: 30)")
+    parser.add_argument("--max-steps", type=_positive_int, default=4_500,
+                        help="agent steps per episode (paper: 4,500 = 5 minutes of emulator time)")
+    parser.add_argument("--eps", type=float, default=0.05, help="evaluation epsilon (paper: 0.05)")
+    parser.add_argument("--table", default="dqn-suite", help="suite: output prefix for .md and .csv")
+    parser.add_argument("--seed", type=int, default=0)
+    add_device_arg(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from deepgallery.core.runtime import choose_device
+
+    from .scores import human_normalized
+
+    if not 0.0 <= args.eps <= 1.0:
+        raise UserError(f"--eps must be in [0, 1], got {args.eps}")
+    if args.record and Path(args.record).suffix.lower() not in (".mp4", ".gif"):
+        raise UserError(f"--record {args.record}: use a .mp4 or .gif file name")
+    device = choose_device(args.device)
+    if args.games:
+        from .suite import evaluate_suite
+
+        print(evaluate_suite(_games(args.games), args.checkpoint_dir, args.episodes, args.max_steps, args.eps,
+                             device, Path(args.table)))
+        return 0
+    game = resolve_game(args.game)
+    net, cfg, meta = load_policy(game, args.checkpoint, device)
+    if args.record:
+        from .record import record
+
+        score = record(net, cfg, args.record, max_steps=args.max_steps, eps=args.eps, seed=args.seed)
+        print(f"{display_name(game)}: score {score:g} -> {args.record}")
+        return 0
+    from .evaluate import evaluate
+
+    import numpy as np
+
+    scores = evaluate(net, cfg, episodes=args.episodes, max_steps=args.max_steps, eps=args.eps, seed=args.seed)
+    mean = float(np.mean(scores))
+    hns = human_normalized(game, mean)
+    print(f"{display_name(game)}: mean score {mean:.1f} ± {np.std(scores):.1f} over {len(scores)} episodes "
+          f"(eps {args.eps}, up to {args.max_steps} steps)" + (f"; human-normalised {hns:.0f}%" if hns is not None
+                                                                else ""))
+    return 0
+
+
+# ---------------------------------------------------------------------------------- gallery and demo
+def predict(game: str = "Pong", episodes: int = 1, format: str = "gif") -> dict:
+    """Play `episodes` games with the shipped agent; returns the recording of the first and the scores."""
+    import numpy as np
+    import torch
+
+    from .evaluate import evaluate
+    from .record import record
+    from .scores import human_normalized
+
+    rom = resolve_game(str(game))
+    episodes = int(episodes)
+    if not 1 <= episodes <= 10:
+        raise UserError(f"episodes must be between 1 and 10, got {episodes}")
+    if format not in ("gif", "mp4"):
+        raise UserError(f"format must be gif or mp4, got {format!r}")
+    net, cfg, _ = load_policy(rom, None, torch.device("cpu"))
+    out = Path(tempfile.mkdtemp(prefix="dqn-")) / f"{rom}.{format}"
+    # GIFs stay small: a shorter game (2,000 steps, every 2nd frame); MP4: the full 5-minute evaluation game.
+    first = record(net, cfg, out, max_steps=2_000 if format == "gif" else 4_500, seed=0,
+                   every=2 if format == "gif" else 1, fps=15.0 if format == "mp4" else 7.5)
+    scores = [first] + (evaluate(net, cfg, episodes=episodes - 1, seed=1) if episodes > 1 else [])
+    mean = float(np.mean(scores))
+    return {"video": out, "score": mean, "scores": scores, "human_normalized": human_normalized(rom, mean)}
+
+
+def demo(out_dir: Path) -> list:
+    import time
+
+    import torch
+
+    from deepgallery.registry import DemoItem
+
+    from .record import record
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    net, cfg, meta = load_policy("pong", None, torch.device("cpu"))
+    t = time.perf_counter()
+    path = out_dir / "pong.mp4"
+    score = record(net, cfg, path, max_steps=600, seed=0)
+    return [DemoItem(title="The shipped Pong agent (first 600 steps = 40 s of play)",
+                     inputs={"game": "Pong", "checkpoint": f"shipped, {meta.get('step', '?')} steps"},
+                     outputs=[path], text=f"score after 600 steps: {score:g}", seconds=time.perf_counter() - t)]
+
+
+def bench(quick: bool = False) -> dict:
+    from .bench import run_bench
+
+    return run_bench(quick)

@@ -1,0 +1,65 @@
+"""The Nature Q-network and the paper's optimiser.
+
+Q(s, .; theta): input 84x84x4 (uint8 frames scaled to [0, 1]); conv 32 filters 8x8 stride 4, conv 64 4x4
+stride 2, conv 64 3x3 stride 1, each followed by a rectifier; a fully connected layer of 512 rectifier
+units; a linear output with one Q-value per valid action (Nature, Methods "Model architecture").
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class NatureQNetwork(nn.Module):
+    def __init__(self, n_actions: int, in_frames: int = 4):
+        super().__init__()
+        self.n_actions = n_actions
+        self.features = nn.Sequential(
+            nn.Conv2d(in_frames, 32, 8, stride=4), nn.ReLU(),  # (B, 32, 20, 20)
+            nn.Conv2d(32, 64, 4, stride=2), nn.ReLU(),  # (B, 64, 9, 9)
+            nn.Conv2d(64, 64, 3, stride=1), nn.ReLU(),  # (B, 64, 7, 7)
+            nn.Flatten(),  # (B, 3136)
+        )
+        self.head = nn.Sequential(nn.Linear(3136, 512), nn.ReLU(), nn.Linear(512, n_actions))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """obs: (B, 4, 84, 84) uint8 -> (B, n_actions) Q-values."""
+        return self.head(self.features(obs.float() / 255.0))
+
+
+class DeepMindRMSprop(torch.optim.Optimizer):
+    """RMSProp as in DeepMind's DQN code (centred; the constant goes *inside* the square root):
+
+        g  <- rho g  + (1 - rho) grad          (gradient momentum 0.95)
+        n  <- rho n  + (1 - rho) grad^2        (squared gradient momentum 0.95)
+        theta <- theta - lr * grad / sqrt(n - g^2 + eps)     (min squared gradient eps = 0.01)
+
+    torch.optim.RMSprop(centered=True) adds eps *outside* the square root, a different (much larger) step.
+    """
+
+    def __init__(self, params, lr: float = 2.5e-4, decay: float = 0.95, eps: float = 0.01):
+        super().__init__(params, dict(lr=lr, decay=decay, eps=eps))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            rho, lr, eps = group["decay"], group["lr"], group["eps"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                st = self.state[p]
+                if not st:
+                    st["g"] = torch.zeros_like(p)
+                    st["n"] = torch.zeros_like(p)
+                g, n, grad = st["g"], st["n"], p.grad
+                g.mul_(rho).add_(grad, alpha=1 - rho)
+                n.mul_(rho).addcmul_(grad, grad, value=1 - rho)
+                p.addcdiv_(grad, (n - g * g + eps).sqrt_(), value=-lr)
+        return None
+
+
+def make_optimizer(params, cfg) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, eps=cfg.adam_eps)
+    return DeepMindRMSprop(params, lr=cfg.lr, decay=cfg.rms_decay, eps=cfg.rms_eps)

@@ -1,0 +1,99 @@
+"""Replay memory D (Nature, Methods "Training algorithm"): the last N transitions, each frame stored once.
+
+A transition (phi_t, a_t, r_t, phi_{t+1}) is 4+4 stacked frames, but consecutive states share 3 of their 4
+frames. So each emulator e has its own ring of *slots*; slot t holds the frame seen after an action
+(uint8 84x84), the action a and clipped reward r that led to it, whether that step ended bootstrapping
+(game over or lost life), and `hist` = how many earlier slots belong to the same history (0..m-1; 0 at a
+game's first frame, where there is no transition into the slot, and after a lost life). The state ending
+at slot t is the frames t-min(j, hist_t)... stacked; frames before a history start repeat its first frame,
+exactly like the acting `FrameStack`. Memory: 84*84 + 7 bytes per transition (about 7.06 GB for N = 1M).
+
+The storage is a torch tensor on any device: on a GPU, sampling never leaves the card.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+class ReplayMemory:
+    def __init__(self, capacity: int, num_envs: int = 1, m: int = 4, device: str | torch.device = "cpu",
+                 frame_shape: tuple[int, int] = (84, 84)):
+        if capacity < num_envs * (m + 2):
+            raise ValueError(f"replay capacity {capacity} is too small for {num_envs} emulators")
+        self.E, self.C, self.m = num_envs, capacity // num_envs, m  # streams, slots per stream, stack
+        self.device = torch.device(device)
+        d = self.device
+        self.frames = torch.zeros((self.E, self.C, *frame_shape), dtype=torch.uint8, device=d)  # (E, C, H, W)
+        self.action = torch.zeros((self.E, self.C), dtype=torch.uint8, device=d)
+        self.reward = torch.zeros((self.E, self.C), dtype=torch.float32, device=d)
+        self.done = torch.zeros((self.E, self.C), dtype=torch.bool, device=d)  # no bootstrap from this slot
+        self.valid = torch.zeros((self.E, self.C), dtype=torch.bool, device=d)  # a transition ends here
+        self.hist = torch.zeros((self.E, self.C), dtype=torch.uint8, device=d)  # 0..m-1, see module doc
+        self.pos = np.zeros(self.E, np.int64)  # next slot to write, per stream
+        self.size = np.zeros(self.E, np.int64)  # slots written, per stream (<= C)
+        self._last_hist = np.zeros(self.E, np.int64)
+        self._rows = torch.arange(self.E, device=d)
+
+    def __len__(self) -> int:
+        """Transitions held (approximately: history-start slots are not transitions)."""
+        return int(self.size.sum())
+
+    def _write(self, envs: np.ndarray, frames: np.ndarray, action, reward, done, valid, hist: np.ndarray) -> None:
+        d = self.device
+        e = torch.as_tensor(envs, device=d)
+        p = torch.as_tensor(self.pos[envs], device=d)
+        self.frames[e, p] = torch.as_tensor(frames, device=d)
+        self.action[e, p] = torch.as_tensor(action, dtype=torch.uint8, device=d)
+        self.reward[e, p] = torch.as_tensor(reward, dtype=torch.float32, device=d)
+        self.done[e, p] = torch.as_tensor(done, dtype=torch.bool, device=d)
+        self.valid[e, p] = torch.as_tensor(valid, dtype=torch.bool, device=d)
+        self.hist[e, p] = torch.as_tensor(hist, dtype=torch.uint8, device=d)
+        self._last_hist[envs] = hist
+        self.pos[envs] = (self.pos[envs] + 1) % self.C
+        self.size[envs] = np.minimum(self.size[envs] + 1, self.C)
+
+    def start(self, frames: np.ndarray, envs: np.ndarray | None = None) -> None:
+        """Begin a new history (a game's first frame) in streams `envs` (all by default). frames: (k, H, W)."""
+        envs = np.arange(self.E) if envs is None else np.asarray(envs)
+        if len(envs) == 0:
+            return
+        zeros = np.zeros(len(envs))
+        self._write(envs, frames, zeros, zeros, zeros.astype(bool), zeros.astype(bool), zeros.astype(np.int64))
+
+    def add(self, frames: np.ndarray, actions: np.ndarray, rewards: np.ndarray, done: np.ndarray,
+            restart_history: np.ndarray | None = None) -> None:
+        """One step of every stream: the frame after `actions`, its reward, and whether it ends bootstrapping.
+
+        restart_history: (E,) bool, True where the acting stack restarted at this frame (a lost life).
+        """
+        envs = np.arange(self.E)
+        hist = np.minimum(self._last_hist + 1, self.m - 1)
+        if restart_history is not None:
+            hist = np.where(restart_history, 0, hist)
+        self._write(envs, frames, actions, rewards, done, np.ones(self.E, bool), hist)
+
+    def _stack(self, e: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """(B, m, H, W) uint8: the state ending at slot t of stream e."""
+        back = torch.arange(self.m - 1, -1, -1, device=self.device)  # (m,) = m-1 .. 0
+        h = self.hist[e, t].long()  # (B,)
+        idx = (t[:, None] - torch.minimum(back[None, :], h[:, None])) % self.C  # (B, m)
+        return self.frames[e[:, None], idx]
+
+    def sample(self, batch: int, generator: torch.Generator | None = None):
+        """A uniform minibatch of transitions: (s, a, r, done, s') with s, s' of shape (B, m, H, W) uint8."""
+        if (self.size < self.m + 2).any():
+            raise RuntimeError("replay memory holds too few frames to sample")
+        d = self.device
+        n = 2 * batch + 16  # oversample, then keep the first `batch` valid ones (no host synchronisation)
+        e = torch.randint(0, self.E, (n,), device=d, generator=generator)
+        usable = torch.as_tensor(self.size - self.m - 1, device=d)[e]  # ages 0..size-m-2 keep t-m.. written
+        age = (torch.rand(n, device=d, generator=generator) * usable).long()
+        t = (torch.as_tensor(self.pos, device=d)[e] - 1 - age) % self.C
+        ok = self.valid[e, t]
+        keep = torch.argsort((~ok).to(torch.uint8), stable=True)[:batch]
+        e, t = e[keep], t[keep]
+        s = self._stack(e, (t - 1) % self.C)
+        s_next = self._stack(e, t)
+        return s, self.action[e, t].long(), self.reward[e, t], self.done[e, t], s_next
