@@ -104,6 +104,7 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     d = TrainConfig()
     parser.add_argument("--rounds", type=int, default=d.rounds, help="render-then-train rounds")
     parser.add_argument("--per-word", type=int, default=d.per_word, help="samples per word rendered each round")
+    parser.add_argument("--epochs-per-round", type=int, default=d.epochs_per_round, help="passes over each shard")
     parser.add_argument("--words", type=int, default=d.words, help="first N dictionary words only (0 = all)")
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
     parser.add_argument("--lr", type=float, default=d.lr)
@@ -117,10 +118,10 @@ def train(args: argparse.Namespace) -> int:
     from .train import TrainConfig
     from .train import train as train_loop
 
-    for name in ("rounds", "per_word", "batch_size", "threads"):
+    for name in ("rounds", "per_word", "epochs_per_round", "batch_size", "threads"):
         check_positive(f"--{name.replace('_', '-')}", getattr(args, name))
-    cfg = TrainConfig(rounds=args.rounds, per_word=args.per_word, words=args.words, batch_size=args.batch_size,
-                      lr=args.lr, seed=args.seed, threads=args.threads)
+    cfg = TrainConfig(rounds=args.rounds, per_word=args.per_word, epochs_per_round=args.epochs_per_round,
+                      words=args.words, batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads)
     result = train_loop(cfg, out=args.out)
     print(f"val word accuracy {result['val_accuracy']:.3f} on {result['words']} words; checkpoint {args.out}")
     return 0

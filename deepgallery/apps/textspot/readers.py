@@ -45,8 +45,9 @@ def _quad_to_box(quad) -> tuple[float, float, float, float]:
 
 
 def _plausible(line: Line, frame_height: int) -> bool:
-    """A text line has a letter or digit and is not taller than 40% of the frame (a whole-frame box is noise)."""
-    return any(c.isalnum() for c in line.text) and (line.box[3] - line.box[1]) <= 0.4 * frame_height
+    """A text line has two letters or digits and is not taller than 40% of the frame (a whole-frame box,
+    or Tesseract reading "/" in a texture, is noise)."""
+    return sum(c.isalnum() for c in line.text) >= 2 and (line.box[3] - line.box[1]) <= 0.4 * frame_height
 
 
 class RapidOCRReader(Reader):
@@ -118,7 +119,7 @@ class TesseractReader(Reader):
             y1 = max(d["top"][i] + d["height"][i] for i in idx)
             conf = float(np.mean([float(d["conf"][i]) / 100.0 for i in idx]))
             out.append(Line(" ".join(d["text"][i].strip() for i in idx), (x0, y0, x1, y1), conf))
-        return out
+        return [ln for ln in out if _plausible(ln, frame.shape[0])]
 
 
 def split_words(grey: np.ndarray, gap_ratio: float = 0.33) -> list[tuple[int, int]]:

@@ -44,6 +44,8 @@ def rows(scored: list[tuple[Hit, float]], thumbs: list[Path | None]) -> list[dic
 
 
 def write_thumbnails(scored: list[tuple[Hit, float]], folder: Path) -> list[Path | None]:
+    for old in folder.glob("hit_*.png"):  # thumbnails of an earlier search must not linger
+        old.unlink()
     paths: list[Path | None] = []
     for i, (hit, _) in enumerate(scored, 1):
         png = thumbnail_png(hit)

@@ -29,9 +29,9 @@ DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "jaderberg_dict500"
 class TrainConfig:
     """How to train the recogniser (defaults: the shipped checkpoint's run)."""
 
-    rounds: int = 20  # rounds of render-then-train; each renders a fresh synthetic shard
-    per_word: int = 8  # samples of each dictionary word rendered per round
-    epochs_per_round: int = 2  # passes over each shard (rendering costs about as much as a pass)
+    rounds: int = 8  # rounds of render-then-train; each renders a fresh synthetic shard
+    per_word: int = 5  # samples of each dictionary word rendered per round
+    epochs_per_round: int = 3  # passes over each shard (rendering costs about as much as a pass)
     words: int = 0  # use only the first N dictionary words (0 = all of lexicon.txt)
     batch_size: int = 32  # small batches: more steps for the same CPU time
     lr: float = 2e-3  # AdamW learning rate (paper: SGD with dropout; Adam converges faster on a CPU budget)
