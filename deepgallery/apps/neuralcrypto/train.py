@@ -1,0 +1,222 @@
+"""Adversarial training of Alice, Bob and Eve (Abadi & Andersen 2016, Sections 2.2-2.5 and 3.1).
+
+Losses, with bits in {-1, 1} and d the L1 distance counted in bits (|x - y| / 2 per position):
+
+* Eve (Section 2.3):       L_E = E_{P,K}[ d(P, Eve(Alice(P, K))) ]                   -- bits Eve gets wrong
+* Alice & Bob (eq. of 2.3): L_AB = E[ d(P, Bob(Alice(P, K), K)) ] / N + E[ (N/2 - d(P, P_Eve))^2 ] / (N/2)^2
+
+Bob's term is divided by N and Eve's deviation from N/2 (random guessing) is squared per example, as in
+the authors' released code (tensorflow/models, research/adversarial_crypto): it rewards making Eve's output
+useless, not making Eve wrong (an always-wrong Eve would just flip her bits). Training alternates one
+Alice/Bob minibatch step with `eve_steps_per_step` Eve steps (the paper: Eve trained twice per step,
+"to give her a slight computational edge"), Adam with learning rate 0.0008, minibatches of 4096 fresh
+random (plaintext, key) pairs, and stops once Bob and Eve pass the authors' thresholds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from deepgallery.core import checkpoint
+from deepgallery.core.runtime import progress, seed_everything
+
+from .model import MixTransform, NetConfig, Trio
+
+
+def flag(default: Any, help: str) -> Any:
+    """A config field with its command-line help text (`deepgallery train neuralcrypto --help`)."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class TrainConfig:
+    """Adversarial training; defaults follow the paper except `steps` (a CPU budget, see README)."""
+
+    n_bits: int = flag(16, "N: plaintext, key and ciphertext length (Section 3.1)")
+    batch_size: int = flag(512, "fresh random (P, K) pairs per step (Section 3.1: 4096; 512 fits a CPU budget)")
+    lr: float = flag(0.0008, "Adam learning rate (Section 3.1)")
+    eve_steps_per_step: int = flag(2, "Eve minibatches per Alice/Bob minibatch (Section 2.5: twice)")
+    steps: int = flag(12000, "most Alice/Bob steps; training stops earlier once both thresholds below are met")
+    stop_bob_bits: float = flag(0.02, "stop when Bob's error is below this ... (authors' code: 0.02)")
+    stop_eve_bits: float = flag(7.7, "... and Eve's above this (authors' code: 7.7 of 16 bits)")
+    eval_every: int = flag(200, "steps between evaluations on a fresh batch (authors' code: 200)")
+    seed: int = flag(0, "initialisation and data")
+
+
+@dataclass
+class History:
+    """Bob's and Eve's error (bits wrong of N, L1) at each evaluation: the paper's Figure 2."""
+
+    steps: list[int] = field(default_factory=list)
+    bob: list[float] = field(default_factory=list)
+    eve: list[float] = field(default_factory=list)
+
+
+def random_bits(n: int, n_bits: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    """(n, n_bits) uniformly random bits in {-1, 1}."""
+    return torch.randint(0, 2, (n, n_bits), generator=generator, device=device).float() * 2 - 1
+
+
+def bits_wrong(guess: torch.Tensor, plain: torch.Tensor) -> torch.Tensor:
+    """L1 distance in bits per example, (B, N) -> (B,): sum |guess - plain| / 2 (0 = all right, N = all wrong)."""
+    return (guess - plain).abs().sum(dim=1) / 2
+
+
+def eve_loss(trio: Trio, eve: MixTransform, plain: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+    """L_E: Eve's mean bits wrong; Alice is fixed here (her ciphertext carries no gradient)."""
+    with torch.no_grad():
+        cipher = trio.encrypt(plain, key)
+    return bits_wrong(eve(cipher), plain).mean()
+
+
+def alice_bob_loss(trio: Trio, plain: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+    """L_AB: Bob's error / N + Eve's squared distance from N/2 bits wrong, scaled by (N/2)^2."""
+    n = plain.shape[1]
+    cipher = trio.encrypt(plain, key)
+    bob = bits_wrong(trio.decrypt(cipher, key), plain)  # (B,)
+    eve = bits_wrong(trio.eavesdrop(cipher), plain)  # (B,)
+    return bob.mean() / n + ((n / 2 - eve) ** 2).mean() / (n / 2) ** 2
+
+
+@torch.no_grad()
+def errors(trio: Trio, eve: MixTransform, n: int, generator: torch.Generator) -> tuple[float, float]:
+    """(Bob's, Eve's) mean bits wrong on `n` fresh random examples."""
+    device = trio.alice.fc.weight.device
+    plain, key = (random_bits(n, trio.config.n_bits, generator, device) for _ in range(2))
+    cipher = trio.encrypt(plain, key)
+    return (bits_wrong(trio.decrypt(cipher, key), plain).mean().item(),
+            bits_wrong(eve(cipher), plain).mean().item())
+
+
+class OptimizerPair:
+    """Alice/Bob's and Eve's Adam optimizers seen as one, so `core.checkpoint` stores both for resuming."""
+
+    def __init__(self, alice_bob: torch.optim.Optimizer, eve: torch.optim.Optimizer):
+        self.alice_bob, self.eve = alice_bob, eve
+
+    def _count(self) -> int:
+        return sum(len(g["params"]) for g in self.alice_bob.param_groups)
+
+    def state_dict(self) -> dict[str, Any]:
+        first, second, offset = self.alice_bob.state_dict(), self.eve.state_dict(), self._count()
+        state = dict(first["state"])
+        state.update({i + offset: s for i, s in second["state"].items()})
+        groups = first["param_groups"] + [{**g, "params": [i + offset for i in g["params"]]}
+                                          for g in second["param_groups"]]
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, sd: dict[str, Any]) -> None:
+        offset, n_first = self._count(), len(self.alice_bob.param_groups)
+        groups = sd["param_groups"]
+        self.alice_bob.load_state_dict({"state": {i: s for i, s in sd["state"].items() if i < offset},
+                                        "param_groups": groups[:n_first]})
+        self.eve.load_state_dict({"state": {i - offset: s for i, s in sd["state"].items() if i >= offset},
+                                  "param_groups": [{**g, "params": [i - offset for i in g["params"]]}
+                                                   for g in groups[n_first:]]})
+
+
+@dataclass
+class TrainResult:
+    trio: Trio
+    history: History
+    step: int  # Alice/Bob steps done in total
+    converged_step: int | None  # first evaluation step where both stopping thresholds held
+    seconds: float  # training time of this call plus earlier (resumed) calls
+    seconds_to_converge: float | None
+    optimizers: OptimizerPair | None = None  # both Adam states, for saving a resumable checkpoint
+
+    def meta(self) -> dict[str, Any]:
+        """What a checkpoint records about the training (read back by `load_training_state`)."""
+        return {"step": self.step, "history": asdict(self.history), "converged_step": self.converged_step,
+                "seconds": round(self.seconds, 2), "seconds_to_converge": self.seconds_to_converge}
+
+
+def train(config: TrainConfig, checkpoint_path: Path | None = None, resume: bool = False,
+          device: torch.device | str = "cpu", log: Callable[[str], None] | None = None) -> TrainResult:
+    """Train Alice, Bob and Eve; saves (and resumes from) `checkpoint_path` at every evaluation if given."""
+    device = torch.device(device)
+    seed_everything(config.seed)
+    trio = Trio(NetConfig(config.n_bits)).to(device)
+    opt_ab = torch.optim.Adam([*trio.alice.parameters(), *trio.bob.parameters()], lr=config.lr)
+    opt_eve = torch.optim.Adam(trio.eve.parameters(), lr=config.lr)
+    optimizers = OptimizerPair(opt_ab, opt_eve)
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    history, step, converged, seconds_before, converge_seconds = History(), 0, None, 0.0, None
+    if resume and checkpoint_path is not None and checkpoint.exists(checkpoint_path):
+        state = load_training_state(checkpoint_path, trio, optimizers)
+        history, step = state["history"], state["step"]
+        converged, seconds_before, converge_seconds = state["converged_step"], state["seconds"], state["sttc"]
+        generator.manual_seed(config.seed + 7919 * step)  # a fresh, reproducible data stream after resuming
+        if log:
+            log(f"resumed from {checkpoint_path} at step {step}")
+    start = time.perf_counter()
+
+    def elapsed() -> float:
+        return seconds_before + time.perf_counter() - start
+
+    def result() -> TrainResult:
+        return TrainResult(trio, history, step, converged, elapsed(), converge_seconds, optimizers)
+
+    def save() -> None:
+        if checkpoint_path is not None:
+            checkpoint.save(checkpoint_path, trio.state_dict(), asdict(config), result().meta(), optimizer=optimizers)
+
+    n = config.n_bits
+    bar = progress(total=config.steps, initial=step, desc="Alice/Bob steps")
+    while step < config.steps and converged is None:
+        plain, key = random_bits(config.batch_size, n, generator, device), random_bits(config.batch_size, n,
+                                                                                       generator, device)
+        loss = alice_bob_loss(trio, plain, key)
+        opt_ab.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_ab.step()
+        for _ in range(config.eve_steps_per_step):
+            plain, key = random_bits(config.batch_size, n, generator, device), random_bits(config.batch_size, n,
+                                                                                           generator, device)
+            loss_eve = eve_loss(trio, trio.eve, plain, key)
+            opt_eve.zero_grad(set_to_none=True)
+            loss_eve.backward()
+            opt_eve.step()
+        step += 1
+        bar.update(1)
+        if step % config.eval_every == 0 or step == config.steps:
+            bob, eve = errors(trio, trio.eve, config.batch_size, generator)
+            history.steps.append(step)
+            history.bob.append(round(bob, 4))
+            history.eve.append(round(eve, 4))
+            bar.set_postfix(bob=f"{bob:.3f}", eve=f"{eve:.2f}")
+            if bob < config.stop_bob_bits and eve > config.stop_eve_bits:
+                converged, converge_seconds = step, round(elapsed(), 2)
+            save()
+    bar.close()
+    return result()
+
+
+def load_training_state(path: Path, trio: Trio, optimizers: OptimizerPair | None = None) -> dict[str, Any]:
+    """Load weights (and optimizer states) saved by `train` into `trio`; returns the training metadata."""
+    tensors, _, meta = checkpoint.load(path, how_to_fix="Train again with `deepgallery train neuralcrypto`.")
+    load_weights(trio, tensors, path)
+    if optimizers is not None:
+        checkpoint.restore_optimizer(optimizers, meta)
+    h = meta.get("history") or {}
+    return {"history": History(h.get("steps", []), h.get("bob", []), h.get("eve", [])),
+            "step": int(meta.get("step", 0)), "converged_step": meta.get("converged_step"),
+            "seconds": float(meta.get("seconds", 0.0)), "sttc": meta.get("seconds_to_converge"), "meta": meta}
+
+
+def load_weights(trio: Trio, tensors: dict[str, torch.Tensor], path: Path | str) -> None:
+    """Copy Alice/Bob/Eve tensors into `trio`; a checkpoint of another shape is a UserError."""
+    from deepgallery.core.errors import UserError
+
+    wanted = {k: v for k, v in tensors.items() if k.split(".")[0] in ("alice", "bob", "eve")}
+    try:
+        trio.load_state_dict(wanted)
+    except RuntimeError:
+        raise UserError(f"checkpoint {path} does not hold Alice/Bob/Eve networks of this size (corrupt or "
+                        "from another program). Train again with `deepgallery train neuralcrypto`.") from None

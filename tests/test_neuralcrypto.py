@@ -1,0 +1,190 @@
+"""neuralcrypto: the networks, the losses, training that learns, the paper's evaluation, the CLI on bad input."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from deepgallery.apps.neuralcrypto import entry
+from deepgallery.apps.neuralcrypto.bits import blocks_to_text, text_to_blocks
+from deepgallery.apps.neuralcrypto.evaluate import EvalConfig, evaluate, judge
+from deepgallery.apps.neuralcrypto.model import BitConv, NetConfig, Trio
+from deepgallery.apps.neuralcrypto.train import TrainConfig, alice_bob_loss, bits_wrong, train
+from deepgallery.cli import main
+from deepgallery.core import checkpoint
+from deepgallery.core.errors import UserError
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# ------------------------------------------------------------------------------------------ the network
+def test_bitconv_is_the_papers_convolution():
+    """BitConv equals a 1-D convolution with TensorFlow "SAME" padding, for both kinds of layer used."""
+    torch.manual_seed(0)
+    x = torch.randn(5, 32, 2)  # (B, L, C_in)
+    for window, stride in ((4, 1), (2, 2)):
+        conv = BitConv(window, 2, 3, stride)
+        # weight (C_out, window * C_in) in (position, channel) order -> conv1d layout (C_out, C_in, window)
+        w = conv.weight.detach().reshape(3, window, 2).permute(0, 2, 1)
+        pad = max((32 // stride - 1) * stride + window - 32, 0)
+        ref = F.conv1d(F.pad(x.transpose(1, 2), (pad // 2, pad - pad // 2)), w, conv.bias.detach(), stride=stride)
+        assert torch.allclose(conv(x), ref.transpose(1, 2), atol=1e-6)
+
+
+def test_shapes_follow_section_2_5():
+    trio = Trio(NetConfig(16))
+    p, k = torch.ones(3, 16), -torch.ones(3, 16)
+    c = trio.encrypt(p, k)
+    assert c.shape == (3, 16) and trio.decrypt(c, k).shape == (3, 16) and trio.eavesdrop(c).shape == (3, 16)
+    assert c.abs().max() < 1  # tanh output
+    assert trio.alice.fc.in_features == 32 and trio.eve.fc.in_features == 16 and trio.eve.fc.out_features == 32
+
+
+class _Fixed:
+    """A stand-in trio whose outputs are given, to check the loss formula."""
+
+    def __init__(self, bob, eve):
+        self.bob, self.eve = bob, eve
+
+    def encrypt(self, p, k):
+        return p
+
+    def decrypt(self, c, k):
+        return self.bob
+
+    def eavesdrop(self, c):
+        return self.eve
+
+
+def test_losses_match_the_paper():
+    p = torch.tensor([[1.0, -1.0, 1.0, -1.0]])
+    assert bits_wrong(-p, p).item() == 4 and bits_wrong(p, p).item() == 0 and bits_wrong(p * 0, p).item() == 2
+    # Bob perfect, Eve at N/2 (random guessing): loss 0. Eve perfect: the Eve term is 1. Eve all wrong: also 1.
+    assert alice_bob_loss(_Fixed(p, p * 0), p, p).item() == pytest.approx(0.0)
+    assert alice_bob_loss(_Fixed(p, p), p, p).item() == pytest.approx(1.0)
+    assert alice_bob_loss(_Fixed(p, -p), p, p).item() == pytest.approx(1.0)
+    assert alice_bob_loss(_Fixed(-p, p * 0), p, p).item() == pytest.approx(1.0)  # Bob all wrong: 4 / N
+
+
+# ------------------------------------------------------------------------------------------ training
+def test_short_training_bob_learns_and_resumes(tmp_path):
+    cfg = TrainConfig(n_bits=8, batch_size=256, lr=0.01, steps=300, eval_every=25, eve_steps_per_step=1, seed=0)
+    first = train(TrainConfig(**{**cfg.__dict__, "steps": 150}), tmp_path / "ck")
+    result = train(cfg, tmp_path / "ck", resume=True)
+    assert result.step == 300 and result.history.steps[0] == 25 and result.history.steps[-1] == 300
+    assert result.history.bob[: len(first.history.bob)] == first.history.bob  # resumed, not restarted
+    assert result.history.bob[0] > 3.5  # random: N/2 = 4 bits wrong at first ...
+    assert min(result.history.bob) < 2.0  # ... then Bob reads most of Alice's bits
+    _, _, meta = checkpoint.load(tmp_path / "ck")
+    assert meta["step"] == 300 and meta["_optimizer"]  # both Adam states stored for resuming
+
+
+# ------------------------------------------------------------------------------------------ evaluation
+class _OneTimePad(Trio):
+    """Alice = P xor K (a product in {-1, 1}), Bob = C xor K: perfectly secret, Bob always right."""
+
+    def encrypt(self, p, k):
+        return p * k
+
+    def decrypt(self, c, k):
+        return c * k
+
+
+class _NoCipher(Trio):
+    """Alice sends the plaintext as it is: any fresh Eve learns to read it."""
+
+    def encrypt(self, p, k):
+        return p
+
+    def decrypt(self, c, k):
+        return c
+
+
+def test_evaluation_tells_a_cipher_from_no_cipher():
+    cfg = EvalConfig(eves=2, eve_steps=200, batch_size=256, lr=0.01, measure_every=50, measure_examples=2048,
+                     success_bob_bits=0.05, success_eve_bits=3.5)  # N = 8: guessing gets 4 wrong
+    secret = evaluate(_OneTimePad(NetConfig(8)), cfg)
+    assert secret.bob_bits == 0 and secret.best_eve_bits > 3.7 and secret.success
+    assert len(secret.eve_bits_each) == 2 and secret.best_eve_state is not None
+    plain = evaluate(_NoCipher(NetConfig(8)), cfg)
+    assert plain.bob_bits == 0 and plain.best_eve_bits < 2.0 and not plain.success
+
+
+def test_success_rule():
+    assert judge(0.01, 7.5) and judge(0.049, 7.0)
+    assert not judge(0.05, 7.5) and not judge(0.01, 6.99)
+
+
+def test_bench_summary_uses_successful_seeds_only():
+    runs = [{"success": True, "bob": 0.01, "eve": 7.8, "seconds_to_converge": 10.0, "converged_step": 100},
+            {"success": True, "bob": 0.03, "eve": 7.2, "seconds_to_converge": 30.0, "converged_step": 300},
+            {"success": False, "bob": 3.0, "eve": 4.0, "seconds_to_converge": None, "converged_step": None}]
+    m = entry.summarize(runs)
+    assert m["seeds"] == 3 and m["seeds_succeeded"] == 2
+    assert m["bob_bits_wrong"] == pytest.approx(0.02) and m["eve_bits_wrong"] == pytest.approx(7.5)
+    assert m["seconds_to_converge"] == pytest.approx(20.0)
+    assert entry.summarize(runs[2:])["bob_bits_wrong"] is None
+
+
+# ------------------------------------------------------------------------------------------ text and CLI
+def test_text_blocks_round_trip():
+    for text in ("a", "attack at dawn", "Grüße → ✓"):
+        blocks, n = text_to_blocks(text, 16)
+        assert blocks.shape[1] == 16 and set(np.unique(blocks)) <= {-1.0, 1.0}
+        assert blocks_to_text(blocks, n) == text
+    for bad in ("", "   "):
+        with pytest.raises(UserError, match="empty"):
+            text_to_blocks(bad)
+
+
+def test_run_on_the_shipped_checkpoint(capsys):
+    assert main(["run", "neuralcrypto", "--message", "attack at dawn", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "Bob  (has the key): attack at dawn" in out  # the shipped Alice/Bob pair decrypts
+    eve_wrong = int(out.split("Eve  (no key)")[1].split("\n")[1].split("/")[0])
+    assert eve_wrong > 112 // 4  # Eve far from reading it (random guessing gets 56 of the 112 bits wrong)
+
+
+def test_predict_returns_text_and_plot():
+    out = entry.predict(message="hello")
+    assert "Bob" in out["result"] and out["plot"].is_file() and out["plot"].suffix == ".png"
+    assert out["bits_wrong"]["total"] == 48  # "hello" is 5 bytes: 3 blocks of 16 bits
+
+
+def _one_line_error(capsys, argv, *needles):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("deepgallery: error:")
+    for needle in needles:
+        assert needle in err
+
+
+def test_bad_input_gives_one_line_and_exit_2(capsys, tmp_path):
+    _one_line_error(capsys, ["run", "neuralcrypto", "--message", ""], "empty")
+    _one_line_error(capsys, ["run", "neuralcrypto"], "--message")
+    _one_line_error(capsys, ["run", "neuralcrypto", "--message", "x", "--seed", "abc"], "--seed", "integer")
+    _one_line_error(capsys, ["train", "neuralcrypto", "--steps", "-5"], "--steps")
+    _one_line_error(capsys, ["train", "neuralcrypto", "--lr", "nan"], "--lr")
+    _one_line_error(capsys, ["run", "neuralcrypto", "--message", "x", "--checkpoint", str(tmp_path / "nope")],
+                    "not found", "deepgallery train neuralcrypto")
+    bad = tmp_path / "bad"
+    for suffix in (".safetensors", ".json"):
+        shutil.copy(entry.SHIPPED.with_name(entry.SHIPPED.name + suffix), bad.with_name(bad.name + suffix))
+    data = bytearray(bad.with_suffix(".safetensors").read_bytes())
+    data[-8:] = b"\xff" * 8
+    bad.with_suffix(".safetensors").write_bytes(bytes(data))
+    _one_line_error(capsys, ["run", "neuralcrypto", "--message", "x", "--checkpoint", str(bad)], "corrupt",
+                    "deepgallery train neuralcrypto")
+    bad.with_suffix(".json").write_text("{not json", encoding="utf-8")
+    _one_line_error(capsys, ["run", "neuralcrypto", "--message", "x", "--checkpoint", str(bad)], "corrupt")
+    assert not list(tmp_path.glob("*.png"))
