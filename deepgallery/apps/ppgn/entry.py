@@ -1,0 +1,142 @@
+"""Hooks for the CLI, `deepgallery demo`, `deepgallery bench` and the web gallery (see registry.py)."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ...core.errors import UserError, check_positive
+from ...registry import DemoItem
+
+# ---------------------------------------------------------------------------------------------- run
+
+
+def add_run_args(parser: argparse.ArgumentParser) -> None:
+    from ...core.runtime import add_device_arg
+    from .sampler import SamplerConfig
+
+    d = SamplerConfig()
+    parser.add_argument("class_name", nargs="?", help="ImageNet class: a name, a word in one ('cat'), or 0..999")
+    parser.add_argument("-n", "--samples", type=int, default=4, help="images to generate (default: 4)")
+    parser.add_argument("--steps", type=int, default=d.steps, help=f"sampler steps (default: {d.steps})")
+    parser.add_argument("--method", default="ppgn", choices=("ppgn", "am"),
+                        help="ppgn: the paper's sampler; am: plain activation maximisation (baseline)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", help="start the chains from this photo instead of smooth noise")
+    parser.add_argument("--size", type=int, default=d.size, help=f"image side in pixels (default: {d.size})")
+    parser.add_argument("--eps1", type=float, default=d.eps1, help=f"prior term ε1 (default: {d.eps1})")
+    parser.add_argument("--eps2", type=float, default=d.eps2, help=f"class term ε2 (default: {d.eps2})")
+    parser.add_argument("--eps3", type=float, default=d.eps3, help=f"noise std ε3 (default: {d.eps3})")
+    parser.add_argument("--prior", help="DAE checkpoint (NAME.safetensors + NAME.json; default: the shipped one)")
+    parser.add_argument("-o", "--out", default="ppgn.png", help="output grid PNG; a JSON goes beside it")
+    parser.add_argument("--list-classes", action="store_true", help="print the 1000 class names and exit")
+    add_device_arg(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .classifier import class_names
+
+    if args.list_classes:
+        for i, name in enumerate(class_names()):
+            print(f"{i:4d}  {name}")
+        return 0
+    if not args.class_name:
+        raise UserError("name a class to generate, e.g. `deepgallery run ppgn volcano` (--list-classes lists all)")
+    for name in ("eps1", "eps2", "eps3"):
+        check_positive(f"--{name}", getattr(args, name), allow_zero=True)
+    from dataclasses import replace
+
+    from ...core.runtime import choose_device
+    from .pipeline import check_request, generate, write_outputs
+    from .sampler import SamplerConfig
+
+    choice = check_request(args.class_name, args.samples, args.steps, args.method)
+    if not str(args.out).lower().endswith(".png"):
+        raise UserError(f"{args.out}: the output must be a .png file")
+    if choice.alternatives:
+        print(f"'{args.class_name}' matches {1 + len(choice.alternatives)} classes; using '{choice.name}' "
+              f"(others: {', '.join(choice.alternatives[:8])}{', …' if len(choice.alternatives) > 8 else ''})")
+    cfg = replace(SamplerConfig(), size=args.size, eps1=args.eps1, eps2=args.eps2, eps3=args.eps3)
+    start = time.perf_counter()
+    result = generate(args.class_name, args.samples, args.steps, args.method, args.seed, args.init, cfg,
+                      args.prior, choose_device(args.device))
+    png, js, record = write_outputs(result, args.out)
+    print(f"{record['method']}: {record['class']} — confidence {', '.join(f'{c:.3f}' for c in record['confidence'])}"
+          f" (mean {record['mean_confidence']:.3f}, {time.perf_counter() - start:.1f} s)")
+    print(f"wrote {png} and {js}")
+    return 0
+
+
+def predict(class_name: str = "volcano", samples: int = 4, steps: int = 60, method: str = "ppgn", seed: int = 0,
+            init: str | None = None) -> dict[str, Any]:
+    """The web gallery's call: returns {"grid": PNG path, "result": dict with the confidences}."""
+    from .pipeline import generate, write_outputs
+
+    result = generate(class_name, int(samples), int(steps), method, int(seed), init or None)
+    out = Path(tempfile.mkdtemp(prefix="deepgallery-ppgn-")) / "ppgn.png"
+    png, _, record = write_outputs(result, out)
+    return {"grid": png, "result": record}
+
+
+# -------------------------------------------------------------------------------------------- train
+
+
+def add_train_args(parser: argparse.ArgumentParser) -> None:
+    from .prior import DAEConfig
+    from .train import TrainConfig
+
+    t, d = TrainConfig(), DAEConfig()
+    parser.add_argument("--data", help="folder of your photos (default: the photos in scikit-image/matplotlib)")
+    parser.add_argument("--out", default="runs/ppgn-dae", help="run folder: resumable state goes here")
+    parser.add_argument("--steps", type=int, default=t.steps, help=f"Adam steps (default: {t.steps})")
+    parser.add_argument("--batch", type=int, default=t.batch, help=f"crops per step (default: {t.batch})")
+    parser.add_argument("--crop", type=int, default=t.crop, help=f"crop side, multiple of 4 (default: {t.crop})")
+    parser.add_argument("--lr", type=float, default=t.lr)
+    parser.add_argument("--width", type=int, default=16, help=f"DAE width (shipped: 16; class default {d.width})")
+    parser.add_argument("--seed", type=int, default=t.seed)
+    parser.add_argument("--export", help="also write the fp16 prior the sampler loads (NAME -> NAME.safetensors)")
+
+
+def train(args: argparse.Namespace) -> int:
+    from .prior import DAEConfig
+    from .train import TrainConfig, export_fp16, train_dae
+
+    for name in ("steps", "batch", "lr", "width"):
+        check_positive(f"--{name}", getattr(args, name))
+    if args.crop % 4 or args.crop < 8:
+        raise UserError(f"--crop must be a multiple of 4 and at least 8, got {args.crop}")
+    cfg = TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed)
+    dae, losses = train_dae(args.out, cfg, DAEConfig(width=args.width), data=args.data)
+    if args.export:
+        path = export_fp16(dae, args.export, {"steps": args.steps, "data": args.data or "built-in photos"})
+        print(f"prior written to {path}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- demo / bench
+
+
+def demo(out_dir: Path) -> list[DemoItem]:
+    """PPGN and the activation-maximisation baseline on the same class and seeds (≈30 s on 2 CPU cores)."""
+    from .pipeline import generate, write_outputs
+
+    items = []
+    for method, title in (("ppgn", "PPGN-x sampler (prior + class + noise)"),
+                          ("am", "Baseline: plain activation maximisation")):
+        start = time.perf_counter()
+        result = generate("goldfish", samples=4, steps=40, method=method, seed=0)
+        png, js, record = write_outputs(result, Path(out_dir) / f"{method}-goldfish.png")
+        items.append(DemoItem(
+            title=title, inputs={"class_name": "goldfish", "samples": "4", "steps": "40", "method": method},
+            outputs=[png, js], text=f"confidence: {', '.join(f'{c:.3f}' for c in record['confidence'])}",
+            seconds=time.perf_counter() - start))
+    return items
+
+
+def bench(quick: bool = False) -> dict[str, Any]:
+    from .bench import run_bench
+
+    return run_bench(quick)
