@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -152,8 +153,11 @@ def predict(video: str, query: str = "london") -> dict:
             raise UserError(messages[0].removeprefix("textspot: skipped ") if messages else f"{video}: unreadable")
         scored = search(store, query, limit=20)
         lines = store.conn.execute("SELECT start, text FROM occurrences ORDER BY start").fetchall()
-    finally:
+    except BaseException:
         store.close()
+        shutil.rmtree(out, ignore_errors=True)  # no partial output for bad input
+        raise
+    store.close()
     thumbs = report.write_thumbnails(scored, out / "thumbs")
     records = report.rows(scored, thumbs)
     listing = "\n".join(f"{t:7.1f} s  {text}" for t, text in lines) or "(no text found)"
