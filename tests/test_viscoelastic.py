@@ -13,6 +13,8 @@ from deepgallery import cli
 from deepgallery.apps.viscoelastic import solver
 from deepgallery.apps.viscoelastic.entry import SHIPPED
 
+SURROGATE = SHIPPED["postseismic"]
+
 X = np.array([-80.0, -20.0, -3.0, 0.5, 4.0, 15.0, 40.0, 120.0])  # km, never on the fault trace
 D, H, TAU, S = 12.0, 25.0, 8.0, 3.0  # km, km, yr, m
 
@@ -70,6 +72,20 @@ def test_field_at_depth_is_consistent():
     assert sxy_t[0] > sxy_t[1] > sxy_t[2] > sxy_t[3] and sxy_t[3] < 1e-4 * sxy_t[0]
 
 
+def test_cycle_velocity_averages_to_the_plate_rate_and_converges_in_past_events():
+    x = np.array([-30.0, -2.0, 1.0, 6.0, 25.0, 400.0])
+    for tc in (0.2, 3.0, 25.0):
+        v = solver.cycle_velocity(x, 0.4, D, H, TAU, tc * TAU, n_events=10)
+        np.testing.assert_allclose(v, solver.cycle_velocity(x, 0.4, D, H, TAU, tc * TAU, n_events=60), atol=2e-4)
+        np.testing.assert_allclose(solver.cycle_velocity(-x, 0.4, D, H, TAU, tc * TAU), -v, atol=1e-14)
+        # over one cycle the surface moves V T_r/2 far away, and V T_r (1/2 - g_elastic) minus the jump near it
+        phase = (np.arange(400) + 0.5) / 400
+        mean = solver.cycle_velocity(x[:, None], phase[None, :], D, H, TAU, tc * TAU).mean(axis=1)
+        np.testing.assert_allclose(mean, np.sign(x) / 2 - np.arctan(D / x) / np.pi, atol=3e-4)
+    far = solver.cycle_velocity(1e5, np.array([0.1, 0.5, 0.9]), D, H, TAU, 5 * TAU, plate_rate=35.0)
+    np.testing.assert_allclose(far, 35.0 / 2, rtol=1e-3)  # far from the fault the plate moves at V/2
+
+
 def test_shipped_surrogate_matches_the_solver_on_held_out_points():
     from deepgallery.apps.viscoelastic.entry import load
     from deepgallery.apps.viscoelastic.train import evaluate, sample_points
@@ -96,6 +112,15 @@ def one_thread():
     torch.set_num_threads(1)  # tiny matrices: a second thread only adds contention on a busy machine
     yield
     torch.set_num_threads(threads)
+
+
+def test_shipped_cycle_surrogate_matches_the_solver():
+    from deepgallery.apps.viscoelastic.entry import load
+    from deepgallery.apps.viscoelastic.train import evaluate, sample_points
+
+    model = load(task="cycle")
+    inputs, target = sample_points(300, model.cfg, seed=434343)
+    assert evaluate(model, inputs, target)["rel_rmse"] < 0.03
 
 
 def test_tiny_training_learns_and_resumes(tmp_path, one_thread):
@@ -131,6 +156,9 @@ def _error_line(capsys) -> str:
     (["--t", "-3"], "times"),
     (["--x-max", "5000"], "lower --x-max"),
     (["--t", "1e6"], "raise the viscosity"),
+    (["--recurrence", "150", "--t", "200"], "below the recurrence"),
+    (["--recurrence", "1e5"], "--recurrence"),
+    (["--recurrence", "0"], "recurrence"),
 ])
 def test_bad_numbers_exit_2_with_one_line(tmp_path, capsys, flags, words):
     out = tmp_path / "u.png"
@@ -144,7 +172,7 @@ def test_missing_corrupt_checkpoint_and_bad_params_file(tmp_path, capsys):
     assert cli.main(["run", "viscoelastic", "--checkpoint", str(tmp_path / "nope"), "-o", str(out)]) == 2
     assert "not found" in _error_line(capsys)
     for suffix in (".safetensors", ".json"):
-        shutil.copy(SHIPPED.with_name(SHIPPED.name + suffix), tmp_path / f"bad{suffix}")
+        shutil.copy(SURROGATE.with_name(SURROGATE.name + suffix), tmp_path / f"bad{suffix}")
     with open(tmp_path / "bad.safetensors", "r+b") as f:
         f.seek(200)
         f.write(b"\x00garbage\x00")
@@ -167,6 +195,9 @@ def test_run_with_params_file_and_predict(tmp_path, capsys):
     record = json.loads(table.read_text())
     assert len(record["data"]) == 6 and record["model"]["fault_depth"] == 20
     assert record["summary"]["rel_rmse_on_plotted_curves"] < 0.01
+    cycle_png = tmp_path / "cycle.png"
+    assert cli.main(["run", "viscoelastic", "--recurrence", "200", "--plate-rate", "30", "-o", str(cycle_png)]) == 0
+    assert cycle_png.is_file() and "mm/yr" in capsys.readouterr().out
     from deepgallery.apps.viscoelastic.entry import predict
 
     result = predict(viscosity=2e19, t_max=50.0)

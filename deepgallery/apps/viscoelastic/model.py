@@ -15,6 +15,14 @@ makes the known limits exact: no postseismic motion at t = 0, none on the fault 
 vanishing fault; it also gives the network a target of order one. Features are log-scaled
 (``log1p xi``, ``log1p T``) because the solution varies on a scale of ~H near the fault and ~tau in time
 but has long 1/xi and 1/T tails.
+
+``CycleSurrogate`` does the same for the steady earthquake cycle (``solver.cycle_velocity``): inputs
+(xi, delta, phase = t/T_r, T_c = T_r/tau), output the interseismic velocity over the plate rate,
+
+    v / V = sign(x) * xi / (xi + delta) * exp(MLP(features))
+
+positive on each side and zero on the locked fault trace by construction; the exponential spans the
+factor ~500 between velocities just after an event and late in a cycle with the same relative accuracy.
 """
 
 from __future__ import annotations
@@ -26,9 +34,19 @@ import torch
 from torch import nn
 
 
+def mlp(n_in: int, width: int, depth: int) -> nn.Sequential:
+    """n_in -> (Linear, SiLU) x depth -> 1: smooth activations for a smooth target."""
+    layers: list[nn.Module] = []
+    for _ in range(depth):
+        layers += [nn.Linear(n_in, width), nn.SiLU()]
+        n_in = width
+    layers.append(nn.Linear(n_in, 1))
+    return nn.Sequential(*layers)
+
+
 @dataclass
 class SurrogateConfig:
-    width: int = 64  # hidden units per layer: 64 keeps the checkpoint ~70 kB and inference ~0.5 us/point
+    width: int = 32  # hidden units per layer: 32 is as accurate as 64 here (0.1%) and ~3x faster
     depth: int = 3  # hidden layers
     xi_max: float = 40.0  # largest |x| / H the network is trained for
     delta_min: float = 0.05  # smallest D / H (shallower faults give postseismic signals below 1% of s)
@@ -48,13 +66,7 @@ class Surrogate(nn.Module):
     def __init__(self, cfg: SurrogateConfig):
         super().__init__()
         self.cfg = cfg
-        layers: list[nn.Module] = []
-        fan_in = 3
-        for _ in range(cfg.depth):
-            layers += [nn.Linear(fan_in, cfg.width), nn.SiLU()]
-            fan_in = cfg.width
-        layers.append(nn.Linear(fan_in, 1))
-        self.mlp = nn.Sequential(*layers)
+        self.mlp = mlp(3, cfg.width, cfg.depth)
 
     def features(self, xi: torch.Tensor, delta: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
         """Inputs scaled to [-1, 1]: (B,) x 3 -> (B, 3)."""
@@ -70,6 +82,10 @@ class Surrogate(nn.Module):
         env = -torch.expm1(-T) * xi / (1 + xi) * delta  # (B,)
         return self.mlp(self.features(xi, delta, T)).squeeze(1) * env
 
+    def dimensionless(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The training target from (B, 3) columns (xi, delta, T): the postseismic part of u/s."""
+        return self.postseismic(inputs[:, 0], inputs[:, 1], inputs[:, 2])
+
     def forward(self, x: torch.Tensor, t: torch.Tensor, fault_depth: torch.Tensor, layer_thickness: torch.Tensor,
                 tau: torch.Tensor, slip: torch.Tensor) -> torch.Tensor:
         """Surface displacement u(x, t) in the unit of slip; all arguments (B,) in consistent units."""
@@ -77,3 +93,60 @@ class Surrogate(nn.Module):
         delta = fault_depth / layer_thickness
         elastic = torch.atan(delta / xi) / math.pi  # xi = 0 gives 1/2, times sign(0) = 0 on the fault
         return slip * torch.sign(x) * (elastic + self.postseismic(xi, delta, t / tau))
+
+
+@dataclass
+class CycleConfig:
+    width: int = 64  # hidden units per layer
+    depth: int = 3  # hidden layers
+    xi_max: float = 40.0  # largest |x| / H
+    delta_min: float = 0.05  # smallest D / H
+    tc_min: float = 0.1  # smallest recurrence / tau (tau >> T_r: the half-space barely relaxes within a cycle)
+    tc_max: float = 30.0  # largest recurrence / tau (fully relaxed long before the next event)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CycleConfig:
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+class CycleSurrogate(nn.Module):
+    """MLP(5 features -> width x depth -> 1) for the interseismic velocity of a steady earthquake cycle."""
+
+    def __init__(self, cfg: CycleConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.mlp = mlp(5, cfg.width, cfg.depth)
+
+    def features(self, xi, delta, phase, tc) -> torch.Tensor:
+        """(B,) x 4 -> (B, 5) in [-1, 1]; the fifth, log(1 + t/tau), resolves the fast start of each cycle."""
+        c = self.cfg
+        return torch.stack([
+            2 * torch.log1p(xi) / math.log1p(c.xi_max) - 1,
+            2 * (delta - c.delta_min) / (1 - c.delta_min) - 1,
+            2 * phase - 1,
+            2 * torch.log(tc / c.tc_min) / math.log(c.tc_max / c.tc_min) - 1,
+            2 * torch.log1p(phase * tc) / math.log1p(c.tc_max) - 1,
+        ], dim=1)
+
+    def velocity(self, xi, delta, phase, tc) -> torch.Tensor:
+        """v / V at xi >= 0: (B,) -> (B,)."""
+        return xi / (xi + delta) * torch.exp(self.mlp(self.features(xi, delta, phase, tc)).squeeze(1))
+
+    def dimensionless(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The training target from (B, 4) columns (xi, delta, phase, T_c): v / V."""
+        return self.velocity(inputs[:, 0], inputs[:, 1], inputs[:, 2], inputs[:, 3])
+
+    def forward(self, x, phase, fault_depth, layer_thickness, tau, recurrence, plate_rate) -> torch.Tensor:
+        """Surface velocity in the unit of plate_rate; all arguments (B,)."""
+        xi = x.abs() / layer_thickness
+        return plate_rate * torch.sign(x) * self.velocity(xi, fault_depth / layer_thickness, phase, recurrence / tau)
+
+
+def build(task: str, config: dict) -> Surrogate | CycleSurrogate:
+    """A fresh model for `task` ("postseismic" or "cycle") from its config dict."""
+    if task == "cycle":
+        return CycleSurrogate(CycleConfig.from_dict(config))
+    return Surrogate(SurrogateConfig.from_dict(config))

@@ -57,7 +57,7 @@ def solver_displacement(m: EarthModel, x_km, t_years) -> np.ndarray:
     return solver.surface_displacement(x_km, t_years, m.fault_depth, m.layer_thickness, m.tau_years, m.slip)
 
 
-def check_domain(model_cfg, m: EarthModel, x_km: np.ndarray, t_years: np.ndarray) -> None:
+def check_domain(model_cfg, m: EarthModel, x_km: np.ndarray, t_years: np.ndarray | None = None) -> None:
     """UserError when the request leaves the box the surrogate was trained on, saying what to change."""
     delta = m.fault_depth / m.layer_thickness
     if delta < model_cfg.delta_min:
@@ -67,6 +67,8 @@ def check_domain(model_cfg, m: EarthModel, x_km: np.ndarray, t_years: np.ndarray
     if xi > model_cfg.xi_max:
         raise UserError(f"distance {np.max(np.abs(x_km)):g} km is {xi:.3g} layer thicknesses; the surrogate covers "
                         f"{model_cfg.xi_max:g} (<= {model_cfg.xi_max * m.layer_thickness:g} km here): lower --x-max")
+    if t_years is None:
+        return
     big_t = float(np.max(t_years)) / m.tau_years
     if big_t > model_cfg.t_max:
         raise UserError(f"time {np.max(t_years):g} yr is {big_t:.3g} relaxation times (tau = 2 eta/mu = "
@@ -88,3 +90,52 @@ def surrogate_displacement(model, m: EarthModel, x_km, t_years) -> np.ndarray:
         u = model(column(x), column(t), column(m.fault_depth), column(m.layer_thickness),
                   column(m.tau_years), column(m.slip))
     return u.double().numpy().reshape(shape)
+
+
+@dataclass
+class Cycle:
+    recurrence: float = 150.0  # yr, T_r: the same earthquake repeats every T_r
+    plate_rate: float = 35.0  # mm/yr, V: the fault below D slides steadily at V; each event slips V T_r
+
+    def check(self, t_years=None) -> Cycle:
+        """UserError for non-physical values, or times outside the cycle [0, T_r)."""
+        for key, label in (("recurrence", "recurrence (yr)"), ("plate_rate", "plate rate (mm/yr)")):
+            value = getattr(self, key)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise UserError(f"{label} must be a finite number > 0, got {value}")
+        if t_years is not None and np.any(np.asarray(t_years) >= self.recurrence):
+            raise UserError(f"times in a cycle must be below the recurrence {self.recurrence:g} yr, "
+                            f"got {np.max(t_years):g}")
+        return self
+
+
+def check_cycle_domain(model_cfg, m: EarthModel, c: Cycle, x_km: np.ndarray, t_years: np.ndarray) -> None:
+    """UserError when a cycle request leaves the trained box or the times leave [0, T_r)."""
+    c.check(t_years)
+    tc = c.recurrence / m.tau_years
+    if not model_cfg.tc_min <= tc <= model_cfg.tc_max:
+        raise UserError(f"recurrence / tau = {tc:.3g} (tau = 2 eta/mu = {m.tau_years:.3g} yr) is outside the cycle "
+                        f"surrogate's range [{model_cfg.tc_min:g}, {model_cfg.tc_max:g}]: change --recurrence "
+                        f"or --viscosity")
+    check_domain(model_cfg, m, x_km)
+
+
+def solver_velocity(m: EarthModel, c: Cycle, x_km, t_years) -> np.ndarray:
+    """Interseismic surface velocity (mm/yr) t years after the last event, from the solver."""
+    return solver.cycle_velocity(x_km, np.asarray(t_years, float) / c.recurrence, m.fault_depth, m.layer_thickness,
+                                 m.tau_years, c.recurrence, c.plate_rate)
+
+
+def surrogate_velocity(model, m: EarthModel, c: Cycle, x_km, t_years) -> np.ndarray:
+    """Interseismic surface velocity (mm/yr) from the cycle network, same shape as the solver's answer."""
+    import torch
+
+    x, t = np.broadcast_arrays(np.asarray(x_km, float), np.asarray(t_years, float))
+
+    def column(value) -> torch.Tensor:
+        return torch.tensor(np.broadcast_to(value, x.shape).ravel(), dtype=torch.float32)  # a copy
+
+    with torch.inference_mode():
+        v = model(column(x), column(t / c.recurrence), column(m.fault_depth), column(m.layer_thickness),
+                  column(m.tau_years), column(c.recurrence), column(c.plate_rate))
+    return v.double().numpy().reshape(x.shape)

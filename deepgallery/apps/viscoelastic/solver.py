@@ -168,3 +168,57 @@ def field(x, z, t, fault_depth, layer_thickness, tau, slip=1.0, shear_modulus=1.
         sxy[idx] = shear_modulus * np.where(in_layer, wl[1], wh[1])
         syz[idx] = shear_modulus * np.where(in_layer, wl[2], wh[2])
     return w.reshape(shape), sxy.reshape(shape), syz.reshape(shape)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The earthquake cycle (Savage & Prescott 1978, section 4): the same event repeats every T_r forever.
+# ---------------------------------------------------------------------------------------------------------------
+CYCLE_EVENTS = 10  # past earthquakes summed explicitly; older ones by the midpoint-rule integral (see below)
+CYCLE_BLOCK = 3_000_000  # float64 elements per (b, M, N) block
+
+
+def cycle_velocity(x, phase, fault_depth, layer_thickness, tau, recurrence, plate_rate=1.0,
+                   n_events: int = CYCLE_EVENTS):
+    r"""Interseismic surface velocity at ``phase = t / T_r`` in [0, 1) of a steady earthquake cycle.
+
+    Model: slip ``s = V T_r`` on ``0 < z < D`` every ``T_r``; below D the fault (rest of the layer and the
+    half-space) slides steadily at the plate rate V. By superposition (long-term block motion, minus steady
+    back-slip V t on 0..D, plus all past events at t_m = -m T_r) with g = u/s of eq. (1):
+
+        v(x, t) / V = sign(x) / 2 - g_inf(x) + T_r sum_{m>=0} dg/dt(x, t + m T_r),
+        T_r dg/dt = (T_r / (pi tau)) sum_{n>=1} Pois(n-1; T) [arctan((2nH+D)/x) - arctan((2nH-D)/x)]
+
+    The sum over past events converges slowly (dg/dt ~ 1/t^2: the far field relaxes diffusively), so events
+    m >= M are replaced by the midpoint-rule integral ``int_{M-1/2}^inf T_r dg/dt dm = g_inf - g(t + (M-1/2) T_r)``:
+
+        v / V = sign(x) [ 1/2 - g(|x|, t + (M - 1/2) T_r) + sum_{m<M} T_r dg/dt(|x|, t + m T_r) ]
+
+    (the g_inf cancels). M = 10 agrees with M = 80 to better than 1e-5 V (tested). Cost: M explicit events, each
+    O(N(T_m)) image terms -- the superposition over past earthquakes that cycle codes do.
+    Averaged over a cycle, v = V (sign(x)/2 - g_elastic): with the coseismic jump the far field moves V T_r/2.
+    """
+    shape = np.broadcast_shapes(*(np.shape(a) for a in (x, phase, fault_depth, layer_thickness, tau, recurrence,
+                                                         plate_rate)))
+    x, ph, D, H, tau, Tr, V = _broadcast(x, phase, fault_depth, layer_thickness, tau, recurrence, plate_rate)
+    Tc = Tr / tau  # (B,) recurrence in relaxation times
+    M = int(n_events)
+    ax = np.abs(x)
+    tail = surface_displacement(ax, (ph + M - 0.5) * Tc, D, H, 1.0, 1.0)  # g(|x|, t + (M-1/2) T_r), (B,)
+    rate = np.zeros_like(Tc)
+    T_last = (ph + M - 1) * Tc  # the largest event time per point decides its number of image terms
+    order = np.argsort(T_last, kind="stable")
+    start = 0
+    while start < order.size:
+        N = n_terms(T_last[order[min(order.size, start + 64) - 1]])
+        b = max(64, CYCLE_BLOCK // (M * N))
+        idx = order[start:start + b]
+        N = n_terms(T_last[idx[-1]])
+        start += idx.size
+        T_m = (ph[idx, None] + np.arange(M)) * Tc[idx, None]  # (b, M) time since each past event / tau
+        pmf = poisson_pmf(T_m.ravel(), N - 1).reshape(idx.size, M, N)  # Pois(n-1; T_m), n = 1..N: (b, M, N)
+        weight = pmf.sum(axis=1)  # (b, N)
+        n = np.arange(1, N + 1, dtype=float)
+        d, xa = D[idx, None], ax[idx, None]
+        dG = np.arctan(2.0 * d * xa / (xa * xa + (2.0 * n * H[idx, None]) ** 2 - d * d))  # (b, N)
+        rate[idx] = Tc[idx] / np.pi * np.einsum("bn,bn->b", weight, dG)
+    return (V * np.sign(x) * (0.5 - tail + rate)).reshape(shape)

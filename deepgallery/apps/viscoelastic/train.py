@@ -1,10 +1,12 @@
-"""Train the surrogate on solver samples (DeVries et al. 2017, section 2: sample the parameter space with the
+"""Train the surrogates on solver samples (DeVries et al. 2017, section 2: sample the parameter space with the
 viscoelastic code, fit a fully connected network by least squares on displacement).
 
-Data: ``samples`` points (xi, delta, T) drawn log-uniformly in xi and T (the solution changes fastest near
-the fault and soon after the earthquake) and uniformly in delta, labelled by ``solver.surface_displacement``
-with H = tau = s = 1; a held-out set from another seed measures the relative RMSE. The data are
-regenerated from the seed, so a checkpoint (weights + Adam state + step) is all that resuming needs.
+Data, task "postseismic": ``samples`` points (xi, delta, T) drawn log-uniformly in xi and T (the solution
+changes fastest near the fault and soon after the earthquake) and uniformly in delta, labelled by
+``solver.surface_displacement`` with H = tau = s = 1. Task "cycle": (xi, delta, phase, T_c) with phase
+uniform and T_c log-uniform, labelled by ``solver.cycle_velocity``. A held-out set from another seed measures
+the relative RMSE. The data are regenerated from the seed, so a checkpoint (weights + Adam state + step) is
+all that resuming needs.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ...core import checkpoint
 from ...core.errors import UserError
 from ...core.runtime import progress, seed_everything
 from . import solver
-from .model import Surrogate, SurrogateConfig
+from .model import CycleConfig, Surrogate, SurrogateConfig, build
 
 
 @dataclass
@@ -36,11 +38,15 @@ class TrainConfig:
     save_every: int = 1000  # steps between checkpoints (resume point)
 
 
-def sample_points(n: int, cfg: SurrogateConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(n, 3) dimensionless inputs (xi, delta, T) and (n,) solver targets: the postseismic part of u/s."""
+def sample_points(n: int, cfg: SurrogateConfig | CycleConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dimensionless inputs (n, 3 or 4) and (n,) solver targets for the task of `cfg`."""
     rng = np.random.default_rng(seed)
     xi = np.expm1(rng.uniform(0.0, math.log1p(cfg.xi_max), n))
     delta = rng.uniform(cfg.delta_min, 1.0, n)
+    if isinstance(cfg, CycleConfig):  # (xi, delta, phase, T_c) -> v / V
+        phase = rng.uniform(0.0, 1.0, n)
+        tc = np.exp(rng.uniform(math.log(cfg.tc_min), math.log(cfg.tc_max), n))
+        return np.stack([xi, delta, phase, tc], axis=1), solver.cycle_velocity(xi, phase, delta, 1.0, 1.0, tc)
     T = np.expm1(rng.uniform(0.0, math.log1p(cfg.t_max), n))
     with np.errstate(divide="ignore"):
         elastic = np.arctan(delta / xi) / math.pi
@@ -54,10 +60,12 @@ def relative_rmse(pred: np.ndarray, ref: np.ndarray) -> float:
 
 
 @torch.no_grad()
-def evaluate(model: Surrogate, inputs: np.ndarray, target: np.ndarray) -> dict[str, float]:
-    """Relative RMSE of the postseismic part and of the total displacement u/s on (xi, delta, T) points."""
-    x = torch.as_tensor(inputs, dtype=torch.float32)
-    post = model.postseismic(x[:, 0], x[:, 1], x[:, 2]).double().numpy()
+def evaluate(model, inputs: np.ndarray, target: np.ndarray) -> dict[str, float]:
+    """Relative RMSE on held-out points: of v/V (cycle), or of u/s and of its postseismic part."""
+    pred = model.dimensionless(torch.as_tensor(inputs, dtype=torch.float32)).double().numpy()
+    if not isinstance(model, Surrogate):
+        return {"rel_rmse": relative_rmse(pred, target)}
+    post = pred
     with np.errstate(divide="ignore"):
         elastic = np.arctan(inputs[:, 1] / inputs[:, 0]) / math.pi
     return {"rel_rmse": relative_rmse(post + elastic, target + elastic),
@@ -74,26 +82,28 @@ def learning_rate(step: int, tc: TrainConfig) -> float:
 def load_surrogate(path: str | Path, how_to_fix: str = "") -> tuple[Surrogate, dict]:
     """Model from a checkpoint (UserError if missing/corrupt) and its meta."""
     tensors, config, meta = checkpoint.load(path, how_to_fix=how_to_fix)
-    model = Surrogate(SurrogateConfig.from_dict(config.get("model", {})))
+    model = build(config.get("task", "postseismic"), config.get("model", {}))
     try:
         model.load_state_dict(tensors)
     except RuntimeError:
         raise UserError(f"checkpoint {path} does not match the surrogate's layers. {how_to_fix}".strip()) from None
     model.eval()
-    return model, {**meta, "train": config.get("train", {})}
+    return model, {**meta, "train": config.get("train", {}), "task": config.get("task", "postseismic")}
 
 
-def train(out: str | Path, tc: TrainConfig, mc: SurrogateConfig, resume: bool = False,
+def train(out: str | Path, tc: TrainConfig, mc: SurrogateConfig | CycleConfig, resume: bool = False,
           log=print) -> dict[str, float]:
     """Train (or resume) and save to `out` (NAME.safetensors + NAME.json); returns held-out metrics."""
     out = Path(out)
     seed_everything(tc.seed)
-    model, start, losses = Surrogate(mc), 0, []
+    task = "cycle" if isinstance(mc, CycleConfig) else "postseismic"
+    model, start, losses = build(task, mc.to_dict()), 0, []
     optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr)
     if resume:
         tensors, config, meta = checkpoint.load(out, how_to_fix="start without --resume to train from scratch.")
-        if config.get("model") != mc.to_dict():
-            raise UserError(f"{out} was trained with model {config.get('model')}; resume with the same settings")
+        if config.get("model") != mc.to_dict() or config.get("task", "postseismic") != task:
+            raise UserError(f"{out} holds a {config.get('task', 'postseismic')} model {config.get('model')}; "
+                            "resume with the same settings")
         model.load_state_dict(tensors)
         checkpoint.restore_optimizer(optimizer, meta)
         start, losses = int(meta.get("step", 0)), list(meta.get("losses", []))
@@ -106,13 +116,14 @@ def train(out: str | Path, tc: TrainConfig, mc: SurrogateConfig, resume: bool = 
     x_train, y_train = sample_points(tc.samples, mc, tc.seed)
     x_test, y_test = sample_points(tc.held_out, mc, tc.seed + 10_000)
     log(f"{tc.samples + tc.held_out} solver samples in {time.perf_counter() - t0:.1f} s")
-    x_train_t = torch.as_tensor(x_train, dtype=torch.float32)  # (S, 3)
+    x_train_t = torch.as_tensor(x_train, dtype=torch.float32)  # (S, 3 or 4)
     y_train_t = torch.as_tensor(y_train, dtype=torch.float32)  # (S,)
     gen = torch.Generator().manual_seed(tc.seed * 1_000_003 + start)  # a resumed run draws fresh batches
 
     def save(step: int, metrics: dict) -> None:
         meta = {"step": step, "losses": losses, "metrics": metrics, "seconds": round(time.perf_counter() - t0, 1)}
-        checkpoint.save(out, model.state_dict(), {"model": mc.to_dict(), "train": asdict(tc)}, meta, optimizer)
+        config = {"task": task, "model": mc.to_dict(), "train": asdict(tc)}
+        checkpoint.save(out, model.state_dict(), config, meta, optimizer)
 
     metrics: dict[str, float] = {}
     model.train()
@@ -122,8 +133,7 @@ def train(out: str | Path, tc: TrainConfig, mc: SurrogateConfig, resume: bool = 
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, tc)
         idx = torch.randint(0, tc.samples, (tc.batch_size,), generator=gen)
-        xb = x_train_t[idx]  # (B, 3)
-        pred = model.postseismic(xb[:, 0], xb[:, 1], xb[:, 2])  # (B,)
+        pred = model.dimensionless(x_train_t[idx])  # (B,)
         loss = torch.mean((pred - y_train_t[idx]) ** 2)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -142,6 +152,6 @@ def train(out: str | Path, tc: TrainConfig, mc: SurrogateConfig, resume: bool = 
     model.eval()
     if not metrics:
         metrics = evaluate(model, x_test, y_test)
-    log(f"held-out: rel_rmse {metrics['rel_rmse']:.5f} (total u), {metrics['rel_rmse_postseismic']:.5f} "
-        f"(postseismic part); saved {out}.safetensors")
+    parts = ", ".join(f"{k} {v:.5f}" for k, v in metrics.items())
+    log(f"held-out {task}: {parts}; saved {out}.safetensors")
     return metrics
