@@ -314,12 +314,12 @@ def summarize(runs: list[dict]) -> dict[str, Any]:
 
 
 BENCH_FULL = {"seeds": 5, "train": {}, "eval": {}}
-BENCH_QUICK = {"seeds": 2, "train": {"steps": 6000}, "eval": {"eves": 2, "eve_steps": 1500}}
+BENCH_QUICK = {"seeds": 2, "train": {"steps": 10000}, "eval": {"eves": 2, "eve_steps": 1500}}
 
 
 def bench(quick: bool = False) -> dict[str, Any]:
     """Train `seeds` independent Alice/Bob/Eve trios, evaluate each with fresh Eves, report as the paper."""
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_context
 
     from .evaluate import EvalConfig
@@ -330,12 +330,15 @@ def bench(quick: bool = False) -> dict[str, Any]:
     eval_cfg = asdict(EvalConfig(**plan["eval"]))
     workers = max(1, min(plan["seeds"], len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                          else (os.cpu_count() or 1)))
+    runs = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        runs = list(pool.map(_one_seed, [(t, eval_cfg) for t in train_cfgs]))
-    for r in runs:
-        print(f"seed {r['seed']}: {r['steps']} steps, Bob {r['bob']:.3f}, best Eve {r['eve']:.2f} "
-              f"({', '.join(f'{e:.2f}' for e in r['eve_each'])}) -> {'success' if r['success'] else 'failed'} "
-              f"[{r['seconds']:.0f} s]", flush=True)
+        for future in as_completed([pool.submit(_one_seed, (t, eval_cfg)) for t in train_cfgs]):
+            r = future.result()
+            runs.append(r)
+            print(f"seed {r['seed']}: {r['steps']} steps, Bob {r['bob']:.3f}, best Eve {r['eve']:.2f} "
+                  f"({', '.join(f'{e:.2f}' for e in r['eve_each'])}) -> {'success' if r['success'] else 'failed'} "
+                  f"[{r['seconds']:.0f} s]", flush=True)
+    runs.sort(key=lambda r: r["seed"])
     metrics = summarize(runs)
     return {"metrics": metrics, "device": "cpu",
             "config": {"train": {k: v for k, v in train_cfgs[0].items() if k != "seed"}, "eval": eval_cfg,

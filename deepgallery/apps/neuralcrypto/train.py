@@ -42,10 +42,11 @@ class TrainConfig:
     batch_size: int = flag(512, "fresh random (P, K) pairs per step (Section 3.1: 4096; 512 fits a CPU budget)")
     lr: float = flag(0.0008, "Adam learning rate (Section 3.1)")
     eve_steps_per_step: int = flag(2, "Eve minibatches per Alice/Bob minibatch (Section 2.5: twice)")
-    steps: int = flag(12000, "most Alice/Bob steps; training stops earlier once both thresholds below are met")
+    steps: int = flag(15000, "most Alice/Bob steps; training stops earlier once both thresholds below are met")
     stop_bob_bits: float = flag(0.02, "stop when Bob's error is below this ... (authors' code: 0.02)")
     stop_eve_bits: float = flag(7.7, "... and Eve's above this (authors' code: 7.7 of 16 bits)")
-    eval_every: int = flag(200, "steps between evaluations on a fresh batch (authors' code: 200)")
+    eval_every: int = flag(200, "steps between evaluations (authors' code: 200)")
+    eval_examples: int = flag(4096, "fresh random examples per evaluation (authors' code: one batch of 4096)")
     seed: int = flag(0, "initialisation and data")
 
 
@@ -186,7 +187,7 @@ def train(config: TrainConfig, checkpoint_path: Path | None = None, resume: bool
         step += 1
         bar.update(1)
         if step % config.eval_every == 0 or step == config.steps:
-            bob, eve = errors(trio, trio.eve, config.batch_size, generator)
+            bob, eve = errors(trio, trio.eve, config.eval_examples, generator)
             history.steps.append(step)
             history.bob.append(round(bob, 4))
             history.eve.append(round(eve, 4))
