@@ -4,8 +4,8 @@ It starts `deepgallery serve` in a child process (with the self-test `probe` app
 concurrent clients (gradio_client, 127.0.0.1 only) that each submit jobs one after another, and reports
 how many finished, how many failed and the 95th-percentile time from submit to result (queue wait
 included). Then it sends one bad job, which must come back as its one-line message, and checks that the
-server still answers. When a fast real application (neuralcrypto, viscoelastic) is ready and has a
-built-in example, a smaller round runs it too (metrics prefixed with its id). Bounded in count and time.
+server still answers. When a fast real application (neuralcrypto, viscoelastic, pose) is ready with a
+built-in example that runs, a smaller round runs it too (metrics prefixed with its id). Bounded in count and time.
 
     python -m deepgallery.web.bench --serve PORT MAX_JOBS   (the child process; not for users)
 """
@@ -26,7 +26,7 @@ from typing import Any
 
 from ..core.errors import UserError
 
-FAST_APPS = ("neuralcrypto", "viscoelastic")  # real applications quick enough to load-check, if ready
+FAST_APPS = ("neuralcrypto", "viscoelastic", "pose")  # real applications quick enough to load-check, if ready
 
 
 @dataclass(frozen=True)
@@ -153,19 +153,27 @@ def _percentile(ordered: list[float], q: float) -> float:
 
 def _warm_fast_app(url: str) -> tuple[tuple[str, list[Any]] | None, dict[str, str]]:
     """The first fast application whose example runs (one warm-up job, untimed), and why others were skipped."""
+    working, skipped = _working_fast_apps(url, first_only=True)
+    return (working[0] if working else None), skipped
+
+
+def _working_fast_apps(url: str, first_only: bool = False) -> tuple[list[tuple[str, list[Any]]], dict[str, str]]:
+    """The fast applications whose example runs through the server (one job each), and why others fail."""
     from gradio_client import Client
 
-    skipped = {}
+    working, skipped = [], {}
     for app_id, args in _fast_app_args():
         client = Client(url, verbose=False)
         try:
             client.predict(*args, api_name=f"/{app_id}")
-            return (app_id, args), skipped
+            working.append((app_id, args))
+            if first_only:
+                break
         except Exception as exc:  # noqa: BLE001 - an app not working yet is the app's state, not the server's
             skipped[app_id] = f"its example failed: {exc}"
         finally:
             client.close()
-    return None, skipped
+    return working, skipped
 
 
 def _fast_app_args() -> list[tuple[str, list[Any]]]:

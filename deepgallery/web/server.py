@@ -81,7 +81,7 @@ def _header(app: App) -> str:
 
 
 def _overview(checked: list[tuple[App, ModuleType | None, str]], max_jobs: int, limits: Limits) -> str:
-    rows = ["| application | | paper | here |", "|---|---|---|---|"]
+    rows = ["| id | application | paper | here |", "|---|---|---|---|"]
     for app, hooks, reason in checked:
         state = "ready" if hooks is not None else reason.split("**")[1].rstrip(":.") if "**" in reason else "—"
         rows.append(f"| `{app.id}` | {app.title} | [{app.paper}]({app.paper_url}) | {state} |")
@@ -155,7 +155,7 @@ def launch(demo: gr.Blocks, host: str, port: int, max_jobs: int, limits: Limits,
     demo.queue(default_concurrency_limit=max_jobs, max_size=limits.queue_size)
     demo.launch(server_name=host, server_port=port, share=False, inbrowser=False, show_error=False,
                 max_file_size=f"{limits.max_upload_mb}mb", ssr_mode=False, mcp_server=False,
-                enable_monitoring=False, prevent_thread_lock=not block, quiet=not block, css=CSS)
+                enable_monitoring=False, prevent_thread_lock=not block, quiet=True, css=CSS)
     return demo.local_url
 
 
@@ -171,13 +171,15 @@ def serve(host: str = "127.0.0.1", port: int = 7860, max_jobs: int = 1, apps: Ma
         print(f"deepgallery: --max-jobs {max_jobs} is more than this machine's {cpus} CPU cores; using {cpus}")
         max_jobs = cpus
     limits = limits or Limits.from_env()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _log_to_stderr()
     _share_threads(max_jobs, cpus)
     if host not in LOCAL_HOSTS:
         print(f"deepgallery: listening on {host}: anyone who can reach this address can run jobs here")
     dirs = JobDirs()
     demo = build_gallery(apps, max_jobs, limits, dirs)
-    print(f"deepgallery gallery: {max_jobs} job(s) at once; {limits.describe()}. Ctrl-C stops it.")
+    shown = f"[{host}]" if ":" in host else host
+    print(f"deepgallery gallery on http://{shown}:{port}/ — {max_jobs} job(s) at once; {limits.describe()}. "
+          "Ctrl-C stops it.", flush=True)
     try:
         launch(demo, host, port, max_jobs, limits, block=True)
     except OSError:
@@ -186,6 +188,15 @@ def serve(host: str = "127.0.0.1", port: int = 7860, max_jobs: int = 1, apps: Ma
     finally:
         dirs.cleanup()
     return 0
+
+
+def _log_to_stderr() -> None:
+    """Failed jobs' tracebacks and apps that could not load go to stderr, with a time stamp."""
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
 
 
 def _share_threads(max_jobs: int, cpus: int) -> None:
