@@ -198,7 +198,7 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
                         help=f"solver-labelled training points (default {tc.samples})")
     parser.add_argument("--held-out", type=int, default=tc.held_out, help=f"test points (default {tc.held_out})")
     parser.add_argument("--save-every", type=int, default=tc.save_every, help="steps between checkpoints")
-    parser.add_argument("--width", type=int, default=None, help=f"hidden units (default {mc.width}, cycle 64)")
+    parser.add_argument("--width", type=int, default=None, help=f"hidden units (default {mc.width})")
     parser.add_argument("--depth", type=int, default=mc.depth, help=f"hidden layers (default {mc.depth})")
     parser.add_argument("--seed", type=int, default=tc.seed)
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
@@ -239,28 +239,41 @@ def _time(fn, repeats: int) -> float:
     return best
 
 
+TABLE_SHAPE = {"postseismic": (64, 16, 64), "cycle": (24, 8, 24, 12)}  # the interpolation-table peer's grid
+
+
 def _bench_task(task: str, n: int, repeats: int) -> dict:
     """Held-out accuracy and same-batch throughput of network vs solver for one task (one CPU thread each)."""
     import torch
 
-    from .train import evaluate, sample_points
+    from . import peer
+    from .train import evaluate, relative_rmse, sample_points
 
     model = load(task=task)
     inputs, target = sample_points(n, model.cfg, seed=987_654)  # a seed never used in training
     metrics = evaluate(model, inputs, target)
     cols = list(inputs.T)  # (xi, delta, T) or (xi, delta, phase, T_c), each (n,)
     ones = np.ones(n)
-    if task == "postseismic":
+    cycle = task == "cycle"
+    table = peer.build_table(model.cfg, TABLE_SHAPE[task])
+    if not cycle:
         xi, delta, T = cols
         solver_call = lambda: solver.surface_displacement(xi, T, delta, 1.0, 1.0, 1.0)  # noqa: E731
         net_args = (xi, T, delta, ones, ones, ones)
         terms = np.array([solver.n_terms(v) for v in T])
+        with np.errstate(divide="ignore"):
+            elastic = lambda: np.arctan(delta / xi) / np.pi  # noqa: E731
+        table_call = lambda: peer.predict(table, inputs, False) + elastic()  # noqa: E731
+        table_pred = table_call()
+        metrics["peer_table_rel_rmse"] = relative_rmse(table_pred, target + elastic())
     else:
         xi, delta, phase, tc = cols
         solver_call = lambda: solver.cycle_velocity(xi, phase, delta, 1.0, 1.0, tc)  # noqa: E731
         net_args = (xi, phase, delta, ones, ones, tc, ones)
         M = solver.CYCLE_EVENTS
         terms = np.array([sum(solver.n_terms((p + k) * c) for k in range(M)) for p, c in zip(phase, tc, strict=True)])
+        table_call = lambda: peer.predict(table, inputs, True)  # noqa: E731
+        metrics["peer_table_rel_rmse"] = relative_rmse(table_call(), target)
 
     def net_call():
         with torch.inference_mode():
@@ -269,11 +282,13 @@ def _bench_task(task: str, n: int, repeats: int) -> dict:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        t_solver, t_net = _time(solver_call, repeats), _time(net_call, repeats)
+        t_solver, t_net, t_table = (_time(f, repeats) for f in (solver_call, net_call, table_call))
     finally:
         torch.set_num_threads(threads)
     return {**metrics, "speedup": t_solver / t_net, "solver_points_per_s": n / t_solver,
-            "network_points_per_s": n / t_net, "solver_terms_mean": float(terms.mean())}
+            "network_points_per_s": n / t_net, "solver_terms_mean": float(terms.mean()),
+            "network_parameters": sum(p.numel() for p in model.parameters()),
+            "peer_table_speedup": t_solver / t_table, "peer_table_entries": int(np.prod(TABLE_SHAPE[task]))}
 
 
 def bench(quick: bool = False) -> dict:
@@ -284,6 +299,7 @@ def bench(quick: bool = False) -> dict:
     xi and D/H, uniform phase t/T_r, log-uniform T_r/tau in [0.1, 30]. Solvers: eqs. (1) and the cycle sum
     in numpy float64, vectorised over points (sorted by cost in chunks); networks: float32 torch, batched,
     including the numpy <-> torch conversions. One thread each, same batch, same run; best of `repeats`.
+    Peer: linear interpolation in a table of solver values on a grid in the network's coordinates (peer.py).
     """
     n, n_cycle, repeats = (20_000, 2_000, 2) if quick else (200_000, 20_000, 3)
     event = _bench_task("postseismic", n, repeats)
@@ -292,6 +308,7 @@ def bench(quick: bool = False) -> dict:
     return {"metrics": metrics, "device": "cpu",
             "config": {"points": n, "points_cycle": n_cycle, "repeats": repeats, "threads": 1,
                        "checkpoints": "shipped surrogate + cycle", "cycle_events_explicit": solver.CYCLE_EVENTS,
+                       "peer_table_shape": TABLE_SHAPE,
                        "goal": {"rel_rmse": 0.01, "speedup": 500}}}
 
 

@@ -97,7 +97,7 @@ class Surrogate(nn.Module):
 
 @dataclass
 class CycleConfig:
-    width: int = 64  # hidden units per layer
+    width: int = 32  # hidden units per layer (64 was no more accurate: 0.32 % vs 0.33 % held-out)
     depth: int = 3  # hidden layers
     xi_max: float = 40.0  # largest |x| / H
     delta_min: float = 0.05  # smallest D / H
