@@ -31,8 +31,8 @@ APP = App(
     entry="deepgallery.apps.pose.entry",
     inputs=(
         Param("image", "image", "a photo with people in it", default=None),
-        Param("size", "choice", "network input, longer side in px (larger finds smaller people, slower)",
-              default=256, choices=(256, 320, 384, 512)),
+        Param("size", "choice", "network input's longer side in px; several = a scale search (finds smaller "
+              "people, slower)", default="256,384", choices=("256", "256,384", "384", "512", "256,512")),
     ),
     outputs=(
         Output("image", "image", "the photo with every person's skeleton drawn"),

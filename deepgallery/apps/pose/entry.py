@@ -25,23 +25,22 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=100, help="camera: frames to record (default: 100; Ctrl-C ends)")
     parser.add_argument("--every", type=int, default=1, help="video: use every N-th frame (default: 1)")
     parser.add_argument("--max-frames", type=int, help="video: stop after this many processed frames")
-    parser.add_argument("--size", type=int, default=256,
-                        help="network input: longer side in px, a multiple of 32 (default: 256; 384 finds smaller "
-                             "people, slower)")
+    parser.add_argument("--size", help="network input's longer side in px, a multiple of 32, or several sizes to "
+                                       "search (default: 256,384 for a photo, 256 for video and camera)")
     parser.add_argument("--model", default="movenet", choices=("movenet", "paf"),
                         help="movenet: the shipped pretrained network; paf: the paper's network from --checkpoint")
     parser.add_argument("--checkpoint", help="--model paf: a checkpoint written by `deepgallery train pose`")
     parser.add_argument("--quiet", action="store_true", help="do not list the frames without people")
 
 
-def _detector(args: argparse.Namespace):
-    from .pipeline import movenet_detector, paf_detector
+def _detector(args: argparse.Namespace, stream: bool):
+    from .pipeline import PHOTO_SIZES, STREAM_SIZES, movenet_detector, paf_detector
 
     if args.model == "paf":
         if not args.checkpoint:
             raise UserError("--model paf needs --checkpoint (train one with `deepgallery train pose`)")
         return paf_detector(args.checkpoint)
-    return movenet_detector(args.size)
+    return movenet_detector(args.size or (STREAM_SIZES if stream else PHOTO_SIZES))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,12 +55,14 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if args.camera is not None:
         out = args.out or "pose.mp4"
-        result = process_camera(args.camera, out, _detector(args), args.json, frames=args.frames, quiet=args.quiet)
+        result = process_camera(args.camera, out, _detector(args, stream=True), args.json, frames=args.frames,
+                                quiet=args.quiet)
     else:
         from ...core.media import is_video
 
         out = args.out or ("pose.mp4" if is_video(args.input) else "pose.png")
-        result = process(args.input, out, _detector(args), args.json, every=args.every, max_frames=args.max_frames,
+        detect = _detector(args, stream=is_video(args.input))
+        result = process(args.input, out, detect, args.json, every=args.every, max_frames=args.max_frames,
                          quiet=args.quiet)
     seconds = time.perf_counter() - start
     counts = [len(p) for p in result.people_per_frame]
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def predict(image: str | None = None, size: int = 256) -> dict[str, Any]:
+def predict(image: str | None = None, size: str = "256,384") -> dict[str, Any]:
     """The web gallery's call: {"image": annotated PNG path, "keypoints": COCO JSON dict}."""
     import json
 
@@ -83,7 +84,7 @@ def predict(image: str | None = None, size: int = 256) -> dict[str, Any]:
     if not image:
         raise UserError("upload a photo with people in it")
     out_dir = Path(tempfile.mkdtemp(prefix="deepgallery-pose-"))
-    result = process_image(image, out_dir / "pose.png", movenet_detector(int(size)), out_dir / "pose.json",
+    result = process_image(image, out_dir / "pose.png", movenet_detector(str(size)), out_dir / "pose.json",
                            quiet=True)
     return {"image": result.output, "keypoints": json.loads(result.json_path.read_text(encoding="utf-8"))}
 
@@ -117,11 +118,9 @@ def demo(out_dir: Path) -> list[DemoItem]:
     from .pipeline import movenet_detector, process_image, process_video
 
     out_dir = Path(out_dir)
-    detect = movenet_detector(256)
-    detect_384 = movenet_detector(384)
+    photo, stream = movenet_detector("256,384"), movenet_detector(256)
     items = []
-    for name, det, label in (("group5.jpg", detect, "five people (256 px input)"),
-                             ("street_200.jpg", detect_384, "seven small people (384 px input)")):
+    for name, det, label in (("group5.jpg", photo, "five people"), ("street_200.jpg", photo, "seven people")):
         start = time.perf_counter()
         stem = Path(name).stem
         r = process_image(EXAMPLES / name, out_dir / f"{stem}.png", det, out_dir / f"{stem}.json", quiet=True)
@@ -129,10 +128,10 @@ def demo(out_dir: Path) -> list[DemoItem]:
         items.append(DemoItem(f"{label}: {n} found", {"image": str(EXAMPLES / name)}, [r.output, r.json_path],
                               text=f"{n} people found", seconds=time.perf_counter() - start))
     start = time.perf_counter()
-    r = process_video(EXAMPLES / "street.mp4", out_dir / "street.mp4", detect_384, out_dir / "street.json",
+    r = process_video(EXAMPLES / "street.mp4", out_dir / "street.mp4", stream, out_dir / "street.json",
                       max_frames=40, quiet=True)
     counts = [len(p) for p in r.people_per_frame]
-    items.append(DemoItem("street video (384 px input)", {"video": str(EXAMPLES / "street.mp4")},
+    items.append(DemoItem("street video (stream mode: 256 px input)", {"video": str(EXAMPLES / "street.mp4")},
                           [r.output, r.json_path],
                           text=f"{r.frames} frames, people per frame {min(counts)}–{max(counts)}",
                           seconds=time.perf_counter() - start))

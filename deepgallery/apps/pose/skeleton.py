@@ -85,9 +85,12 @@ def draw(rgb: np.ndarray, people: list[Person], min_score: float = 0.2) -> np.nd
     import cv2
 
     out = np.ascontiguousarray(rgb.copy())
-    thick = max(2, round(max(out.shape[:2]) / 240))
+    image_thick = max(2, round(max(out.shape[:2]) / 240))
     for person in people:
         pts = person.keypoints
+        seen = pts[person.scores >= min_score]
+        height = float(np.ptp(seen[:, 1])) if len(seen) > 1 else 0.0
+        thick = int(np.clip(round(height / 50), 1, image_thick))  # thin lines on small people
         for i, j in COCO_SKELETON:
             if person.scores[i] >= min_score and person.scores[j] >= min_score:
                 p, q = tuple(int(round(v)) for v in pts[i]), tuple(int(round(v)) for v in pts[j])
