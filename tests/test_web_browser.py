@@ -9,7 +9,10 @@ DEEPGALLERY_SCREENSHOT_DIR keeps the screenshots (else they go to pytest's tmp f
 from __future__ import annotations
 
 import os
+import re
 import socket
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -23,18 +26,35 @@ pytestmark = [
 ]
 
 from deepgallery import registry  # noqa: E402
-from deepgallery.registry import App  # noqa: E402
+from deepgallery.registry import App, Output, Param  # noqa: E402
 from deepgallery.web import bench, probe, server  # noqa: E402
 from deepgallery.web.limits import Limits  # noqa: E402
 
 PLANNED = App(id="planned", title="Planned app", paper="Someone 2030", paper_url="https://example.org", summary="-")
+
+
+def _counting(steps: int) -> dict:
+    """A slow app with a tqdm bar (core.runtime.progress), as the long-running applications have."""
+    import time
+
+    from deepgallery.core.runtime import progress
+
+    for _ in progress(range(steps), desc="counting"):
+        time.sleep(0.4)
+    return {"counted": steps}
+
+
+sys.modules["dg_test_counting"] = types.SimpleNamespace(predict=_counting)
+COUNTING = App(id="counting", title="Counting app", paper="test", paper_url="https://example.org", summary="-",
+               status="built", entry="dg_test_counting", inputs=(Param("steps", "int", "", 10, minimum=1, maximum=20),),
+               outputs=(Output("counted", "number"),))
 TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
 def gallery_url():
     """The gallery from the registry (real apps as they land) plus the probe and a planned app."""
-    apps = {"probe": probe.APP, "planned": PLANNED, **registry.all_apps()}
+    apps = {"probe": probe.APP, "planned": PLANNED, "counting": COUNTING, **registry.all_apps()}
     demo = server.build_gallery(apps, max_jobs=1, limits=Limits())
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -100,6 +120,13 @@ def test_planned_app_says_what_to_do(page):
     page.get_by_role("tab", name="planned").click()
     page.get_by_text("Planned — not built yet.").wait_for(timeout=TIMEOUT_MS)
     assert page.locator("#run-planned").count() == 0
+
+
+def test_long_job_shows_its_progress_bar(page):
+    page.get_by_role("tab", name="counting").click()
+    page.locator("#run-counting").click()
+    page.get_by_text(re.compile(r"counting - \d+\.\d%")).first.wait_for(timeout=TIMEOUT_MS)  # the tqdm bar
+    page.locator("#status-counting").get_by_text("Done in").wait_for(timeout=TIMEOUT_MS)
 
 
 def test_real_fast_apps_run_their_examples(page, gallery_url, tmp_path):

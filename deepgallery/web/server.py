@@ -10,6 +10,7 @@ server stays up. Nothing here reaches the internet: analytics off, no share link
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import time
@@ -117,12 +118,17 @@ def _examples(app: App, hooks: ModuleType) -> list[list]:
 
 
 def _handler(app: App, predict, limits: Limits, dirs: JobDirs):
-    """The Gradio callback for one app: a queued job with a progress bar; failures become one clear line."""
+    """The Gradio callback for one app: a queued job with a progress bar; failures become one clear line.
 
-    def handler(*values, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 - Gradio's documented idiom
+    Its signature names the app's inputs and then a `gr.Progress(track_tqdm=True)` default, the way Gradio
+    finds the progress tracker: tqdm bars inside ``predict`` (``core.runtime.progress``) then show in the page.
+    """
+
+    def handler(*args):
+        *values, progress = args
         progress(0.0, desc=f"{app.title}: running")
         try:
-            job = run_job(app, predict, list(values), limits, dirs.new())
+            job = run_job(app, predict, values, limits, dirs.new())
         except Exception as exc:  # noqa: BLE001 - any failure is reported; the server stays up
             if not isinstance(exc, UserError):
                 log.error("job for %s failed", app.id, exc_info=exc)
@@ -130,6 +136,10 @@ def _handler(app: App, predict, limits: Limits, dirs: JobDirs):
         notes = [str(v) for v in job.record.get("extra", {}).values() if isinstance(v, str)]
         return [*job.values, str(job.record_path), "\n\n".join([f"Done in {job.seconds:.1f} s.", *notes])]
 
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    handler.__signature__ = inspect.Signature(
+        [inspect.Parameter(p.name, positional) for p in app.inputs]
+        + [inspect.Parameter("gallery_progress", positional, default=gr.Progress(track_tqdm=True))])
     return handler
 
 
