@@ -8,6 +8,7 @@ server still answers. When a fast real application (neuralcrypto, viscoelastic, 
 built-in example that runs, a smaller round runs it too (metrics prefixed with its id). Bounded in count and time.
 
     python -m deepgallery.web.bench --serve PORT MAX_JOBS   (the child process; not for users)
+    python -m deepgallery.web.bench --readme RUN.json...     (the README table from `--json` records)
 """
 
 from __future__ import annotations
@@ -257,8 +258,52 @@ def _serve_child(port: int, max_jobs: int) -> int:
     return server.serve("127.0.0.1", port, max_jobs, apps={"probe": probe.APP, **registry.all_apps()})
 
 
+METRIC_NOTES = {
+    "jobs_ok": "jobs that came back with their outputs",
+    "jobs_failed": "jobs that failed or timed out",
+    "p95_seconds": "95th percentile, submit to result (queue wait included)",
+    "p50_seconds": "median, submit to result",
+    "max_seconds": "slowest job",
+    "jobs_per_second": "jobs finished per second of the round",
+    "server_cpu_ms_per_job": "the server process's CPU time per job",
+    "bad_job_clear_message": "1: an empty message came back as the app's one line",
+    "server_up_after": "1: the server still answered after the load",
+}
+
+
+def readme_table(records: list[dict]) -> str:
+    """A Markdown table of `deepgallery bench gallery --json` records, one column per run."""
+    keys = list(dict.fromkeys(k for r in records for k in r["metrics"]))
+    heads = [f"{'quick' if r.get('quick') else 'full'}: {r['config']['clients']} clients x "
+             f"{r['config']['jobs_per_client']} jobs" for r in records]
+    lines = ["| metric | " + " | ".join(heads) + " | meaning |", "|---" * (len(records) + 2) + "|"]
+    for key in keys:
+        cells = [str(r["metrics"].get(key, "")) for r in records]
+        note = METRIC_NOTES.get(key.split("_", 1)[1] if key.split("_", 1)[0] in FAST_APPS else key, "")
+        lines.append(f"| `{key}` | " + " | ".join(cells) + f" | {note} |")
+    runs = "; ".join(f"{'quick' if r.get('quick') else 'full'}: {r['date']}, {r['machine']}, "
+                     f"apps {r['config']['apps']}, load average {r['config'].get('load_average_at_start')} at start, "
+                     f"{r['seconds']} s" for r in records)
+    return "\n".join(lines) + f"\n\nRuns ({runs}); server `--max-jobs {records[0]['config']['max_jobs']}`."
+
+
+def _update_readme(paths: list[str]) -> None:
+    import json
+
+    from ..core.atomic import write_text
+
+    records = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
+    readme = Path(__file__).with_name("README.md")
+    text = readme.read_text(encoding="utf-8")
+    begin, end = "<!-- measured:begin -->", "<!-- measured:end -->"
+    head, rest = text.split(begin, 1)
+    write_text(readme, head + begin + "\n" + readme_table(records) + "\n" + end + rest.split(end, 1)[1])
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--serve":
         sys.exit(_serve_child(int(sys.argv[2]), int(sys.argv[3])))
+    if len(sys.argv) >= 3 and sys.argv[1] == "--readme":
+        sys.exit(_update_readme(sys.argv[2:]))
     print(__doc__)
     sys.exit(2)
