@@ -80,15 +80,16 @@ def surrogate_displacement(model, m: EarthModel, x_km, t_years) -> np.ndarray:
     """Surface displacement (m) from the network at broadcast (x, t), same shape as the solver's answer."""
     import torch
 
+    from .model import evaluate_batched
+
     x, t = np.broadcast_arrays(np.asarray(x_km, float), np.asarray(t_years, float))
     shape = x.shape
 
     def column(value) -> torch.Tensor:
         return torch.tensor(np.broadcast_to(value, shape).ravel(), dtype=torch.float32)  # a copy
 
-    with torch.inference_mode():
-        u = model(column(x), column(t), column(m.fault_depth), column(m.layer_thickness),
-                  column(m.tau_years), column(m.slip))
+    u = evaluate_batched(model, column(x), column(t), column(m.fault_depth), column(m.layer_thickness),
+                         column(m.tau_years), column(m.slip))
     return u.double().numpy().reshape(shape)
 
 
@@ -130,12 +131,13 @@ def surrogate_velocity(model, m: EarthModel, c: Cycle, x_km, t_years) -> np.ndar
     """Interseismic surface velocity (mm/yr) from the cycle network, same shape as the solver's answer."""
     import torch
 
+    from .model import evaluate_batched
+
     x, t = np.broadcast_arrays(np.asarray(x_km, float), np.asarray(t_years, float))
 
     def column(value) -> torch.Tensor:
         return torch.tensor(np.broadcast_to(value, x.shape).ravel(), dtype=torch.float32)  # a copy
 
-    with torch.inference_mode():
-        v = model(column(x), column(t / c.recurrence), column(m.fault_depth), column(m.layer_thickness),
-                  column(m.tau_years), column(c.recurrence), column(c.plate_rate))
+    v = evaluate_batched(model, column(x), column(t / c.recurrence), column(m.fault_depth),
+                         column(m.layer_thickness), column(m.tau_years), column(c.recurrence), column(c.plate_rate))
     return v.double().numpy().reshape(x.shape)

