@@ -73,7 +73,16 @@ def test_prior_pulls_chain_toward_smooth_images():
     assert hf(prior) < hf(plain)
 
 
-def test_dae_prior_learns_and_resumes(tmp_path):
+@pytest.fixture
+def one_thread():
+    """Tiny convolutions on a busy 2-core machine: one thread is ~20x faster than two (no assert on time)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_dae_prior_learns_and_resumes(tmp_path, one_thread):
     from deepgallery.apps.ppgn.prior import DAEConfig
     from deepgallery.apps.ppgn.train import TrainConfig, export_fp16, load_dae, train_dae
     from deepgallery.core.media import save_image
@@ -142,7 +151,8 @@ def test_non_image_init_exits_2(capsys, tmp_path):
 
 def test_run_writes_grid_and_json(tmp_path, capsys):
     out = tmp_path / "g.png"
-    assert main(["run", "ppgn", "goldfish", "-n", "2", "--steps", "2", "--size", "64", "-o", str(out)]) == 0
+    argv = ["run", "ppgn", "goldfish", "-n", "2", "--steps", "2", "--size", "64", "--threads", "1", "-o", str(out)]
+    assert main(argv) == 0
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["class"] == "goldfish" and len(record["confidence"]) == 2
     assert all(0.0 <= c <= 1.0 for c in record["confidence"])

@@ -50,8 +50,8 @@ def photo_tv(size: int) -> float | None:
 
 
 def run_bench(quick: bool) -> dict[str, Any]:
-    n, steps = (3, 30) if quick else (8, 100)
-    base = SamplerConfig(steps=steps)
+    n, steps, size = (3, 30, 96) if quick else (6, 80, 128)
+    base = SamplerConfig(steps=steps, size=size)
     classifier, prior = load_classifier(), load_prior()
     names = class_names()
     metrics: dict[str, float] = {}

@@ -27,11 +27,11 @@ Classifier = Callable[[torch.Tensor], torch.Tensor]  # images in [0, 1] (B, 3, H
 class SamplerConfig:
     steps: int = 60  # chain length (the paper runs 200+ steps per sample on a GPU)
     size: int = 128  # image side in pixels (multiple of 4); the classifier is fully convolutional
-    eps1: float = 0.2  # prior term weight ε1: fraction of the way to the DAE reconstruction R(x) per step
+    eps1: float = 0.3  # prior term weight ε1: fraction of the way to the DAE reconstruction R(x) per step
     eps2: float = 0.03  # class term weight ε2: step along the (normalised) gradient of log p(y|x)
-    eps3: float = 0.01  # noise std ε3 (pixels in [0, 1])
+    eps3: float = 0.02  # noise std ε3 (pixels in [0, 1])
     normalize_grad: bool = True  # divide the class gradient by its mean |value| per image, so ε2 is in pixels
-    init_scale: float = 0.15  # std of the smooth random start image around mid-grey
+    init_scale: float = 0.05  # std of the smooth random start image around mid-grey
     clip: bool = True  # keep pixels in [0, 1] (the valid image range) after every step
     jitter: int = 0  # roll the image by up to this many pixels before the class gradient (not in the paper)
 

@@ -9,6 +9,7 @@ interrupted run continues where it stopped. ``--export`` writes the small fp16 c
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -69,22 +70,18 @@ def train_dae(
         checkpoint.restore_optimizer(opt, meta)
         start = int(meta.get("step", 0))
         log(f"resuming from step {start}")
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.05 + 0.95 * 0.5 * (1 + torch.cos(torch.tensor(s / max(1, cfg.steps) * torch.pi)).item())
-    )
-    for _ in range(start):
-        sched.step()
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + start)
     losses: list[float] = []
     t0 = time.time()
     dae.train()
     for step in progress(range(start, cfg.steps), total=cfg.steps, initial=start, desc="DAE prior"):
+        for group in opt.param_groups:  # cosine decay to 5 % (computed from the step: resumes exactly)
+            group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(1, cfg.steps))))
         clean = sampler.sample(cfg.batch, gen)  # (B, 3, S, S)
         loss = dae_loss(dae, clean, gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        sched.step()
         losses.append(loss.item())
         done = step + 1
         if done % cfg.save_every == 0 or done == cfg.steps:
