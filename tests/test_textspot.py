@@ -218,12 +218,13 @@ def test_dict_recogniser_learns_on_tiny_synthetic_data(tmp_path):
     from deepgallery.apps.textspot.model import WordCNNConfig
     from deepgallery.apps.textspot.train import TrainConfig, load_recogniser, train
 
-    cfg = TrainConfig(rounds=4, per_word=40, words=4, batch_size=16, lr=3e-3, epochs_per_round=2, threads=1)
+    cfg = TrainConfig(rounds=4, samples_per_round=160, words=4, start_words=4, batch_size=16, lr=3e-3,
+                      epochs_per_round=2, threads=1)
     small = WordCNNConfig(channels=(8, 16, 32, 32), hidden=64, dropout=0.0)
     logs: list[str] = []
     result = train(cfg, out=tmp_path / "tiny", model_cfg=small, log=logs.append)
     assert result["val_accuracy"] >= 0.6  # 4 words: chance is 0.25
     model, words = load_recogniser(tmp_path / "tiny")
     assert len(words) == 4 and model.cfg.channels == (8, 16, 32, 32)
-    losses = [float(line.split("loss ")[1].split()[0]) for line in logs if "loss" in line]
+    losses = [float(line.split("loss ")[1].split(",")[0]) for line in logs if "loss" in line]
     assert losses[-1] < losses[0]

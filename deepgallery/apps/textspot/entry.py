@@ -104,7 +104,12 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
 
     d = TrainConfig()
     parser.add_argument("--rounds", type=int, default=d.rounds, help="render-then-train rounds")
-    parser.add_argument("--per-word", type=int, default=d.per_word, help="samples per word rendered each round")
+    parser.add_argument("--samples-per-round", type=int, default=d.samples_per_round,
+                        help="word images rendered each round")
+    parser.add_argument("--start-words", type=int, default=d.start_words,
+                        help="incremental training: words in play in round 1")
+    parser.add_argument("--grow-rounds", type=int, default=d.grow_rounds,
+                        help="incremental training: the whole dictionary is in play from this round")
     parser.add_argument("--epochs-per-round", type=int, default=d.epochs_per_round, help="passes over each shard")
     parser.add_argument("--words", type=int, default=d.words, help="first N dictionary words only (0 = all)")
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
@@ -119,10 +124,13 @@ def train(args: argparse.Namespace) -> int:
     from .train import TrainConfig
     from .train import train as train_loop
 
-    for name in ("rounds", "per_word", "epochs_per_round", "batch_size", "threads"):
+    for name in ("rounds", "samples_per_round", "epochs_per_round", "start_words", "grow_rounds", "batch_size",
+                 "threads"):
         check_positive(f"--{name.replace('_', '-')}", getattr(args, name))
-    cfg = TrainConfig(rounds=args.rounds, per_word=args.per_word, epochs_per_round=args.epochs_per_round,
-                      words=args.words, batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads)
+    cfg = TrainConfig(rounds=args.rounds, samples_per_round=args.samples_per_round,
+                      epochs_per_round=args.epochs_per_round, start_words=args.start_words,
+                      grow_rounds=args.grow_rounds, words=args.words, batch_size=args.batch_size, lr=args.lr,
+                      seed=args.seed, threads=args.threads)
     result = train_loop(cfg, out=args.out)
     print(f"val word accuracy {result['val_accuracy']:.3f} on {result['words']} words; checkpoint {args.out}")
     return 0

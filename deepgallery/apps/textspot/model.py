@@ -26,7 +26,7 @@ class WordCNNConfig:
     n_classes: int = 500  # dictionary size N (paper: 90k)
     channels: tuple[int, ...] = (16, 32, 64, 128)  # conv widths (paper: 64, 128, 256, 512, 512)
     hidden: int = 256  # fully connected width (paper: 4096, twice)
-    dropout: float = 0.3  # before each fully connected layer (paper: dropout on the FC layers)
+    dropout: float = 0.2  # before each fully connected layer (paper: dropout on the FC layers)
     height: int = 32  # input height in pixels (paper: 32)
     width: int = 100  # input width in pixels (paper: 100)
 
