@@ -76,9 +76,12 @@ MISSING = App(id="missing", title="Needs a package", paper="test", paper_url="ht
               entry="dg_test_missing_dep_entry")  # written by the fixture below: imports an absent package
 NO_PREDICT = App(id="nopredict", title="CLI only", paper="test", paper_url="https://example.org", summary="cli",
                  status="built", entry=_module("dg_test_nopredict", run=lambda args: 0))
+BAD_PAGE = App(id="badpage", title="Bad declaration", paper="test", paper_url="https://example.org", summary="-",
+               status="built", entry=_module("dg_test_badpage", predict=lambda k: {}),
+               inputs=(Param("k", "int", "", 5, minimum=10, maximum=1),))  # Gradio refuses the slider
 BROKEN = App(id="broken", title="Broken app", paper="test", paper_url="https://example.org", summary="raises",
              status="built", entry="dg_test_broken_entry")
-FAKE_APPS = {a.id: a for a in (probe.APP, *SLOW, CRASH, PLANNED, MISSING, NO_PREDICT, BROKEN)}
+FAKE_APPS = {a.id: a for a in (probe.APP, *SLOW, CRASH, PLANNED, MISSING, NO_PREDICT, BROKEN, BAD_PAGE)}
 
 
 @pytest.fixture(autouse=True)
@@ -239,6 +242,7 @@ def test_every_app_gets_a_tab_and_unavailable_ones_say_what_to_do(monkeypatch):
     assert "pip install 'deepgallery[science]'" in text and "surely_not_installed_pkg" in text
     assert "deepgallery run nopredict --help" in text
     assert "Could not be loaded" in text and "half-written app" in text
+    assert "could not be built" in text
     assert "https://example.org" in text and "hello gallery" in text  # paper link, probe's example
     api = {d.get("api_name") for d in demo.config["dependencies"]}
     assert {"probe", "slow1", "slow2", "crash"} <= api and "planned" not in api

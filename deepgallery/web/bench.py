@@ -27,6 +27,8 @@ from typing import Any
 
 from ..core.errors import UserError
 
+# gradio_client sends telemetry unless this is "False" (its analytics_enabled=False alone does not stop it)
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 FAST_APPS = ("neuralcrypto", "viscoelastic", "pose")  # real applications quick enough to load-check, if ready
 
 
@@ -45,6 +47,11 @@ QUICK = LoadConfig(clients=6, jobs_per_client=3, app_clients=2, app_jobs_per_cli
 
 
 def bench(quick: bool = False) -> dict[str, Any]:
+    try:
+        import gradio  # noqa: F401 - the server's dependency, checked here for one clear line
+        import gradio_client  # noqa: F401
+    except ModuleNotFoundError as exc:
+        raise UserError(f"the gallery load check needs {exc.name!r}: pip install 'deepgallery[web]'") from None
     cfg = QUICK if quick else LoadConfig()
     load = round(os.getloadavg()[0], 1) if hasattr(os, "getloadavg") else None  # shared machines: context
     port = _free_port()
@@ -85,7 +92,6 @@ def bench(quick: bool = False) -> dict[str, Any]:
 
 def _load_round(url: str, app_id: str, args: list[Any], clients: int, jobs: int, cfg: LoadConfig) -> dict:
     """`clients` threads, each with its own client, submit `jobs` jobs one after another."""
-    from gradio_client import Client
 
     times: list[float] = []
     failures: list[str] = []
@@ -94,7 +100,7 @@ def _load_round(url: str, app_id: str, args: list[Any], clients: int, jobs: int,
 
     def client_loop() -> None:
         try:
-            client = Client(url, verbose=False)
+            client = _client(url, cfg.job_timeout_s)
         except Exception as exc:  # noqa: BLE001 - a client that cannot connect fails all its jobs
             with lock:
                 failures.extend([f"connect: {exc}"] * jobs)
@@ -135,6 +141,13 @@ def _load_round(url: str, app_id: str, args: list[Any], clients: int, jobs: int,
     }
 
 
+def _client(url: str, timeout_s: float = 120.0):
+    """A gradio_client on loopback: no telemetry, patient HTTP (a busy machine is slow, not broken)."""
+    from gradio_client import Client
+
+    return Client(url, verbose=False, analytics_enabled=False, httpx_kwargs={"timeout": timeout_s})
+
+
 def _cpu_seconds(pid: int) -> float | None:
     """User + system CPU time of a process from /proc (Linux); None elsewhere."""
     try:
@@ -160,11 +173,10 @@ def _warm_fast_app(url: str) -> tuple[tuple[str, list[Any]] | None, dict[str, st
 
 def _working_fast_apps(url: str, first_only: bool = False) -> tuple[list[tuple[str, list[Any]]], dict[str, str]]:
     """The fast applications whose example runs through the server (one job each), and why others fail."""
-    from gradio_client import Client
 
     working, skipped = [], {}
     for app_id, args in _fast_app_args():
-        client = Client(url, verbose=False)
+        client = _client(url)
         try:
             client.predict(*args, api_name=f"/{app_id}")
             working.append((app_id, args))
@@ -202,9 +214,8 @@ def _fast_app_args() -> list[tuple[str, list[Any]]]:
 
 def _bad_job_message(url: str) -> str:
     """Submit an empty message to the probe; the error that comes back must be the app's one line."""
-    from gradio_client import Client
 
-    client = Client(url, verbose=False)
+    client = _client(url)
     try:
         client.predict("", 64, api_name="/probe")
         return "(no error)"

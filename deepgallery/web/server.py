@@ -48,6 +48,12 @@ def availability(app: App) -> tuple[ModuleType | None, str]:
         return None, f"**Could not be loaded** ({type(exc).__name__}: {exc}). Try `deepgallery info {app.id}`."
     if not callable(getattr(hooks, "predict", None)):
         return None, (f"**No web demo yet.** Run it from the command line: `deepgallery run {app.id} --help`.")
+    try:  # a rehearsal in a scratch page: a declaration Gradio rejects costs this tab, not the gallery
+        with gr.Blocks():
+            _app_panel(app, hooks, 1, Limits(), None)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("page of %s left out: %s: %s", app.id, type(exc).__name__, exc)
+        return None, f"**Its page could not be built** ({type(exc).__name__}: {exc}). Try `deepgallery run {app.id}`."
     return hooks, ""
 
 
@@ -91,7 +97,7 @@ def _overview(checked: list[tuple[App, ModuleType | None, str]], max_jobs: int, 
             "\n\n" + "\n".join(rows))
 
 
-def _app_panel(app: App, hooks: ModuleType, max_jobs: int, limits: Limits, dirs: JobDirs) -> None:
+def _app_panel(app: App, hooks: ModuleType, max_jobs: int, limits: Limits, dirs: JobDirs | None) -> None:
     with gr.Row():
         with gr.Column():
             inputs = [input_component(p, f"in-{app.id}-{p.name}") for p in app.inputs]
