@@ -1,0 +1,130 @@
+"""Hooks for the CLI, `deepgallery demo`, `deepgallery bench` and the web gallery (see registry.py)."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ...core.errors import UserError
+from ...core.runtime import add_device_arg
+from ...registry import DemoItem
+
+EXAMPLES = Path(__file__).parent / "examples"
+BACKBONE_CHOICES = ("auto", "googlenet", "vgg16", "vgg19", "efficientnet-lite0", "craft-vgg16bn")
+
+WEB_EXAMPLES = [
+    {"image": str(EXAMPLES / "astronaut.jpg")},
+    {"image": str(EXAMPLES / "coffee.jpg"), "backbone": "craft-vgg16bn", "layer": "relu4_2"},
+]
+
+
+def add_run_args(p: argparse.ArgumentParser) -> None:
+    from .dream import DreamConfig
+
+    d = DreamConfig()
+    p.add_argument("image", nargs="?", default="", help="photo or video to dream on (none: grey noise, with --zoom)")
+    p.add_argument("-o", "--out", default="dream.png", help="output .png/.jpg, or .mp4/.gif for --zoom-frames/video")
+    p.add_argument("--backbone", default="auto", choices=BACKBONE_CHOICES, help="network (auto = best installed)")
+    p.add_argument("--layer", default="", help="layer to amplify (default per backbone, e.g. inception4c, block9)")
+    p.add_argument("--channel", type=int, default=-1, help="amplify only this channel of the layer")
+    p.add_argument("--guide", default="", help="guide image: dream the features it contains")
+    p.add_argument("--octaves", type=int, default=d.octaves, help=f"scales (default {d.octaves})")
+    p.add_argument("--octave-scale", type=float, default=d.octave_scale, help="size ratio between octaves")
+    p.add_argument("--steps", type=int, default=d.steps, help="ascent steps per octave")
+    p.add_argument("--step-size", type=float, default=d.step_size * 255, help="step on the 0-255 pixel scale")
+    p.add_argument("--jitter", type=int, default=d.jitter, help="random shift in px before each step")
+    p.add_argument("--size", type=int, default=d.size, help="longer side of the result in px")
+    p.add_argument("--zoom-frames", type=int, default=0, help="make a zoom-in animation of N frames")
+    p.add_argument("--zoom-factor", type=float, default=1.05, help="zoom per frame")
+    p.add_argument("--fps", type=float, default=12.0)
+    p.add_argument("--max-frames", type=int, default=0, help="video: stop after N frames")
+    p.add_argument("--every", type=int, default=1, help="video: every N-th frame")
+    p.add_argument("--blend", type=float, default=0.5, help="video: share of the previous dream in each start frame")
+    p.add_argument("--download", action="store_true", help="download torchvision weights for googlenet/vgg if missing")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = PyTorch default)")
+    add_device_arg(p)
+
+
+def _job(args: argparse.Namespace):
+    from .dream import DreamConfig
+    from .pipeline import DreamJob
+
+    if args.octaves < 1 or args.steps < 0 or args.octave_scale <= 1 or args.step_size <= 0 or args.jitter < 0:
+        raise UserError("--octaves >= 1, --steps >= 0, --octave-scale > 1, --step-size > 0, --jitter >= 0 please")
+    cfg = DreamConfig(layer=args.layer, channel=args.channel, octaves=args.octaves, octave_scale=args.octave_scale,
+                      steps=args.steps, step_size=args.step_size / 255, jitter=args.jitter, size=args.size,
+                      seed=args.seed)
+    return DreamJob(image=args.image, out=args.out, backbone="" if args.backbone == "auto" else args.backbone,
+                    allow_download=args.download, guide=args.guide, dream=cfg, zoom_frames=args.zoom_frames,
+                    zoom_factor=args.zoom_factor, fps=args.fps, max_frames=args.max_frames, every=args.every,
+                    blend=args.blend)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .pipeline import run_job, torch_threads
+
+    job = _job(args)
+    if args.device not in ("auto", "cpu"):
+        raise UserError("deepdream runs on the CPU in this version; use --device cpu")
+    torch_threads(args.threads)
+    print(run_job(job).summary())
+    return 0
+
+
+def predict(image: str | None = None, backbone: str = "auto", layer: str = "", channel: int = -1,
+            guide: str | None = None, octaves: int = 3, steps: int = 8, size: int = 320, zoom_frames: int = 0
+            ) -> dict[str, Any]:
+    """The web gallery's call: {"image" or "video": the dream, "info": network, layer and time}."""
+    from .dream import DreamConfig
+    from .pipeline import DreamJob, run_job
+
+    if not image and not zoom_frames:
+        raise UserError("upload a photo (or ask for a zoom animation from noise)")
+    out_dir = Path(tempfile.mkdtemp(prefix="deepgallery-deepdream-"))
+    out = out_dir / ("dream.mp4" if zoom_frames else "dream.png")
+    job = DreamJob(image=image or "", out=str(out), backbone="" if backbone == "auto" else backbone,
+                   guide=guide or "", zoom_frames=int(zoom_frames),
+                   dream=DreamConfig(layer=layer or "", channel=int(channel), octaves=int(octaves), steps=int(steps),
+                                     size=int(size), step_size=2.0 / 255))
+    res = run_job(job)
+    return {("video" if zoom_frames else "image"): res.output, "info": res.summary()}
+
+
+def bench(quick: bool = False) -> dict:
+    from .bench import run_bench
+
+    return run_bench(quick)
+
+
+def demo(out_dir: Path) -> list[DemoItem]:
+    """A dream, a single-channel dream, the text-tuned CRAFT network's dream, and a short zoom GIF (small sizes)."""
+    from .dream import DreamConfig
+    from .pipeline import DreamJob, run_job
+
+    out_dir = Path(out_dir)
+    astro, coffee = str(EXAMPLES / "astronaut.jpg"), str(EXAMPLES / "coffee.jpg")
+    fast = {"octaves": 3, "steps": 6, "size": 224, "step_size": 6 / 255}
+    jobs = [
+        ("dream at the default layer", DreamJob(astro, str(out_dir / "astronaut.png"), dream=DreamConfig(**fast))),
+        ("one channel (block9, channel 7)", DreamJob(coffee, str(out_dir / "coffee_channel.png"),
+                                                     backbone="efficientnet-lite0",
+                                                     dream=DreamConfig(layer="block9", channel=7, **fast))),
+        ("guided by the astronaut photo", DreamJob(coffee, str(out_dir / "coffee_guided.png"), guide=astro,
+                                                   dream=DreamConfig(**fast))),
+        ("the text-detector network (CRAFT VGG16-BN) dreams letters", DreamJob(
+            coffee, str(out_dir / "coffee_craft.png"), backbone="craft-vgg16bn",
+            dream=DreamConfig(layer="relu4_2", octaves=2, steps=6, size=192, step_size=5 / 255))),
+        ("zoom-in animation, 8 frames", DreamJob(astro, str(out_dir / "zoom.gif"), zoom_frames=8, zoom_factor=1.08,
+                                                 dream=DreamConfig(octaves=2, steps=5, size=160, step_size=5 / 255))),
+    ]
+    items = []
+    for title, job in jobs:
+        start = time.perf_counter()
+        res = run_job(job)
+        items.append(DemoItem(title, {"image": job.image}, [res.output], text=res.summary(),
+                              seconds=time.perf_counter() - start))
+    return items

