@@ -5,8 +5,10 @@ Two modes, both measured on both metrics:
 * photo mode (the default for an image): sizes 256 and 384 merged — ``people_found``, ``fps_5_people_photo``.
 
 ``fps``: frames per second of detection + drawing (no file I/O) on a 640×480 frame with one person
-(``person.jpg`` padded) and five people (``group5.jpg``), after a warm-up. ``people_found``: over the photos in
-``examples/counts.json`` (hand-checked counts of clearly visible people) Σ min(found, count) / Σ count;
+(``person.jpg`` padded) and five people (``group5.jpg``), after a warm-up; ``cpu_ms_per_frame``: the CPU time
+this process used per frame (all threads), which does not depend on how busy the shared machine is.
+``people_found``: over the photos in ``examples/counts.json`` (hand-checked counts of clearly visible people),
+Σ min(found, count) / Σ count;
 ``extra_people`` counts detections beyond the hand count (false positives or people too small to count).
 """
 
@@ -34,15 +36,16 @@ def _fit_640x480(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
-def _fps(detect, frame: np.ndarray, n: int) -> tuple[float, int]:
+def _fps(detect, frame: np.ndarray, n: int) -> tuple[float, float, int]:
+    """(frames per second of wall time, CPU ms per frame summed over threads, people in the frame)."""
     from .skeleton import draw
 
     people = detect(frame)  # warm-up
     draw(frame, detect(frame))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(n):
         draw(frame, detect(frame))
-    return n / (time.perf_counter() - start), len(people)
+    return n / (time.perf_counter() - start), (time.process_time() - cpu) / n * 1000, len(people)
 
 
 def people_found(detect) -> tuple[float, int, dict[str, int]]:
@@ -69,9 +72,9 @@ def run_bench(quick: bool = False) -> dict:
     one = _fit_640x480(read_image(EXAMPLES / "person.jpg"))
     five = _fit_640x480(read_image(EXAMPLES / "group5.jpg"))
     load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    fps1, k1 = _fps(stream, one, n)
-    fps5, k5 = _fps(stream, five, n)
-    fps5_photo, k5_photo = _fps(photo, five, max(10, n // 3))
+    fps1, cpu1, k1 = _fps(stream, one, n)
+    fps5, cpu5, k5 = _fps(stream, five, n)
+    fps5_photo, _, k5_photo = _fps(photo, five, max(10, n // 3))
     found, extra, per = people_found(photo)
     found_stream, extra_stream, per_stream = people_found(stream)
     load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -83,6 +86,8 @@ def run_bench(quick: bool = False) -> dict:
             "extra_people": extra,
             "people_found_stream": round(found_stream, 3),
             "fps_5_people_photo": round(fps5_photo, 1),
+            "cpu_ms_per_frame_1_person": round(cpu1, 1),
+            "cpu_ms_per_frame_5_people": round(cpu5, 1),
         },
         "config": {
             "model": "MoveNet MultiPose Lightning (ONNX, int8/fp16 weights), onnxruntime CPU, 2 threads",

@@ -61,6 +61,8 @@ class MoveNet:
         # The int8 kernels are stored as DequantizeLinear(int8 weights): let onnxruntime fold them to float32 once
         # at load instead of keeping them as quantize/dequantize pairs evaluated on every frame (~60% slower).
         opts.add_session_config_entry("session.disable_quant_qdq", "1")
+        # No busy-waiting between frames: on a shared 2-core machine spinning threads halve the frame rate.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(model_path), sess_options=opts, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
 
