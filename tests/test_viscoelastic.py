@@ -159,6 +159,8 @@ def _error_line(capsys) -> str:
     (["--recurrence", "150", "--t", "200"], "below the recurrence"),
     (["--recurrence", "1e5"], "--recurrence"),
     (["--recurrence", "0"], "recurrence"),
+    (["--depth", "-2"], "depth"),
+    (["--depth", "5", "--recurrence", "100"], "single event only"),
 ])
 def test_bad_numbers_exit_2_with_one_line(tmp_path, capsys, flags, words):
     out = tmp_path / "u.png"
@@ -190,11 +192,15 @@ def test_run_with_params_file_and_predict(tmp_path, capsys):
     params.write_text(json.dumps({"fault_depth": 20, "layer_thickness": 20, "viscosity": 3e18, "t": [0, 5, 20]}))
     out, table = tmp_path / "u.png", tmp_path / "u.json"
     assert cli.main(["run", "viscoelastic", "--params", str(params), "--x", "10", "40", "-o", str(out),
-                     "--json", str(table)]) == 0
+                     "--json", str(table), "--depth", "8"]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     record = json.loads(table.read_text())
     assert len(record["data"]) == 6 and record["model"]["fault_depth"] == 20
     assert record["summary"]["rel_rmse_on_plotted_curves"] < 0.01
+    at_depth = np.array(record["at_depth"]["data"])  # (6, 5): x, t, w, sigma_xy, sigma_yz from the solver
+    w, _, _ = solver.field(at_depth[:, 0], 8.0, at_depth[:, 1], 20.0, 20.0,
+                           float(solver.relaxation_time_years(3e18, 30.0)), 5.0)
+    np.testing.assert_allclose(at_depth[:, 2], w, atol=1e-12)
     cycle_png = tmp_path / "cycle.png"
     assert cli.main(["run", "viscoelastic", "--recurrence", "200", "--plate-rate", "30", "-o", str(cycle_png)]) == 0
     assert cycle_png.is_file() and "mm/yr" in capsys.readouterr().out

@@ -67,12 +67,14 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--x-max", type=float, help="half-width of the profile, km (default 150)")
     parser.add_argument("--t-max", type=float, help="end of the curves vs time, years (default: the largest --t; "
                         "with --recurrence: T_r)")
+    parser.add_argument("--depth", type=float, help="also print the solver's displacement and stresses "
+                        "(sigma_xy, sigma_yz, MPa) at this depth, km, for every (--x, --t); single event only")
     parser.add_argument("--checkpoint", help="surrogate checkpoint (default: the shipped one)")
     parser.add_argument("-o", "--out", default="viscoelastic.png", help="output PNG (default viscoelastic.png)")
     parser.add_argument("--json", metavar="PATH", help="also write the table as JSON")
 
 
-RUN_DEFAULTS = {"x": [5.0, 15.0, 30.0, 60.0], "t": None, "x_max": 150.0, "t_max": None}
+RUN_DEFAULTS = {"x": [5.0, 15.0, 30.0, 60.0], "t": None, "x_max": 150.0, "t_max": None, "depth": None}
 EVENT_TIMES = [0.0, 2.0, 10.0, 30.0, 100.0]  # yr after a single event
 CYCLE_PHASES = [0.01, 0.1, 0.3, 0.6, 0.95]  # fractions of T_r
 
@@ -162,6 +164,9 @@ def run(args: argparse.Namespace) -> int:
         cycle = Cycle(_number("recurrence", pick("recurrence", None)),
                       _number("plate_rate", pick("plate_rate", Cycle().plate_rate)))
     grid = {k: pick(k, v) for k, v in RUN_DEFAULTS.items()}
+    at_depth = None
+    if grid["depth"] is not None:  # checked before anything is written
+        at_depth = depth_table(m, grid["x"], EVENT_TIMES if grid["t"] is None else grid["t"], grid["depth"], cycle)
     table = predict_arrays(m, grid["x"], grid["t"], grid["x_max"], grid["t_max"], Path(args.out), args.checkpoint,
                            cycle)
     print(f"tau = 2 eta / mu = {m.tau_years:.4g} yr" + (f", T_r / tau = {cycle.recurrence / m.tau_years:.3g}"
@@ -173,10 +178,37 @@ def run(args: argparse.Namespace) -> int:
     print(f"relative RMSE network vs solver on the plotted curves: {s['rel_rmse_on_plotted_curves']:.2e} "
           f"(max |error| {s['max_abs_error']:.3g} {s['unit']})")
     print(f"figure: {args.out}")
+    if at_depth is not None:
+        where = "elastic layer" if grid["depth"] < m.layer_thickness else "Maxwell half-space"
+        print(f"solver at depth {grid['depth']:g} km ({where}):")
+        print("  ".join(f"{h:>16}" for h in at_depth["headers"]))
+        for row in at_depth["data"]:
+            print("  ".join(f"{v:>16.6g}" for v in row))
     if args.json:
-        write_text(args.json, json.dumps({"model": m.as_dict(), "cycle": cycle and cycle.__dict__, **table},
-                                         indent=2) + "\n")
+        record = {"model": m.as_dict(), "cycle": cycle and cycle.__dict__, **table}
+        if at_depth is not None:
+            record["at_depth"] = {"depth_km": grid["depth"], **at_depth}
+        write_text(args.json, json.dumps(record, indent=2) + "\n")
     return 0
+
+
+def depth_table(m: EarthModel, distances, times, depth, cycle: Cycle | None) -> dict:
+    """Solver only (solver.field): w (m), sigma_xy and sigma_yz (MPa) at depth z (km) for every (x, t)."""
+    if cycle is not None:
+        raise UserError("--depth is available for a single event only (drop --recurrence)")
+    depth = _number("depth", depth)
+    if not math.isfinite(depth) or depth < 0:
+        raise UserError(f"depth must be a finite number >= 0 km, got {depth}")
+    m.check()
+    x, t = check_grid(distances, times)
+    if np.any(x == 0):
+        raise UserError("--depth needs distances off the fault plane (x != 0)")
+    gx, gt = np.meshgrid(x, t, indexing="ij")
+    # x in km and w in m: mu (GPa) * dw/dx (m/km) is the stress in MPa
+    w, sxy, syz = solver.field(gx, depth, gt, m.fault_depth, m.layer_thickness, m.tau_years, m.slip, m.shear_modulus)
+    rows = [[float(a), float(b), float(c), float(d), float(e)] for a, b, c, d, e in
+            zip(gx.ravel(), gt.ravel(), w.ravel(), sxy.ravel(), syz.ravel(), strict=True)]
+    return {"headers": ["x (km)", "t (yr)", "w (m)", "sigma_xy (MPa)", "sigma_yz (MPa)"], "data": rows}
 
 
 # ---------------------------------------------------------------- train
