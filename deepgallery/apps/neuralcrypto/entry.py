@@ -126,18 +126,18 @@ def plot_exchange(arrays: dict, result: Exchange, path: Path, max_blocks: int = 
 
     from deepgallery.core.atomic import atomic_path
 
-    names = [("plain", "plaintext P"), ("key", "key K"), ("cipher", "ciphertext C = Alice(P, K)"),
-             ("bob", f"Bob(C, K): {result.bob_bits_wrong} bits wrong"),
-             ("eve", f"Eve(C): {result.eve_bits_wrong} bits wrong")]
+    names = [("plain", "plaintext P"), ("key", "key K"), ("cipher", "ciphertext C\n= Alice(P, K)"),
+             ("bob", f"Bob(C, K)\n{result.bob_bits_wrong} bits wrong"),
+             ("eve", f"Eve(C)\n{result.eve_bits_wrong} bits wrong")]
     shown = min(result.blocks, max_blocks)
-    fig, axes = plt.subplots(len(names), 1, figsize=(8, 1.1 + 0.28 * shown * len(names) / 2), squeeze=False)
-    for ax, (key, title) in zip(axes[:, 0], names, strict=True):
-        ax.imshow(arrays[key][:shown], cmap="coolwarm", vmin=-1, vmax=1, aspect="auto", interpolation="nearest")
-        ax.set_title(title, fontsize=9, loc="left")
-        ax.set_yticks([])
+    fig, axes = plt.subplots(1, len(names), figsize=(10, 1.3 + 0.125 * shown), squeeze=False)
+    for ax, (key, title) in zip(axes[0], names, strict=True):
+        ax.imshow(arrays[key][:shown], cmap="coolwarm", vmin=-1, vmax=1, aspect="equal", interpolation="nearest")
+        ax.set_title(title, fontsize=9)
         ax.set_xticks([])
-    axes[-1, 0].set_xlabel(f"bit (red = 1, blue = 0); one row per {result.n_bits}-bit block"
-                           + (f", first {shown} of {result.blocks}" if shown < result.blocks else ""))
+        ax.set_yticks([])
+    axes[0, 0].set_ylabel(f"{shown} of {result.blocks} blocks" if shown < result.blocks else "one row per block")
+    fig.suptitle(f"{result.n_bits}-bit blocks: red = 1, blue = 0 (outputs in between are uncertain)", fontsize=9)
     fig.tight_layout()
     path = Path(path)
     with atomic_path(path) as tmp:
