@@ -48,7 +48,7 @@ def load(path: str | Path | None = None, task: str = "postseismic"):
 def add_run_args(parser: argparse.ArgumentParser) -> None:
     d, c = EarthModel(), Cycle()
     parser.add_argument("--params", metavar="JSON", help="a JSON file with any of fault_depth, layer_thickness, "
-                        "viscosity, shear_modulus, slip, recurrence, plate_rate, x, t, x_max, t_max; "
+                        "viscosity, shear_modulus, slip, recurrence, plate_rate, x, t, x_max, t_max, depth; "
                         "flags given on the command line win")
     parser.add_argument("--fault-depth", type=float,
                         help=f"D, km: the fault slips from 0 to D (default {d.fault_depth})")
@@ -136,7 +136,6 @@ def predict_arrays(m: EarthModel, distances, times, x_max, t_max, out_png: Path,
         check_domain(model.cfg, m, np.append(x, x_max), np.append(t, t_max))
         q = Quantity("surface displacement u", "m", lambda a, b: solver_displacement(m, a, b),
                      lambda a, b: surrogate_displacement(model, m, a, b), _title(m, f"s = {m.slip:g} m"))
-        t_range = (0.0, t_max)
     else:
         t_max = _positive("t_max", cycle.recurrence if t_max is None else t_max)
         t_max = min(t_max, cycle.recurrence * (1 - 1e-3))
@@ -147,8 +146,7 @@ def predict_arrays(m: EarthModel, distances, times, x_max, t_max, out_png: Path,
                      _title(m, f"T_r = {cycle.recurrence:g} yr, V = {cycle.plate_rate:g} mm/yr "
                                f"(s = {cycle.plate_rate * cycle.recurrence / 1000:g} m)"),
                      time_label="time since the last earthquake t (yr)")
-        t_range = (0.0, t_max)
-    return comparison(q, x, t, x_max, t_range, out_png)
+    return comparison(q, x, t, x_max, (0.0, t_max), out_png)
 
 
 def run(args: argparse.Namespace) -> int:
