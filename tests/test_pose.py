@@ -233,3 +233,34 @@ def test_wrong_output_suffix_and_size_are_refused(tmp_path, capsys):
     assert main(["run", "pose", str(EXAMPLES / "person.jpg"), "-o", str(tmp_path / "x.png"), "--size", "100"]) == 2
     assert main(["run", "pose"]) == 2
     assert not list(tmp_path.iterdir())
+
+
+def test_webcam_frames_are_annotated_and_written(tmp_path, monkeypatch, capsys):
+    """A stand-in for cv2.VideoCapture: three BGR frames (two with people, one empty), then the camera stops."""
+    pytest.importorskip("onnxruntime")
+    import cv2
+
+    from deepgallery.core.media import read_image
+
+    people = cv2.cvtColor(read_image(EXAMPLES / "basketball.jpg")[::2, ::2], cv2.COLOR_RGB2BGR)
+    frames = [people, people, np.full_like(people, 90)]
+
+    class FakeCamera:
+        def __init__(self, index):
+            self.left = list(frames)
+
+        def isOpened(self):
+            return True
+
+        def read(self):
+            return (True, self.left.pop(0)) if self.left else (False, None)
+
+        def release(self):
+            pass
+
+    monkeypatch.setattr(cv2, "VideoCapture", FakeCamera)
+    out, js = tmp_path / "cam.mp4", tmp_path / "cam.json"
+    assert main(["run", "pose", "--camera", "0", "--frames", "10", "-o", str(out), "--json", str(js)]) == 0
+    text = capsys.readouterr()
+    assert "frame 2: no person found" in text.out and "stopped after 3 frames" in text.err
+    assert json.loads(js.read_text())["people_per_frame"][2] == 0 and out.stat().st_size > 0
