@@ -69,6 +69,19 @@ SLOW = tuple(App(id=f"slow{i}", title=f"Slow {i}", paper="test", paper_url="http
 CRASH = App(id="crash", title="Crashing app", paper="test", paper_url="https://example.org", summary="fails",
             status="built", entry=_module("dg_test_crash", predict=_crash),
             inputs=(Param("message", "text", "anything", default="x"),), outputs=(Output("never", "text"),))
+def _halve(clip: str) -> dict:
+    """Video in, every frame at half size out as a GIF (the gallery shows it as MP4)."""
+    import tempfile
+
+    from deepgallery.core.media import read_video, write_video
+
+    frames = [f[::2, ::2] for _, _, f in read_video(clip)]  # (H/2, W/2, 3)
+    return {"half": write_video(Path(tempfile.mkdtemp()) / "half.gif", frames, fps=5.0), "frames": len(frames)}
+
+
+CLIP = App(id="clip", title="Video app", paper="test", paper_url="https://example.org", summary="halves a video",
+           status="built", entry=_module("dg_test_clip", predict=_halve), inputs=(Param("clip", "video", ""),),
+           outputs=(Output("half", "video"), Output("frames", "number")))
 PLANNED = App(id="planned", title="Planned app", paper="Someone 2030", paper_url="https://example.org",
               summary="not yet")
 MISSING = App(id="missing", title="Needs a package", paper="test", paper_url="https://example.org",
@@ -270,7 +283,7 @@ def test_serve_refuses_bad_settings(monkeypatch, capsys):
 def live():
     """The gallery on a loopback port with max_jobs=1, the fake apps and a 1 MB upload limit."""
     limits = Limits(max_upload_mb=1)
-    demo = server.build_gallery({a.id: a for a in (probe.APP, *SLOW, CRASH)}, max_jobs=1, limits=limits)
+    demo = server.build_gallery({a.id: a for a in (probe.APP, *SLOW, CRASH, CLIP)}, max_jobs=1, limits=limits)
     url = server.launch(demo, "127.0.0.1", _free_port(), max_jobs=1, limits=limits, block=False)
     assert url.startswith("http://127.0.0.1:")
     yield url
@@ -294,6 +307,22 @@ def test_live_server_runs_jobs_and_survives_failures(live):
         client.predict("   ", 64, api_name="/probe")
     assert client.predict("still up", 32, api_name="/probe")[1] == "STILL UP"
     client.close()
+
+
+def test_live_server_takes_a_video_and_shows_a_gif_as_mp4(live, tmp_path):
+    import imageio.v2 as iio
+    from gradio_client import Client, handle_file
+
+    from deepgallery.core.media import write_video
+
+    source = write_video(tmp_path / "in.mp4", [np.full((64, 96, 3), 25 * i, np.uint8) for i in range(8)], fps=5.0)
+    client = Client(live, verbose=False)
+    half, frames, _, _ = client.predict(handle_file(str(source)), api_name="/clip")
+    client.close()
+    assert frames == 8 and half.endswith(".mp4")
+    reader = iio.get_reader(half, format="FFMPEG")
+    assert reader.get_meta_data()["size"] == (48, 32)
+    reader.close()
 
 
 def test_live_server_never_runs_more_jobs_than_max_jobs(live):

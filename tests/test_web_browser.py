@@ -44,6 +44,22 @@ def _counting(steps: int) -> dict:
     return {"counted": steps}
 
 
+def _mirror(photo: str) -> dict:
+    """An uploaded image, mirrored; and its size as the app saw it (after the gallery's limits)."""
+    import tempfile
+
+    from PIL import Image, ImageOps
+
+    with Image.open(photo) as im:
+        out = Path(tempfile.mkdtemp()) / "mirror.png"
+        ImageOps.mirror(im.convert("RGB")).save(out)
+        return {"mirrored": out, "size": f"{im.width}x{im.height}"}
+
+
+sys.modules["dg_test_mirror"] = types.SimpleNamespace(predict=_mirror)
+MIRROR = App(id="mirror", title="Mirror app", paper="test", paper_url="https://example.org", summary="-",
+             status="built", entry="dg_test_mirror", inputs=(Param("photo", "image", "any photo"),),
+             outputs=(Output("mirrored", "image"), Output("size", "text")))
 sys.modules["dg_test_counting"] = types.SimpleNamespace(predict=_counting)
 COUNTING = App(id="counting", title="Counting app", paper="test", paper_url="https://example.org", summary="-",
                status="built", entry="dg_test_counting", inputs=(Param("steps", "int", "", 10, minimum=1, maximum=20),),
@@ -54,12 +70,13 @@ TIMEOUT_MS = 60_000
 @pytest.fixture(scope="module")
 def gallery_url():
     """The gallery from the registry (real apps as they land) plus the probe and a planned app."""
-    apps = {"probe": probe.APP, "planned": PLANNED, "counting": COUNTING, **registry.all_apps()}
-    demo = server.build_gallery(apps, max_jobs=1, limits=Limits())
+    apps = {"probe": probe.APP, "planned": PLANNED, "counting": COUNTING, "mirror": MIRROR, **registry.all_apps()}
+    limits = Limits(max_image_side=200)
+    demo = server.build_gallery(apps, max_jobs=1, limits=limits)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    yield server.launch(demo, "127.0.0.1", port, max_jobs=1, limits=Limits(), block=False)
+    yield server.launch(demo, "127.0.0.1", port, max_jobs=1, limits=limits, block=False)
     demo.close()
 
 
@@ -120,6 +137,19 @@ def test_planned_app_says_what_to_do(page):
     page.get_by_role("tab", name="planned").click()
     page.get_by_text("Planned — not built yet.").wait_for(timeout=TIMEOUT_MS)
     assert page.locator("#run-planned").count() == 0
+
+
+def test_uploaded_image_is_limited_and_processed(page, tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (400, 100), (200, 30, 30)).save(tmp_path / "wide.png")
+    page.get_by_role("tab", name="mirror").click()
+    page.locator("#in-mirror-photo input[type=file]").set_input_files(str(tmp_path / "wide.png"))
+    page.locator("#in-mirror-photo img").first.wait_for(timeout=TIMEOUT_MS)  # the upload is in place
+    page.locator("#run-mirror").click()
+    page.locator("#status-mirror").get_by_text("Done in").wait_for(timeout=TIMEOUT_MS)
+    assert page.locator("#out-mirror-size textarea").input_value() == "200x50"  # downscaled to the limit
+    assert page.locator("#out-mirror-mirrored img").first.evaluate("img => img.naturalWidth") == 200
 
 
 def test_long_job_shows_its_progress_bar(page):
