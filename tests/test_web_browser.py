@@ -14,6 +14,7 @@ import socket
 import sys
 import types
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -65,6 +66,7 @@ COUNTING = App(id="counting", title="Counting app", paper="test", paper_url="htt
                status="built", entry="dg_test_counting", inputs=(Param("steps", "int", "", 10, minimum=1, maximum=20),),
                outputs=(Output("counted", "number"),))
 TIMEOUT_MS = 60_000
+NET = ("http", "https", "ws", "wss")
 
 
 @pytest.fixture(scope="module")
@@ -94,11 +96,11 @@ def browser():
 @pytest.fixture
 def page(browser, gallery_url):
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    hosts = set()
-    page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+    hosts = set()  # every network host the page asks for (data: and blob: URLs are not network requests)
+    page.on("request", lambda r: hosts.add(urlsplit(r.url).netloc) if urlsplit(r.url).scheme in NET else None)
     page.goto(gallery_url, wait_until="domcontentloaded")
     yield page
-    assert hosts <= {gallery_url.split("/")[2]}, f"the page reached beyond the server: {hosts}"
+    assert hosts <= {urlsplit(gallery_url).netloc}, f"the page reached beyond the server: {hosts}"
     page.close()
 
 

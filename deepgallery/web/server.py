@@ -2,8 +2,8 @@
 
 Each application's tab shows its paper link and summary, inputs that fit its declared `Param`s (with
 its built-in examples), a Run button, outputs that fit its `Output`s and the whole result as JSON for
-download. Applications that are planned, miss an optional dependency or have no ``predict`` yet show
-what to do instead. Jobs go through one queue: at most ``max_jobs`` run at once across all tabs, the rest
+download. Applications that are planned, miss an optional dependency, have no ``predict`` yet or fail
+to load show what to do instead. Jobs go through one queue: at most ``max_jobs`` run at once across all tabs, the rest
 wait with their position and a progress bar shown; a failing job shows one clear message and the
 server stays up. Nothing here reaches the internet: analytics off, no share link, fonts served locally.
 """
