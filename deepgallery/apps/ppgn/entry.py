@@ -116,7 +116,7 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=t.batch, help=f"crops per step (default: {t.batch})")
     parser.add_argument("--crop", type=int, default=t.crop, help=f"crop side, multiple of 4 (default: {t.crop})")
     parser.add_argument("--lr", type=float, default=t.lr)
-    parser.add_argument("--width", type=int, default=16, help=f"DAE width (shipped: 16; class default {d.width})")
+    parser.add_argument("--width", type=int, default=d.width, help=f"DAE channels (default: {d.width})")
     parser.add_argument("--seed", type=int, default=t.seed)
     parser.add_argument("--export", help="also write the fp16 prior the sampler loads (NAME -> NAME.safetensors)")
 
