@@ -176,6 +176,11 @@ def test_one_transaction_per_video_a_crash_leaves_no_half_video(clips, tmp_path)
     assert all(texts == ["kept"] for texts in seen_during)  # other readers never saw the half video
     assert _occ_texts(db) == ["kept"] and store.counts()[0] == 1  # rolled back whole
     store.close()
+    store = SQLiteStore(db)  # a rerun resumes: the committed video is skipped, the lost one is read
+    rerun = index_paths([str(clips)], store, FixedReader("resumed"), SampleConfig())
+    assert (rerun.skipped, rerun.indexed) == (1, 1)
+    assert sorted(set(_occ_texts(db))) == ["kept", "resumed"]
+    store.close()
 
 
 def test_interval_over_one_second_is_refused(clips, tmp_path):

@@ -23,5 +23,5 @@ APP = App(
         Output("thumbnail", "image", "the best hit's frame with its box drawn"),
         Output("lines", "text", "every text line read in the video, with its time"),
     ),
-    checkpoints=("jaderberg_dict500",),
+    checkpoints=("jaderberg_dict200",),
 )

@@ -51,10 +51,11 @@ def score_video(truth: list[synth.GroundTruthWord], occurrences: list[tuple[str,
     return {"gt_found": found, "gt_total": len(big), "pred_correct": tp, "pred_total": tp + fp}
 
 
-def word_accuracy_crops(n: int, seed: int = 4242) -> tuple[list[np.ndarray], list[str]]:
-    """The shared test set of the two recognisers: `n` rendered crops of dictionary words (held-out seed)."""
+def word_accuracy_crops(n: int, dictionary: tuple[str, ...], seed: int = 4242) -> tuple[list[np.ndarray], list[str]]:
+    """The shared test set of the two recognisers: `n` rendered crops of the DICT model's dictionary words,
+    from a render seed that training never uses."""
     renderer = synth.WordRenderer(seed=seed)
-    words = [renderer.rng.choice(synth.lexicon()) for _ in range(n)]
+    words = [renderer.rng.choice(dictionary) for _ in range(n)]
     return [renderer.render(synth.random_case(w, renderer.rng)) for w in words], words
 
 
@@ -63,14 +64,15 @@ def recogniser_accuracies(n: int) -> dict[str, float]:
     from deepgallery.core import checkpoint
 
     from .readers import JaderbergReader
-    from .train import DEFAULT_CHECKPOINT
+    from .train import DEFAULT_CHECKPOINT, TrainConfig
 
-    crops, words = word_accuracy_crops(n)
+    have_model = checkpoint.exists(DEFAULT_CHECKPOINT)
+    jr = JaderbergReader() if have_model else None
+    crops, words = word_accuracy_crops(n, jr.words if jr else synth.lexicon()[: TrainConfig().words])
     rapid = RapidOCRReader(min_confidence=0.0)
     rapid_ok = sum(normalise(rapid.recognise(c)[0]).replace(" ", "") == w for c, w in zip(crops, words, strict=True))
     out = {"rapidocr_word_accuracy": rapid_ok / n}
-    if checkpoint.exists(DEFAULT_CHECKPOINT):
-        jr = JaderbergReader()
+    if jr is not None:
         preds = [p for i in range(0, n, 64) for p, _ in jr.classify(crops[i:i + 64])]
         out["jaderberg_word_accuracy"] = sum(p == w for p, w in zip(preds, words, strict=True)) / n
     return out

@@ -8,7 +8,7 @@ synthetic images.
 
 Ours is the same shape, made small enough to train on two shared CPU cores (deviations, see README):
 channels (16, 32, 64, 128), a fourth pooling, one 256-unit hidden layer with dropout, batch
-normalisation after each convolution, and a 500-word dictionary instead of 90,000.
+normalisation after each convolution, and a 200-word dictionary instead of 90,000.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from torch import nn
 class WordCNNConfig:
     """Size of the DICT word classifier."""
 
-    n_classes: int = 500  # dictionary size N (paper: 90k)
+    n_classes: int = 200  # dictionary size N (paper: 90k); set from the training dictionary
     channels: tuple[int, ...] = (16, 32, 64, 128)  # conv widths (paper: 64, 128, 256, 512, 512)
     hidden: int = 256  # fully connected width (paper: 4096, twice)
     dropout: float = 0.2  # before each fully connected layer (paper: dropout on the FC layers)

@@ -27,19 +27,19 @@ from deepgallery.core.runtime import progress, seed_everything
 from . import synth
 from .model import WordCNN, WordCNNConfig
 
-DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "jaderberg_dict500"
+DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "jaderberg_dict200"
 
 
 @dataclass
 class TrainConfig:
     """How to train the recogniser (defaults: the shipped checkpoint's run)."""
 
-    rounds: int = 10  # rounds of render-then-train; each renders a fresh synthetic shard
-    samples_per_round: int = 2500  # word images rendered per round, spread evenly over the words in play
+    rounds: int = 6  # rounds of render-then-train; each renders a fresh synthetic shard
+    samples_per_round: int = 1500  # word images rendered per round, spread evenly over the words in play
     epochs_per_round: int = 2  # passes over each shard (rendering costs about as much as a pass)
     start_words: int = 50  # incremental training: words in play in the first round ...
-    grow_rounds: int = 6  # ... growing geometrically to the whole dictionary by this round
-    words: int = 0  # use only the first N dictionary words (0 = all of lexicon.txt)
+    grow_rounds: int = 4  # ... growing geometrically to the whole dictionary by this round
+    words: int = 200  # the dictionary: the first N words of lexicon.txt (0 = all 500)
     batch_size: int = 32  # small batches: more steps for the same CPU time
     lr: float = 1.5e-3  # AdamW learning rate (paper: SGD with dropout; Adam converges faster on a CPU budget)
     weight_decay: float = 1e-4
