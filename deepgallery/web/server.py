@@ -171,7 +171,7 @@ def launch(demo: gr.Blocks, host: str, port: int, max_jobs: int, limits: Limits,
     demo.queue(default_concurrency_limit=max_jobs, max_size=limits.queue_size)
     demo.launch(server_name=host, server_port=port, share=False, inbrowser=False, show_error=False,
                 max_file_size=f"{limits.max_upload_mb}mb", ssr_mode=False, mcp_server=False,
-                enable_monitoring=False, prevent_thread_lock=not block, quiet=True, css=CSS)
+                enable_monitoring=False, run_history=False, prevent_thread_lock=not block, quiet=True, css=CSS)
     return demo.local_url
 
 
