@@ -130,6 +130,7 @@ def test_diversity_metric():
     (["volcano", "-n", "0"], "samples"),
     (["volcano", "--steps", "-3"], "steps"),
     (["volcano", "--eps1", "-1"], "--eps1"),
+    (["volcano", "--size", "30"], "multiple of 4"),
 ])
 def test_bad_input_exits_2_with_one_line(argv, needle, capsys, tmp_path):
     out = tmp_path / "g.png"
@@ -160,3 +161,12 @@ def test_run_writes_grid_and_json(tmp_path, capsys):
 
     with Image.open(out) as im:
         assert im.width > 2 * 64
+
+
+def test_predict_returns_grid_and_confidences(one_thread):
+    from deepgallery.apps.ppgn.entry import predict
+
+    out = predict(class_name="cat", samples=1, steps=1, method="am", seed=3)
+    assert out["grid"].is_file() and out["grid"].suffix == ".png"
+    assert out["result"]["class"] == "tabby cat" and len(out["result"]["confidence"]) == 1
+    assert "tiger cat" in out["result"]["other_matches"]

@@ -61,16 +61,15 @@ def _job(args: argparse.Namespace):
     return DreamJob(image=args.image, out=args.out, backbone="" if args.backbone == "auto" else args.backbone,
                     allow_download=args.download, guide=args.guide, dream=cfg, zoom_frames=args.zoom_frames,
                     zoom_factor=args.zoom_factor, fps=args.fps, max_frames=args.max_frames, every=args.every,
-                    blend=args.blend)
+                    blend=args.blend, threads=args.threads)
 
 
 def run(args: argparse.Namespace) -> int:
-    from .pipeline import run_job, torch_threads
+    from .pipeline import run_job
 
     job = _job(args)
     if args.device not in ("auto", "cpu"):
         raise UserError("deepdream runs on the CPU in this version; use --device cpu")
-    torch_threads(args.threads)
     print(run_job(job).summary())
     return 0
 

@@ -9,7 +9,15 @@ from pathlib import Path
 import torch
 
 from deepgallery.core.backbones import backbone, default_backbone, download
-from deepgallery.core.backbones.images import check_side, fit_side, load_rgb, to_tensor, to_uint8
+from deepgallery.core.backbones.images import (
+    auto_threads,
+    check_side,
+    even,
+    fit_side,
+    load_rgb,
+    to_tensor,
+    to_uint8,
+)
 from deepgallery.core.errors import UserError
 from deepgallery.core.media import is_video, read_video, save_image, video_info, write_video
 from deepgallery.core.runtime import progress
@@ -37,6 +45,7 @@ class DreamJob:
     zoom_octaves: int = 1  # octaves per animation frame after the first (cheap, as in the notebook)
     fps: float = 12.0
     max_frames: int = 0  # video input: stop after N frames
+    threads: int = 0  # CPU threads (0 = auto: PyTorch's default, 1 when the machine is oversubscribed)
     every: int = 1  # video input: every N-th frame
     blend: float = 0.5  # video: start each frame from this much of the previous dream (temporal coherence)
 
@@ -73,6 +82,16 @@ def _objective(job: DreamJob):
 
 
 def run_job(job: DreamJob) -> DreamResult:
+    """Run one job with the job's CPU threads; PyTorch's thread setting is restored afterwards."""
+    before = torch.get_num_threads()
+    try:
+        auto_threads(job.threads)
+        return _run_job(job)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _run_job(job: DreamJob) -> DreamResult:
     out = Path(job.out)
     check_side("--size", job.dream.size, MIN_SIDE, MAX_SIDE)
     video_in = bool(job.image) and is_video(job.image)
@@ -116,7 +135,7 @@ def run_job(job: DreamJob) -> DreamResult:
                 if prev is not None and prev.shape == x.shape:  # start from part of the last dream
                     x = (1 - job.blend) * x + job.blend * prev
                 prev = one(x)
-                yield to_uint8(prev)
+                yield even(to_uint8(prev))
 
         write_video(out, progress(frames(), total=total or None, desc="frames"), fps=info["fps"] / max(1, job.every))
     elif job.zoom_frames > 0:
@@ -132,7 +151,7 @@ def run_job(job: DreamJob) -> DreamResult:
             nonlocal x
             for k in progress(range(job.zoom_frames), desc="zoom"):
                 x = one(x, cfg if k == 0 else later)
-                yield to_uint8(x)
+                yield even(to_uint8(x))
                 x = zoom(x, job.zoom_factor)
 
         write_video(out, frames(), fps=job.fps)
@@ -146,9 +165,6 @@ def run_job(job: DreamJob) -> DreamResult:
     return DreamResult(out, label, layer, notes, time.perf_counter() - start, gain)
 
 
-def torch_threads(n: int) -> None:
-    if n > 0:
-        torch.set_num_threads(n)
 
 
 __all__ = ["DreamJob", "DreamResult", "run_job"]

@@ -61,5 +61,7 @@ class DeepMindRMSprop(torch.optim.Optimizer):
 
 def make_optimizer(params, cfg) -> torch.optim.Optimizer:
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, eps=cfg.adam_eps)
+        params = list(params)
+        fused = all(p.is_cuda for p in params)  # one kernel for the whole update on a GPU
+        return torch.optim.Adam(params, lr=cfg.lr, eps=cfg.adam_eps, fused=fused or None)
     return DeepMindRMSprop(params, lr=cfg.lr, decay=cfg.rms_decay, eps=cfg.rms_eps)

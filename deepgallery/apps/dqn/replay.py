@@ -31,25 +31,34 @@ class ReplayMemory:
         self.done = torch.zeros((self.E, self.C), dtype=torch.bool, device=d)  # no bootstrap from this slot
         self.valid = torch.zeros((self.E, self.C), dtype=torch.bool, device=d)  # a transition ends here
         self.hist = torch.zeros((self.E, self.C), dtype=torch.uint8, device=d)  # 0..m-1, see module doc
-        self.pos = np.zeros(self.E, np.int64)  # next slot to write, per stream
-        self.size = np.zeros(self.E, np.int64)  # slots written, per stream (<= C)
+        self.pos = np.zeros(self.E, np.int64)  # next slot to write, per stream (host copy)
+        self.size = np.zeros(self.E, np.int64)  # slots written, per stream (<= C) (host copy)
+        self._pos = torch.zeros(self.E, dtype=torch.long, device=d)  # device copies: no host syncs
+        self._size = torch.zeros(self.E, dtype=torch.long, device=d)
         self._last_hist = np.zeros(self.E, np.int64)
-        self._rows = torch.arange(self.E, device=d)
 
     def __len__(self) -> int:
         """Transitions held (approximately: history-start slots are not transitions)."""
         return int(self.size.sum())
 
+    def _to_device(self, array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+        t = torch.as_tensor(np.ascontiguousarray(array)).to(dtype)
+        if self.device.type == "cuda":  # pinned + non_blocking: the copy does not wait for queued GPU work
+            return t.pin_memory().to(self.device, non_blocking=True)
+        return t
+
     def _write(self, envs: np.ndarray, frames: np.ndarray, action, reward, done, valid, hist: np.ndarray) -> None:
-        d = self.device
-        e = torch.as_tensor(envs, device=d)
-        p = torch.as_tensor(self.pos[envs], device=d)
-        self.frames[e, p] = torch.as_tensor(frames, device=d)
-        self.action[e, p] = torch.as_tensor(action, dtype=torch.uint8, device=d)
-        self.reward[e, p] = torch.as_tensor(reward, dtype=torch.float32, device=d)
-        self.done[e, p] = torch.as_tensor(done, dtype=torch.bool, device=d)
-        self.valid[e, p] = torch.as_tensor(valid, dtype=torch.bool, device=d)
-        self.hist[e, p] = torch.as_tensor(hist, dtype=torch.uint8, device=d)
+        e = self._to_device(envs, torch.long)
+        p = self._pos[e]
+        self.frames[e, p] = self._to_device(frames, torch.uint8)
+        small = self._to_device(np.stack([action, reward, done, valid, hist]).astype(np.float32), torch.float32)
+        self.action[e, p] = small[0].to(torch.uint8)
+        self.reward[e, p] = small[1]
+        self.done[e, p] = small[2] > 0
+        self.valid[e, p] = small[3] > 0
+        self.hist[e, p] = small[4].to(torch.uint8)
+        self._pos[e] = (p + 1) % self.C
+        self._size[e] = torch.clamp(self._size[e] + 1, max=self.C)
         self._last_hist[envs] = hist
         self.pos[envs] = (self.pos[envs] + 1) % self.C
         self.size[envs] = np.minimum(self.size[envs] + 1, self.C)
@@ -88,9 +97,9 @@ class ReplayMemory:
         d = self.device
         n = 2 * batch + 16  # oversample, then keep the first `batch` valid ones (no host synchronisation)
         e = torch.randint(0, self.E, (n,), device=d, generator=generator)
-        usable = torch.as_tensor(self.size - self.m - 1, device=d)[e]  # ages 0..size-m-2 keep t-m.. written
+        usable = self._size[e] - self.m - 1  # ages 0..size-m-2 keep slots t-m..t written
         age = (torch.rand(n, device=d, generator=generator) * usable).long()
-        t = (torch.as_tensor(self.pos, device=d)[e] - 1 - age) % self.C
+        t = (self._pos[e] - 1 - age) % self.C
         ok = self.valid[e, t]
         keep = torch.argsort((~ok).to(torch.uint8), stable=True)[:batch]
         e, t = e[keep], t[keep]

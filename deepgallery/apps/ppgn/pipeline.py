@@ -67,8 +67,8 @@ def generate(
     """Run the sampler; returns {"choice", "images" (B, 3, S, S), "confidence" (B,), "top1", "cfg", ...}."""
     choice = check_request(class_name, samples, steps, method)
     cfg = replace(cfg or SamplerConfig(), steps=int(steps))
-    if cfg.size % 4:
-        raise UserError(f"image size must be a multiple of 4, got {cfg.size}")
+    if cfg.size % 4 or not 32 <= cfg.size <= 512:
+        raise UserError(f"image size must be a multiple of 4 between 32 and 512, got {cfg.size}")
     start = load_init(init, cfg.size).to(device) if init else None
     classifier = load_classifier().to(device)
     prior = None

@@ -74,16 +74,15 @@ def _job(args: argparse.Namespace):
     return StyleJob(content=args.content, styles=list(args.style), out=args.out, method=args.method, fast=args.fast,
                     backbone="" if args.backbone == "auto" else args.backbone, allow_download=args.download,
                     gatys=cfg, temporal=not args.no_temporal, frame_iterations=args.frame_iterations,
-                    max_frames=args.max_frames, every=args.every)
+                    max_frames=args.max_frames, every=args.every, threads=args.threads)
 
 
 def run(args: argparse.Namespace) -> int:
-    from .pipeline import run_job, torch_threads
+    from .pipeline import run_job
 
     job = _job(args)
     if args.device not in ("auto", "cpu"):
         raise UserError("style runs on the CPU in this version; use --device cpu")
-    torch_threads(args.threads)
     print(run_job(job).summary())
     return 0
 

@@ -10,7 +10,15 @@ import numpy as np
 import torch
 
 from deepgallery.core.backbones import backbone, default_backbone, download
-from deepgallery.core.backbones.images import check_side, fit_side, load_rgb, to_tensor, to_uint8
+from deepgallery.core.backbones.images import (
+    auto_threads,
+    check_side,
+    even,
+    fit_side,
+    load_rgb,
+    to_tensor,
+    to_uint8,
+)
 from deepgallery.core.errors import UserError, unknown_name_error
 from deepgallery.core.media import is_video, read_video, save_image, video_info, write_video
 from deepgallery.core.runtime import progress
@@ -40,6 +48,7 @@ class StyleJob:
     temporal: bool = True  # video: initialise from the flow-warped previous result
     frame_iterations: int = 0  # video: L-BFGS evaluations per frame after the first (0 = iterations / 4)
     max_frames: int = 0  # video: stop after this many frames (0 = all)
+    threads: int = 0  # CPU threads (0 = auto: PyTorch's default, 1 when the machine is oversubscribed)
     every: int = 1  # video: use every n-th frame
 
 
@@ -75,6 +84,16 @@ def _net(job: StyleJob):
 
 
 def run_job(job: StyleJob) -> StyleResult:
+    """Run one job with the job's CPU threads; PyTorch's thread setting is restored afterwards."""
+    before = torch.get_num_threads()
+    try:
+        auto_threads(job.threads)
+        return _run_job(job)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _run_job(job: StyleJob) -> StyleResult:
     if job.method not in ("gatys", "fast"):
         raise unknown_name_error("method", job.method, ("gatys", "fast"))
     out = Path(job.out)
@@ -125,7 +144,7 @@ def run_job(job: StyleJob) -> StyleResult:
             total = min(total, job.max_frames)
         frames = (f for i, (_, _, f) in enumerate(read_video(job.content, every=job.every))
                   if not job.max_frames or i < job.max_frames)
-        styled = stylise_frames(frames, one, temporal=job.temporal and job.method == "gatys")
+        styled = (even(f) for f in stylise_frames(frames, one, temporal=job.temporal and job.method == "gatys"))
         write_video(out, progress(styled, total=total or None, desc="frames"), fps=info["fps"] / max(1, job.every))
     else:
         img, note = load_rgb(job.content, max_side=MAX_SIDE[job.method], min_side=MIN_SIDE, what="content image")
@@ -136,8 +155,3 @@ def run_job(job: StyleJob) -> StyleResult:
     if job.method == "gatys":
         res.losses = losses
     return res
-
-
-def torch_threads(n: int) -> None:
-    if n > 0:
-        torch.set_num_threads(n)

@@ -64,3 +64,24 @@ def check_side(name: str, value: int, lo: int, hi: int) -> int:
     if not lo <= value <= hi:
         raise UserError(f"{name} must be between {lo} and {hi} pixels, got {value}")
     return value
+
+
+def even(img: np.ndarray) -> np.ndarray:
+    """Crop to even height and width (H.264 in MP4 needs them)."""
+    h, w = img.shape[:2]
+    return img[: h - h % 2, : w - w % 2]
+
+
+def auto_threads(requested: int = 0) -> int:
+    """Set and return PyTorch's CPU threads: `requested` if > 0; else 1 when the machine is oversubscribed
+    (load average above the core count: intra-op threads then wait on each other, ~10x slower here),
+    otherwise PyTorch's default."""
+    import os
+
+    if requested > 0:
+        torch.set_num_threads(requested)
+    else:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        if hasattr(os, "getloadavg") and os.getloadavg()[0] > cores:
+            torch.set_num_threads(1)
+    return torch.get_num_threads()
