@@ -12,6 +12,16 @@ from deepgallery.core.backbones.vgg import VGG
 from deepgallery.core.errors import UserError
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One intra-op thread: faster on a busy 2-core machine, and restored for the other test files."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+
 def test_vgg_keys_match_torchvision_layout():
     sd = VGG("vgg19").state_dict()
     assert len(sd) == 38  # 16 convs + 3 linears, weight and bias each

@@ -14,6 +14,15 @@ from deepgallery.core.errors import UserError
 from deepgallery.core.media import save_image
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One intra-op thread: faster on a busy 2-core machine, and restored for the other test files."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def net():
     torch.manual_seed(0)
