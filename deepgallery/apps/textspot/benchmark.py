@@ -67,7 +67,7 @@ def recogniser_accuracies(n: int) -> dict[str, float]:
     from .train import DEFAULT_CHECKPOINT, TrainConfig
 
     have_model = checkpoint.exists(DEFAULT_CHECKPOINT)
-    jr = JaderbergReader() if have_model else None
+    jr = JaderbergReader(checkpoint_path=DEFAULT_CHECKPOINT) if have_model else None  # the shipped model
     crops, words = word_accuracy_crops(n, jr.words if jr else synth.lexicon()[: TrainConfig().words])
     rapid = RapidOCRReader(min_confidence=0.0)
     rapid_ok = sum(normalise(rapid.recognise(c)[0]).replace(" ", "") == w for c, w in zip(crops, words, strict=True))

@@ -100,7 +100,7 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def add_train_args(parser: argparse.ArgumentParser) -> None:
-    from .train import DEFAULT_CHECKPOINT, TrainConfig
+    from .train import TrainConfig, user_checkpoint
 
     d = TrainConfig()
     parser.add_argument("--rounds", type=int, default=d.rounds, help="render-then-train rounds")
@@ -111,13 +111,15 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grow-rounds", type=int, default=d.grow_rounds,
                         help="incremental training: the whole dictionary is in play from this round")
     parser.add_argument("--epochs-per-round", type=int, default=d.epochs_per_round, help="passes over each shard")
-    parser.add_argument("--words", type=int, default=d.words, help="first N dictionary words only (0 = all)")
+    parser.add_argument("--words", type=int, default=d.words,
+                        help=f"dictionary size: the first N words of lexicon.txt (default {d.words}; 0 = all 500)")
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
     parser.add_argument("--lr", type=float, default=d.lr)
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--threads", type=int, default=d.threads, help="CPU threads for torch")
-    parser.add_argument("--out", type=Path, default=DEFAULT_CHECKPOINT,
-                        help="checkpoint path without suffix; an existing one is resumed")
+    parser.add_argument("--out", type=Path, default=user_checkpoint(),
+                        help=f"checkpoint path without suffix; an existing one is resumed (default {user_checkpoint()},"
+                             " which the jaderberg backend then uses instead of the shipped one)")
 
 
 def train(args: argparse.Namespace) -> int:

@@ -158,10 +158,10 @@ class JaderbergReader(Reader):
         import torch
 
         from .synth import to_model_input
-        from .train import DEFAULT_CHECKPOINT, load_recogniser
+        from .train import load_recogniser
 
         self.torch, self.to_input = torch, to_model_input
-        self.model, self.words = load_recogniser(checkpoint_path or DEFAULT_CHECKPOINT)
+        self.model, self.words = load_recogniser(checkpoint_path)
         self.detector = RapidOCRReader(min_confidence=0.0)
         self.min_confidence = min_confidence
 

@@ -34,7 +34,7 @@ DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "jaderberg_dict200"
 class TrainConfig:
     """How to train the recogniser (defaults: the shipped checkpoint's run)."""
 
-    rounds: int = 6  # rounds of render-then-train; each renders a fresh synthetic shard
+    rounds: int = 11  # rounds of render-then-train; each renders a fresh synthetic shard
     samples_per_round: int = 1500  # word images rendered per round, spread evenly over the words in play
     epochs_per_round: int = 2  # passes over each shard (rendering costs about as much as a pass)
     start_words: int = 50  # incremental training: words in play in the first round ...
@@ -47,8 +47,18 @@ class TrainConfig:
     threads: int = 1  # CPU threads for torch (the machine is shared)
 
 
-def load_recogniser(path: str | Path = DEFAULT_CHECKPOINT) -> tuple[WordCNN, tuple[str, ...]]:
-    """The trained model (eval mode, float32) and its dictionary, from a safetensors checkpoint."""
+def user_checkpoint() -> Path:
+    """Where `deepgallery train textspot` writes by default (the shipped checkpoint stays untouched)."""
+    from deepgallery.core import assets
+
+    return assets.home() / "textspot" / "jaderberg_dict"
+
+
+def load_recogniser(path: str | Path | None = None) -> tuple[WordCNN, tuple[str, ...]]:
+    """The trained model (eval mode, float32) and its dictionary, from a safetensors checkpoint: `path`, else
+    the user's own (`user_checkpoint()`) if trained, else the shipped one."""
+    if path is None:
+        path = user_checkpoint() if checkpoint.exists(user_checkpoint()) else DEFAULT_CHECKPOINT
     tensors, config, meta = checkpoint.load(path, how_to_fix="train one with `deepgallery train textspot`")
     model = WordCNN(WordCNNConfig.from_dict(config["model"]))
     model.load_state_dict({k: v.float() for k, v in tensors.items()})
