@@ -14,7 +14,6 @@ import statistics
 import time
 
 import numpy as np
-import torch
 
 from deepgallery.core.backbones import backbone, default_backbone
 from deepgallery.core.backbones.images import auto_threads, fit_side, load_rgb, to_tensor, to_uint8
@@ -39,7 +38,7 @@ def run_bench(quick: bool) -> dict:
     content, _ = load_rgb(EXAMPLES / "chelsea.jpg", max_side=512)
     square = fit_side(np.asarray(content)[:, 64:320], 512)  # (512, 512, 3)
     style, _ = load_rgb(EXAMPLES / "swirl.jpg", max_side=512)
-    evaluations = 5 if quick else 50
+    evaluations = 3 if quick else 20
     name = default_backbone("style")
     net, prep = backbone(name, pooling="avg")
     t = time.perf_counter()

@@ -160,14 +160,14 @@ def demo(out_dir: Path) -> list[DemoItem]:
     content = str(EXAMPLES / "chelsea.jpg")
     swirl, mosaic = str(EXAMPLES / "swirl.jpg"), str(EXAMPLES / "mosaic.jpg")
     jobs = [
-        ("Gatys: cat x swirl (160 px, 40 L-BFGS evaluations)", [swirl], {}),
+        ("Gatys: cat x swirl (128 px, 30 L-BFGS evaluations)", [swirl], {}),
         ("Gatys: cat x mosaic, colours preserved", [mosaic], {"preserve_colour": True}),
     ]
     items = []
     for i, (title, styles, extra) in enumerate(jobs):
         start = time.perf_counter()
         job = StyleJob(content=content, styles=styles, out=str(out_dir / f"gatys_{i}.png"),
-                       gatys=GatysConfig(size=160, iterations=40, **extra))
+                       gatys=GatysConfig(size=128, iterations=30, **extra))
         res = run_job(job)
         items.append(DemoItem(title, {"content": content, "style": styles[0]}, [res.output], text=res.summary(),
                               seconds=time.perf_counter() - start))

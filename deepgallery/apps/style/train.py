@@ -107,6 +107,7 @@ def export_fp16(src: str, dst: str) -> Path:
     """The shipping checkpoint: fp16 weights, the model config and the training facts, no optimizer state."""
     tensors, config, meta = checkpoint.load(src)
     meta = {k: v for k, v in meta.items() if not k.startswith("_")}
+    config = {**config, "out": Path(dst).name, "style": Path(config.get("style", "")).name, "threads": 0}
     return checkpoint.save(dst, {k: v.half() for k, v in tensors.items()}, config, meta)
 
 
