@@ -264,3 +264,15 @@ def test_webcam_frames_are_annotated_and_written(tmp_path, monkeypatch, capsys):
     text = capsys.readouterr()
     assert "frame 2: no person found" in text.out and "stopped after 3 frames" in text.err
     assert json.loads(js.read_text())["people_per_frame"][2] == 0 and out.stat().st_size > 0
+
+
+def test_shipped_paf_checkpoint_finds_unseen_stick_people():
+    """The paper's pipeline end to end: PAFNet maps → PAF line integral → greedy matching → people."""
+    import torch
+
+    from deepgallery.apps.pose.bench import synthetic_people_found
+    from deepgallery.apps.pose.infer import SHIPPED, PAFDetector
+
+    torch.set_num_threads(1)
+    found, pck = synthetic_people_found(PAFDetector.from_checkpoint(SHIPPED).detect, images=10, seed=123)
+    assert found >= 0.7 and pck >= 0.6

@@ -39,4 +39,5 @@ APP = App(
         Output("keypoints", "json", "COCO keypoint results: 17 (x, y, score) per person"),
     ),
     assets=(MOVENET_ASSET,),
+    checkpoints=("paf_synthetic",),
 )

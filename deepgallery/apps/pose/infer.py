@@ -14,6 +14,8 @@ from .grouping import GroupingConfig, group
 from .model import PAFConfig, PAFNet, upsample
 from .skeleton import Person
 
+SHIPPED = Path(__file__).parent / "checkpoints" / "paf_synthetic"  # trained here on synthetic stick figures only
+
 
 class PAFDetector:
     """``detect(rgb) -> list[Person]`` with a trained PAFNet and the greedy PAF grouping."""

@@ -61,11 +61,15 @@ def movenet_detector(sizes: str | int | tuple = PHOTO_SIZES) -> Detector:
     return MoveNet(MoveNetConfig(sizes=parse_sizes(sizes))).detect
 
 
-def paf_detector(checkpoint: str, device: str = "cpu") -> Detector:
-    """The paper's network (model.py) + greedy PAF grouping (grouping.py) from a checkpoint trained here."""
-    from .infer import PAFDetector
+def paf_detector(checkpoint: str | Path | None = None, device: str = "cpu") -> Detector:
+    """The paper's network (model.py) + greedy PAF grouping (grouping.py) from a checkpoint trained here
+    (default: the shipped one, trained on synthetic stick figures only — it does not know real people)."""
+    from .infer import SHIPPED, PAFDetector
 
-    return PAFDetector.from_checkpoint(checkpoint, device=device).detect
+    if checkpoint is None:
+        _say("warning: the shipped PAF checkpoint was trained on synthetic stick figures only; for photos train one "
+             "on COCO (`deepgallery train pose --coco-json ...`) and pass --checkpoint")
+    return PAFDetector.from_checkpoint(checkpoint or SHIPPED, device=device).detect
 
 
 def _say(msg: str) -> None:

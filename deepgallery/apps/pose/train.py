@@ -107,6 +107,14 @@ def fit(model: PAFNet, dataset: CocoKeypoints, cfg: TrainConfig, out: str | Path
     return history
 
 
+def export(src: str | Path, dst: str | Path, meta: dict | None = None) -> Path:
+    """A shippable copy of a training checkpoint: model weights only, as float16 (loading casts them back)."""
+    tensors, config, old = checkpoint.load(src)
+    info = {"step": old.get("step"), "loss": old.get("loss"), **(meta or {})}
+    return checkpoint.save(dst, {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}, config,
+                           meta=info)
+
+
 def main(args: argparse.Namespace) -> int:
     for name in ("steps", "batch", "save_every", "lr"):
         check_positive(f"--{name.replace('_', '-')}", getattr(args, name))
