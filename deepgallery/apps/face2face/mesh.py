@@ -62,6 +62,12 @@ def _quiet_stderr():
             yield
     finally:
         sys.stderr.flush()
+        try:  # C stdio may hold the banner in its buffer: flush it into /dev/null too
+            import ctypes
+
+            ctypes.CDLL(None).fflush(None)
+        except (OSError, AttributeError):
+            pass
         os.dup2(saved, fd)
         os.close(saved)
 

@@ -1,0 +1,95 @@
+"""`deepgallery bench face2face`: speed of the full pipeline at 640×480 and how well the output shows the intended
+expression.
+
+Inputs (made here, see ``synthetic.py``): a 640×480 source actor (Grace Hopper's photo animated: talking, smiling,
+surprised, with head roll/shift/zoom) and a 640×480 target video (Eileen Collins' photo with a different head motion,
+no expression of its own). Frames are held in memory: file decoding/encoding is not timed.
+
+* ``fps``: frames per second of the whole per-frame pipeline (track both faces, transfer, warp, mouth retrieval,
+  Poisson blending) after a warm-up, wall clock on this shared 2-core CPU; ``cpu_ms_per_frame``: CPU time of this
+  process per frame (all threads), which does not depend on how busy the machine is; ``fps_feather`` the same with
+  alpha blending, ``fps_poisson_exact`` with full-size ``cv2.seamlessClone``.
+* ``landmark_error``: the reenacted frame is run through Face Mesh afresh (photo mode); mean distance of its 468
+  surface landmarks to the intended ones, divided by the inter-ocular distance (eye-corner centres), averaged over
+  frames. ``landmark_error_unchanged``: the same for the target frame left as it was — how far the intended
+  expression is from the target's own, i.e. what the reenactment had to move. ``*_lips``: the 40 lip points only.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def _clips(n: int):
+    from .mesh import FaceTracker
+    from .synthetic import actor_script, load_photo, make_clip, target_script
+
+    tracker = FaceTracker(video=False)
+    source, _ = make_clip(load_photo("grace_hopper.jpg"), actor_script(n), tracker)
+    target, _ = make_clip(load_photo("astronaut.jpg"), target_script(n), tracker)
+    return source, target
+
+
+def _run(source, target, blend: str):
+    from .pipeline import Face2FaceConfig, Reenactor
+
+    r = Reenactor(Face2FaceConfig(blend=blend))
+    r.step(source[0], target[0], 0)  # warm-up (graph start); also fixes the neutral frames
+    results = []
+    start, cpu = time.perf_counter(), time.process_time()
+    for i in range(1, len(source)):
+        results.append(r.step(source[i], target[i], i))
+    n = len(source) - 1
+    return results, n / (time.perf_counter() - start), (time.process_time() - cpu) / n * 1000
+
+
+def landmark_errors(results) -> dict[str, float]:
+    """Mean normalised landmark distance of the outputs (and of the unchanged targets) to the intended landmarks."""
+    from .mesh import N_SURFACE, FaceTracker, inter_ocular
+    from .mouth import LIPS
+
+    tracker = FaceTracker(video=False)
+    out = {"all": [], "lips": [], "all_unchanged": [], "lips_unchanged": [], "missed": 0}
+    lips = list(LIPS)
+    for r in results:
+        if r.intended is None:
+            continue
+        found = tracker(r.image)
+        if found is None:
+            out["missed"] += 1
+            continue
+        iod = inter_ocular(r.intended)
+        for key, lms in (("", found), ("_unchanged", r.target)):
+            d = np.linalg.norm(lms[:N_SURFACE, :2] - r.intended[:N_SURFACE, :2], axis=1) / iod
+            out["all" + key].append(d.mean())
+            out["lips" + key].append(d[lips].mean())
+    return {k: (float(np.mean(v)) if isinstance(v, list) else v) for k, v in out.items()}
+
+
+def run_bench(quick: bool = False) -> dict:
+    n = 48 if quick else 96
+    source, target = _clips(n)
+    results, fps, cpu_ms = _run(source, target, "poisson")
+    _, fps_feather, cpu_feather = _run(source, target, "feather")
+    _, fps_exact, cpu_exact = _run(source, target, "poisson-exact")
+    err = landmark_errors(results)
+    unchanged = sum(1 for r in results if r.message)
+    metrics = {
+        "fps": round(fps, 1),
+        "cpu_ms_per_frame": round(cpu_ms, 1),
+        "fps_feather": round(fps_feather, 1),
+        "cpu_ms_per_frame_feather": round(cpu_feather, 1),
+        "fps_poisson_exact": round(fps_exact, 1),
+        "cpu_ms_per_frame_poisson_exact": round(cpu_exact, 1),
+        "landmark_error": round(err["all"], 4),
+        "landmark_error_unchanged": round(err["all_unchanged"], 4),
+        "landmark_error_lips": round(err["lips"], 4),
+        "landmark_error_lips_unchanged": round(err["lips_unchanged"], 4),
+        "frames_without_face": unchanged + err["missed"],
+    }
+    config = {"frames": n, "size": "640x480", "source": "grace_hopper.jpg animated (synthetic.actor_script)",
+              "target": "astronaut.jpg with head motion (synthetic.target_script)", "blend": "poisson",
+              "mouth": "retrieve", "smoothing": 0.4}
+    return {"metrics": metrics, "config": config, "device": "cpu"}
