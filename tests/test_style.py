@@ -170,3 +170,15 @@ def test_huge_image_is_downscaled_with_note(tmp_path):
     save_image(big, np.zeros((50, 2100, 3), np.uint8))
     img, note = load_rgb(big, max_side=2048)
     assert img.shape[1] == 2048 and "limit 2048" in note
+
+
+def test_shipped_fast_networks_stylise():
+    from deepgallery.apps.style.pipeline import SHIPPED, fast_checkpoint
+    from deepgallery.apps.style.train import load_fast, stylise_fast
+
+    x = torch.rand(1, 3, 40, 56)
+    for name in SHIPPED:
+        model, meta = load_fast(fast_checkpoint(name))
+        y = stylise_fast(model, x)
+        assert y.shape == x.shape and meta["step"] > 0 and meta["backbone"]
+        assert (y - x).abs().mean() > 0.02  # it changes the photo

@@ -121,7 +121,7 @@ def load_fast(path: str | Path) -> tuple[TransformNet, dict]:
 
 def stylise_fast(model: TransformNet, x: torch.Tensor) -> torch.Tensor:
     """(1, 3, H, W) -> (1, 3, H, W), both in [0, 1]."""
-    with torch.no_grad():
+    with torch.inference_mode():
         return model(x).clamp(0, 1)
 
 
