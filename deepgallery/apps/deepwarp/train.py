@@ -1,0 +1,136 @@
+"""Training loop (Ganin et al. 2016, Sec. 3.4): L2 between the redirected eye and the target eye.
+
+Pairs come from the procedural renderer (`render.py`) by default, or from a public gaze dataset
+(`--data`: Columbia Gaze folder, see `data.py`). Plain PyTorch, Adam, resumable from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from ...core import checkpoint
+from ...core.errors import UserError
+from ...core.runtime import add_device_arg, choose_device, progress, seed_everything
+from .model import DeepWarp, DeepWarpConfig
+from .render import PairBank
+
+DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "deepwarp"
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 3000  # optimizer steps
+    batch: int = 16  # eye pairs per step
+    bank_sets: int = 768  # procedural eyes pre-rendered for training (render.PairBank)
+    bank_views: int = 6  # gazes per eye in the bank
+    bank_cache: str | None = None  # safetensors file keeping the rendered bank between runs
+    lr: float = 3e-3  # Adam learning rate (cosine-decayed to 5 %)
+    seed: int = 0
+    save_every: int = 250  # steps between checkpoints (training resumes from the last)
+    threads: int = 1  # CPU threads for torch (1 is fastest on a busy shared CPU)
+
+
+def add_args(parser: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    parser.add_argument("--out", default="deepwarp-train/deepwarp", help="checkpoint path (NAME → NAME.safetensors "
+                                                                          "+ NAME.json); resumes if it exists")
+    parser.add_argument("--data", help="a Columbia Gaze folder (default: procedural eye renders)")
+    parser.add_argument("--steps", type=int, default=d.steps, help=f"optimizer steps (default {d.steps})")
+    parser.add_argument("--batch", type=int, default=d.batch, help=f"pairs per step (default {d.batch})")
+    parser.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
+    parser.add_argument("--bank-sets", type=int, default=d.bank_sets, help="procedural eyes to pre-render")
+    parser.add_argument("--bank-cache", help="keep the rendered bank in this .safetensors file between runs")
+    parser.add_argument("--channels", type=int, default=DeepWarpConfig.channels, help="conv width")
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--save-every", type=int, default=d.save_every)
+    parser.add_argument("--threads", type=int, default=d.threads, help="CPU threads")
+    add_device_arg(parser)
+
+
+def batches(cfg: TrainConfig, data: str | None, device):
+    """Endless (x, angle, y) batches, procedural or from a dataset folder."""
+    if data:
+        from .data import ColumbiaGazePairs
+
+        yield from ColumbiaGazePairs(data).batches(cfg.batch, cfg.seed, device)
+        return
+    bank = PairBank.cached(cfg.bank_sets, cfg.bank_views, seed=cfg.seed, cache=cfg.bank_cache)
+    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    while True:
+        x, a, y = bank.sample(cfg.batch, gen)
+        yield x.to(device), a.to(device), y.to(device)
+
+
+def fit(model: DeepWarp, cfg: TrainConfig, out: str | Path | None = None, data: str | None = None,
+        device: torch.device | None = None, log=print) -> list[float]:
+    """Train `model` in place; returns the loss of every step. Saves/resumes at `out` when given."""
+    device = device or torch.device("cpu")
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    start = 0
+    if out is not None and checkpoint.exists(out):
+        tensors, _, meta = checkpoint.load(out)
+        model.load_state_dict({k: v.float() for k, v in tensors.items()})
+        checkpoint.restore_optimizer(opt, meta)
+        start = int(meta.get("step", 0))
+        log(f"resumed {out} at step {start}")
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.05 + 0.95 * 0.5 * (1 + torch.cos(torch.tensor(s / max(1, cfg.steps) * 3.14159)).item()))
+    for _ in range(start):
+        sched.step()
+    model.to(device).train()
+    losses: list[float] = []
+    data_iter = batches(cfg, data, device)
+    t0 = time.perf_counter()
+    for step in progress(range(start, cfg.steps), total=cfg.steps - start, desc="deepwarp"):
+        x, angle, y = next(data_iter)
+        pred = model(x, angle)
+        loss = ((pred["out"] - y) ** 2).mean()  # Sec. 3.4: L2 to the target eye
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        if (step + 1) % 50 == 0:
+            recent = sum(losses[-50:]) / len(losses[-50:])
+            log(f"step {step + 1}/{cfg.steps} loss {recent:.5f} ({time.perf_counter() - t0:.0f} s)")
+        if out is not None and ((step + 1) % cfg.save_every == 0 or step + 1 == cfg.steps):
+            checkpoint.save(out, model.state_dict(), model.cfg.to_dict(),
+                            meta={"step": step + 1, "loss": sum(losses[-50:]) / len(losses[-50:]),
+                                  "train": asdict(cfg), "data": data or "procedural renders"}, optimizer=opt)
+    return losses
+
+
+def main(args: argparse.Namespace) -> int:
+    for name in ("steps", "batch", "save_every", "threads", "bank_sets"):
+        if getattr(args, name) < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be ≥ 1")
+    if args.data and not Path(args.data).is_dir():
+        raise UserError(f"--data {args.data}: not a folder")
+    torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    cfg = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, save_every=args.save_every,
+                      threads=args.threads, bank_sets=args.bank_sets,
+                      bank_cache=args.bank_cache)
+    model = DeepWarp(DeepWarpConfig(channels=args.channels))
+    fit(model, cfg, out=args.out, data=args.data, device=choose_device(args.device))
+    print(f"wrote {args.out}.safetensors")
+    return 0
+
+
+def export_fp16(src: str | Path, dst: str | Path = DEFAULT_CHECKPOINT) -> Path:
+    """Ship a training checkpoint: model tensors only, float16."""
+    tensors, config, meta = checkpoint.load(src)
+    half = {k: (v.half() if v.is_floating_point() else v) for k, v in tensors.items()}
+    keep = {k: v for k, v in meta.items() if not k.startswith("_")}
+    return checkpoint.save(dst, half, config, meta=keep)
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    add_args(p)
+    raise SystemExit(main(p.parse_args()))
