@@ -1,0 +1,83 @@
+"""`deepgallery bench dqn`: training throughput against Stable-Baselines3's DQN, and the shipped agents' scores.
+
+Throughput = agent (environment) steps per second *including learning*, both agents with the same
+hyperparameters (Adam 1e-4, batch 32, one update every 4 agent steps, target copy every 1,000 steps, the same
+replay size and learning start, epsilon at its final 0.01 from the learning start), on Pong, one after the other
+in this process and with the same torch thread count. SB3 runs its documented Atari setup (one emulator,
+AtariWrapper + VecFrameStack); ours steps 4 emulators with batched action selection (updates per agent step
+unchanged). Scores: the shipped checkpoints under the paper's evaluation protocol (epsilon 0.05, up to 30
+no-ops, 5 minutes); --quick plays 2 games each instead of 30.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import FAST
+
+
+def _settings(quick: bool) -> dict:
+    return dict(steps=2_000 if quick else 20_000, learning_starts=500 if quick else 5_000,
+                replay=10_000 if quick else 100_000, num_envs=4, game="pong")
+
+
+def sps_ours(s: dict) -> float:
+    from .train import RunOptions, train
+
+    cfg = FAST.with_(game=s["game"], total_steps=s["steps"], learning_starts=s["learning_starts"],
+                     replay_size=s["replay"], eps_decay_steps=1, num_envs=s["num_envs"], workers=0, seed=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        cpu = torch.device("cpu")
+        out = train(cfg, RunOptions(run_dir=Path(tmp), device=cpu, replay_device=cpu, eval_every=10**12,
+                                    log_every=10**12, final_eval=False))
+    return float(out["sps"])
+
+
+def sps_sb3(s: dict) -> float:
+    import ale_py
+    import gymnasium as gym
+    from stable_baselines3 import DQN
+    from stable_baselines3.common.env_util import make_atari_env
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    from .atari import display_name
+
+    gym.register_envs(ale_py)
+    env = VecFrameStack(make_atari_env(f"{display_name(s['game'])}NoFrameskip-v4", n_envs=1, seed=0), n_stack=4)
+    model = DQN("CnnPolicy", env, learning_rate=FAST.lr, buffer_size=s["replay"],
+                learning_starts=s["learning_starts"], batch_size=FAST.batch_size, gamma=FAST.gamma,
+                train_freq=FAST.train_every, gradient_steps=1, target_update_interval=FAST.target_update,
+                exploration_fraction=s["learning_starts"] / s["steps"], exploration_initial_eps=1.0,
+                exploration_final_eps=FAST.eps_final, optimize_memory_usage=False,
+                policy_kwargs=dict(optimizer_kwargs=dict(eps=FAST.adam_eps)), device="cpu", seed=0, verbose=0)
+    start = time.perf_counter()
+    model.learn(total_timesteps=s["steps"])
+    elapsed = time.perf_counter() - start
+    env.close()
+    return s["steps"] / elapsed
+
+
+def shipped_score(game: str, episodes: int) -> float:
+    from .entry import load_policy
+    from .evaluate import evaluate
+
+    net, cfg, _ = load_policy(game, None, torch.device("cpu"))
+    return float(np.mean(evaluate(net, cfg, episodes=episodes, seed=0)))
+
+
+def run_bench(quick: bool) -> dict:
+    s = _settings(quick)
+    ours = sps_ours(s)
+    peer = sps_sb3(s)
+    episodes = 2 if quick else 30
+    metrics = {"sps": round(ours, 1), "sps_peer": round(peer, 1), "sps_ratio": round(ours / peer, 3),
+               "pong_eval_score": shipped_score("pong", episodes),
+               "breakout_eval_score": shipped_score("breakout", episodes)}
+    config = {**s, "eval_episodes": episodes, "torch_threads": torch.get_num_threads(),
+              "peer": "stable-baselines3 DQN (CnnPolicy, make_atari_env, VecFrameStack 4)"}
+    return {"metrics": metrics, "config": config, "device": "cpu"}

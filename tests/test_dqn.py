@@ -1,0 +1,173 @@
+"""dqn: preprocessing shapes, frame-deduplicated replay, a learning Q-update, CLI errors, evaluation, recording."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("ale_py")
+
+from deepgallery.apps.dqn.agent import Agent, epsilon  # noqa: E402
+from deepgallery.apps.dqn.atari import AtariEnv, FrameStack, VectorAtari, resolve_game  # noqa: E402
+from deepgallery.apps.dqn.config import FAST, NATURE  # noqa: E402
+from deepgallery.apps.dqn.model import DeepMindRMSprop, NatureQNetwork  # noqa: E402
+from deepgallery.apps.dqn.replay import ReplayMemory  # noqa: E402
+from deepgallery.apps.dqn.scores import human_normalized  # noqa: E402
+from deepgallery.core.errors import UserError  # noqa: E402
+
+
+def test_preprocessing_shapes_and_lives():
+    env = AtariEnv("breakout", seed=0)
+    f = env.reset()
+    assert f.shape == (84, 84) and f.dtype == np.uint8
+    assert env.n_actions == 4 and env.lives == 5
+    r = env.step(1)
+    assert r.frame.shape == (84, 84) and not r.game_over
+    stack = FrameStack(1)
+    stack.restart(0, f)
+    stack.push(r.frame[None])
+    assert stack.obs.shape == (1, 4, 84, 84)
+    assert (stack.obs[0, 0] == f).all() and (stack.obs[0, 3] == r.frame).all()
+    # max over the last two frames: the observation is at least as bright as the plain last frame
+    last = np.empty((210, 160), np.uint8)
+    env.ale.getScreenGrayscale(last)
+    assert (np.maximum(env._raw[0], env._raw[1]) >= last).all()
+
+
+def test_vector_env_resets_and_workers_match():
+    kw = dict(frame_skip=4, noop_max=0, max_episode_steps=30)
+    outs = []
+    for workers in (0, 2):
+        with VectorAtari("pong", 2, seed=3, workers=workers, **kw) as venv:
+            venv.reset()
+            frames = [venv.step(np.array([0, 1])) for _ in range(31)]
+            outs.append(frames)
+    a, b = outs
+    assert all((x.frames == y.frames).all() for x, y in zip(a, b))  # processes change nothing
+    assert a[29].truncated.all() and len(a[29].episode_returns) == 2  # truncated at 30 steps, reset done
+    assert a[29].reset_frames.shape == (2, 84, 84)
+
+
+def _reference_run(n_steps, E, rng):
+    """Feed a replay memory with frames that carry their own id; return it and a record of the true stacks."""
+    mem = ReplayMemory(capacity=E * 40, num_envs=E, m=4)
+    ident = 0
+    stacks = np.zeros((E, 4), np.int64)  # ids of the frames in each acting stack
+
+    def frame(i):
+        return np.full((84, 84), i % 256, np.uint8), i
+
+    first = []
+    for e in range(E):
+        ident += 1
+        first.append(frame(ident)[0])
+        stacks[e] = ident
+    mem.start(np.stack(first))
+    transitions = {}  # (e, id of next frame) -> (ids of s, ids of s', action, done)
+    for _ in range(n_steps):
+        actions = rng.integers(0, 4, E)
+        nxt = np.zeros((E, 84, 84), np.uint8)
+        ids = []
+        for e in range(E):
+            ident += 1
+            nxt[e], i = frame(ident)
+            ids.append(i)
+        lost = rng.random(E) < 0.05
+        over = rng.random(E) < 0.05
+        mem.add(nxt, actions, np.ones(E), lost | over, lost & ~over)
+        for e in range(E):
+            s = stacks[e].copy()
+            stacks[e] = np.r_[stacks[e][1:], ids[e]]
+            if lost[e] and not over[e]:
+                stacks[e] = ids[e]
+            transitions[(e, ids[e] % 256)] = (s % 256, stacks[e] % 256, actions[e], lost[e] or over[e])
+        ended = np.flatnonzero(over)
+        if len(ended):
+            starts = []
+            for e in ended:
+                ident += 1
+                starts.append(frame(ident)[0])
+                stacks[e] = ident
+            mem.start(np.stack(starts), ended)
+    return mem, transitions
+
+
+def test_replay_stores_each_frame_once_and_rebuilds_stacks():
+    rng = np.random.default_rng(0)
+    mem, transitions = _reference_run(300, 3, rng)  # wraps the 40-slot rings several times
+    assert mem.frames.shape == (3, 40, 84, 84)  # one frame per slot: no stacked duplicates
+    s, a, r, done, s2 = mem.sample(256)
+    assert s.shape == (256, 4, 84, 84) and s.dtype == torch.uint8
+    for k in range(256):
+        nxt_id = int(s2[k, -1, 0, 0])
+        e_candidates = [key for key in transitions if key[1] == nxt_id]
+        ok = any((transitions[key][0] == s[k, :, 0, 0].numpy()).all()
+                 and (transitions[key][1] == s2[k, :, 0, 0].numpy()).all()
+                 and transitions[key][2] == int(a[k]) and transitions[key][3] == bool(done[k])
+                 for key in e_candidates)
+        assert ok, f"sample {k} does not match any real transition"
+
+
+def test_q_update_reduces_td_error():
+    torch.manual_seed(0)
+    cfg = FAST.with_(batch_size=16, optimizer="adam", lr=1e-3)
+    agent = Agent(n_actions=3, cfg=cfg, device=torch.device("cpu"))
+    g = torch.Generator().manual_seed(0)
+    s = torch.randint(0, 256, (16, 4, 84, 84), dtype=torch.uint8, generator=g)
+    s2 = torch.randint(0, 256, (16, 4, 84, 84), dtype=torch.uint8, generator=g)
+    a = torch.randint(0, 3, (16,), generator=g)
+    r = torch.randn(16, generator=g).sign()
+    done = torch.rand(16, generator=g) < 0.3
+    batch = (s, a, r, done, s2)
+    before = float(agent.td_loss(*batch))
+    for _ in range(30):
+        agent.update(batch)
+    after = float(agent.td_loss(*batch))
+    assert after < 0.5 * before
+
+
+def test_deepmind_rmsprop_matches_formula():
+    p = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    opt = DeepMindRMSprop([p], lr=0.1, decay=0.95, eps=0.01)
+    p.grad = torch.tensor([0.5, 1.0])
+    opt.step()
+    g, n = 0.05 * p.grad, 0.05 * p.grad**2
+    expected = torch.tensor([1.0, -2.0]) - 0.1 * p.grad / torch.sqrt(n - g * g + 0.01)
+    assert torch.allclose(p.data, expected)
+
+
+def test_network_shapes_and_config():
+    net = NatureQNetwork(6)
+    assert net(torch.zeros(2, 4, 84, 84, dtype=torch.uint8)).shape == (2, 6)
+    assert sum(p.numel() for p in net.parameters()) == 1_687_206
+    assert NATURE.replay_bytes() == 1_000_000 * (84 * 84 + 7)
+    assert epsilon(NATURE, 0) == 1.0 and epsilon(NATURE, 500_000) == pytest.approx(0.55)
+    assert epsilon(NATURE, 10**8) == pytest.approx(0.1)
+
+
+def test_game_names_and_scores():
+    assert resolve_game("Breakout") == "breakout"
+    assert resolve_game("SpaceInvaders") == "space_invaders"
+    assert resolve_game("ALE/Pong-v5") == "pong"
+    with pytest.raises(UserError, match="Did you mean Breakout"):
+        resolve_game("Breakoutt")
+    assert human_normalized("pong", 9.3) == pytest.approx(100.0)
+    assert human_normalized("breakout", 1.7) == pytest.approx(0.0)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "deepgallery.cli", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_cli_bad_inputs_exit_2():
+    res = _cli("train", "dqn", "--game", "Breakot")
+    assert res.returncode == 2 and "Did you mean Breakout" in res.stderr and "Traceback" not in res.stderr
+    res = _cli("run", "dqn", "--game", "Asterix")
+    assert res.returncode == 2 and "no shipped checkpoint" in res.stderr
+    res = _cli("run", "dqn", "--game", "Pong", "--record", "out.avi.txt")
+    assert res.returncode == 2 and ".mp4 or .gif" in res.stderr
