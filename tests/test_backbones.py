@@ -53,7 +53,7 @@ def test_vgg_extract_stops_and_avg_pooling():
 
 def test_unknown_layer_names_closest():
     with pytest.raises(UserError, match="relu4_2"):
-        VGG("vgg19").extract(torch.zeros(1, 3, 32, 32), ["relu4_22"])
+        VGG("vgg19", num_classes=0).extract(torch.zeros(1, 3, 32, 32), ["relu4_22"])
     with pytest.raises(UserError, match="vgg19"):
         bb.backbone("vgg91")
 

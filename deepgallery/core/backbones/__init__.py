@@ -164,6 +164,7 @@ def backbone(name: str, pooling: str = "max"):
     _check_name(name)
     if pooling not in ("max", "avg"):
         raise UserError(f"pooling must be 'max' or 'avg', got {pooling!r}")
+    state = _state_dict(name)  # first, so a missing asset fails before building the network
     if name in ("vgg19", "vgg16"):
         model = VGG(name, pooling=pooling)
     elif name == "craft-vgg16bn":
@@ -172,7 +173,7 @@ def backbone(name: str, pooling: str = "max"):
         model = GoogLeNet()
     else:
         model = EfficientNetLite0()
-    model.load_state_dict(_state_dict(name), strict=True)
+    model.load_state_dict(state, strict=True)
     model.name = name
     model.source = f"{ASSETS[name].name} ({ASSETS[name].filename})"
     return model.frozen(), model.preprocess
