@@ -47,7 +47,7 @@ def test_vector_env_resets_and_workers_match():
             frames = [venv.step(np.array([0, 1])) for _ in range(31)]
             outs.append(frames)
     a, b = outs
-    assert all((x.frames == y.frames).all() for x, y in zip(a, b))  # processes change nothing
+    assert all((x.frames == y.frames).all() for x, y in zip(a, b, strict=True))  # processes change nothing
     assert a[29].truncated.all() and len(a[29].episode_returns) == 2  # truncated at 30 steps, reset done
     assert a[29].reset_frames.shape == (2, 84, 84)
 

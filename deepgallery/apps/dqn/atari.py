@@ -235,7 +235,7 @@ class VectorAtari:
         else:
             ctx = mp.get_context("fork")
             bufs = [ctx.RawArray("b", int(np.prod(s)) * np.dtype(d).itemsize) for s, d in shapes]
-            shared = [(b, d, s) for b, (s, d) in zip(bufs, shapes)]
+            shared = [(b, d, s) for b, (s, d) in zip(bufs, shapes, strict=True)]
             arrays = tuple(np.frombuffer(b, d).reshape(s) for b, d, s in shared)
             bounds = np.linspace(0, num_envs, self.workers + 1).astype(int)
             for w in range(self.workers):

@@ -35,7 +35,6 @@ def _games(names: list[str]) -> list[str]:
 
 def load_policy(game: str, path: str | None, device):
     """(Q-network, config) from a checkpoint file, or the shipped one for `game`."""
-    import torch
 
     from deepgallery.core import checkpoint
 
@@ -168,12 +167,14 @@ def run(args: argparse.Namespace) -> int:
     if args.record:
         from .record import record
 
-        score = record(net, cfg, args.record, max_steps=args.max_steps, eps=args.eps, seed=args.seed)
+        gif = Path(args.record).suffix.lower() == ".gif"  # GIFs: every 2nd step at 1x, to stay small
+        score = record(net, cfg, args.record, max_steps=args.max_steps, eps=args.eps, seed=args.seed,
+                       every=2 if gif else 1, scale=1 if gif else 2, fps=7.5 if gif else 15.0)
         print(f"{display_name(game)}: score {score:g} -> {args.record}")
         return 0
-    from .evaluate import evaluate
-
     import numpy as np
+
+    from .evaluate import evaluate
 
     scores = evaluate(net, cfg, episodes=args.episodes, max_steps=args.max_steps, eps=args.eps, seed=args.seed)
     mean = float(np.mean(scores))
@@ -186,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------- gallery and demo
 def predict(game: str = "Pong", episodes: int = 1, format: str = "gif") -> dict:
-    """Play `episodes` games with the shipped agent; returns the recording of the first and the scores."""
+    """Play `episodes` games with the shipped agent; returns a recording and the scores of whole games."""
     import numpy as np
     import torch
 
@@ -202,10 +203,11 @@ def predict(game: str = "Pong", episodes: int = 1, format: str = "gif") -> dict:
         raise UserError(f"format must be gif or mp4, got {format!r}")
     net, cfg, _ = load_policy(rom, None, torch.device("cpu"))
     out = Path(tempfile.mkdtemp(prefix="dqn-")) / f"{rom}.{format}"
-    # GIFs stay small: a shorter game (2,000 steps, every 2nd frame); MP4: the full 5-minute evaluation game.
-    first = record(net, cfg, out, max_steps=2_000 if format == "gif" else 4_500, seed=0,
-                   every=2 if format == "gif" else 1, fps=15.0 if format == "mp4" else 7.5)
-    scores = [first] + (evaluate(net, cfg, episodes=episodes - 1, seed=1) if episodes > 1 else [])
+    # The clip: GIF = the first 1,000 steps (every 2nd, 1x), MP4 = the whole 5-minute evaluation game (2x).
+    gif = format == "gif"
+    record(net, cfg, out, max_steps=1_000 if gif else 4_500, seed=0, every=2 if gif else 1,
+           scale=1 if gif else 2, fps=7.5 if gif else 15.0)
+    scores = evaluate(net, cfg, episodes=episodes, seed=0)  # whole games, the paper's protocol
     mean = float(np.mean(scores))
     return {"video": out, "score": mean, "scores": scores, "human_normalized": human_normalized(rom, mean)}
 

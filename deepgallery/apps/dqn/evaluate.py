@@ -6,7 +6,7 @@ All episodes run side by side, so action selection is one batched forward pass.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -49,7 +49,7 @@ def evaluate(q_net: torch.nn.Module, cfg: DQNConfig, episodes: int | None = None
         idx = np.flatnonzero(alive)
         actions = greedy_actions(q_net, stack.obs[idx], eps, envs[0].n_actions, rng)
         frames = np.empty((len(idx), *stack.obs.shape[2:]), np.uint8)
-        for j, (i, a) in enumerate(zip(idx, actions)):
+        for j, (i, a) in enumerate(zip(idx, actions, strict=True)):
             r = envs[i].step(int(a))
             scores[i] += r.reward
             frames[j] = r.frame
@@ -66,3 +66,26 @@ def evaluate(q_net: torch.nn.Module, cfg: DQNConfig, episodes: int | None = None
         stack.obs[idx] = sub
     q_net.train(was_training)
     return scores.tolist()
+
+
+@torch.no_grad()
+def play(q_net: torch.nn.Module, cfg: DQNConfig, max_steps: int | None = None, eps: float | None = None,
+         seed: int = 0) -> Iterator[tuple[AtariEnv, float, bool]]:
+    """One evaluation game, step by step: yields (env, score so far, game finished) after every agent step."""
+    max_steps = cfg.eval_max_steps if max_steps is None else max_steps
+    eps = cfg.eval_eps if eps is None else eps
+    rng = np.random.default_rng(seed)
+    env = AtariEnv(cfg.game, seed=seed, frame_skip=cfg.frame_skip, noop_max=cfg.noop_max,
+                   max_episode_steps=max_steps, sticky_actions=cfg.sticky_actions)
+    stack = FrameStack(1, cfg.frame_stack)
+    stack.restart(0, env.reset())
+    score, done = 0.0, False
+    while not done:
+        action = greedy_actions(q_net, stack.obs, eps, env.n_actions, rng)[0]
+        r = env.step(int(action))
+        score += r.reward
+        stack.push(r.frame[None])
+        if r.life_lost and cfg.terminal_on_life_loss:
+            stack.restart(0, r.frame)
+        done = r.game_over or r.truncated
+        yield env, score, done

@@ -65,7 +65,8 @@ def check_memory(cfg: DQNConfig, device: torch.device) -> None:
     if need > 0.9 * free:
         fits = int(0.9 * free / (need / cfg.replay_size))
         raise UserError(f"a replay memory of {cfg.replay_size:,} transitions needs {need / 1e9:.1f} GB but only "
-                        f"{free / 1e9:.1f} GB is free on {device.type}; use --replay-size {fits // 1000 * 1000} or less")
+                        f"{free / 1e9:.1f} GB is free on {device.type}; "
+                        f"use --replay-size {fits // 1000 * 1000} or less")
 
 
 def _plot(rows: list[dict], path: Path, title: str) -> None:
@@ -79,7 +80,7 @@ def _plot(rows: list[dict], path: Path, title: str) -> None:
     ax.plot(steps, [r["return_mean100"] for r in rows if r["return_mean100"] != ""], label="training (mean of 100)")
     ev = [(r["step"], r["eval_score"]) for r in rows if r["eval_score"] != ""]
     if ev:
-        ax.plot(*zip(*ev), "o-", label="evaluation (eps = 0.05)")
+        ax.plot(*zip(*ev, strict=True), "o-", label="evaluation (eps = 0.05)")
     ax.set_xlabel("agent steps (x4 frames)")
     ax.set_ylabel("game score")
     ax.set_title(title)
@@ -184,7 +185,8 @@ def train(cfg: DQNConfig, opts: RunOptions) -> dict:
         while state["step"] < cfg.total_steps and not stop["flag"]:
             step = state["step"]
             learning = len(replay) >= cfg.learning_starts
-            eps = epsilon(cfg, step - cfg.learning_starts) if learning else 1.0
+            # uniform random play until the first learning start; after a resume, the current policy refills D
+            eps = epsilon(cfg, step - cfg.learning_starts) if step >= cfg.learning_starts else 1.0
             actions = agent.act(stack.obs, eps)
             venv.step_async(actions)  # emulators in worker processes step while the GPU learns
             if learning:
