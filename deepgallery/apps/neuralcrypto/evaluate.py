@@ -16,7 +16,7 @@ import torch
 from deepgallery.core.runtime import progress
 
 from .model import MixTransform, Trio
-from .train import errors, eve_loss, flag, random_bits
+from .train import errors, eve_loss, flag, minibatch
 
 
 @dataclass
@@ -62,8 +62,7 @@ def evaluate(trio: Trio, config: EvalConfig | None = None, device: torch.device 
         opt = torch.optim.Adam(eve.parameters(), lr=config.lr)
         curve = []
         for step in progress(range(1, config.eve_steps + 1), desc=f"fresh Eve {index + 1}/{config.eves}"):
-            plain, key = random_bits(config.batch_size, n, generator, device), random_bits(config.batch_size, n,
-                                                                                           generator, device)
+            plain, key = minibatch(config.batch_size, n, generator, device)
             loss = eve_loss(trio, eve, plain, key)
             opt.zero_grad(set_to_none=True)
             loss.backward()

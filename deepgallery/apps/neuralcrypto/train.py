@@ -64,6 +64,11 @@ def random_bits(n: int, n_bits: int, generator: torch.Generator, device: torch.d
     return torch.randint(0, 2, (n, n_bits), generator=generator, device=device).float() * 2 - 1
 
 
+def minibatch(size: int, n_bits: int, generator: torch.Generator, device: torch.device):
+    """A fresh (plaintext, key) pair of (size, n_bits) random bits each."""
+    return random_bits(size, n_bits, generator, device), random_bits(size, n_bits, generator, device)
+
+
 def bits_wrong(guess: torch.Tensor, plain: torch.Tensor) -> torch.Tensor:
     """L1 distance in bits per example, (B, N) -> (B,): sum |guess - plain| / 2 (0 = all right, N = all wrong)."""
     return (guess - plain).abs().sum(dim=1) / 2
@@ -89,7 +94,7 @@ def alice_bob_loss(trio: Trio, plain: torch.Tensor, key: torch.Tensor) -> torch.
 def errors(trio: Trio, eve: MixTransform, n: int, generator: torch.Generator) -> tuple[float, float]:
     """(Bob's, Eve's) mean bits wrong on `n` fresh random examples."""
     device = trio.alice.fc.weight.device
-    plain, key = (random_bits(n, trio.config.n_bits, generator, device) for _ in range(2))
+    plain, key = minibatch(n, trio.config.n_bits, generator, device)
     cipher = trio.encrypt(plain, key)
     return (bits_wrong(trio.decrypt(cipher, key), plain).mean().item(),
             bits_wrong(eve(cipher), plain).mean().item())
@@ -171,15 +176,13 @@ def train(config: TrainConfig, checkpoint_path: Path | None = None, resume: bool
     n = config.n_bits
     bar = progress(total=config.steps, initial=step, desc="Alice/Bob steps")
     while step < config.steps and converged is None:
-        plain, key = random_bits(config.batch_size, n, generator, device), random_bits(config.batch_size, n,
-                                                                                       generator, device)
+        plain, key = minibatch(config.batch_size, n, generator, device)
         loss = alice_bob_loss(trio, plain, key)
         opt_ab.zero_grad(set_to_none=True)
         loss.backward()
         opt_ab.step()
         for _ in range(config.eve_steps_per_step):
-            plain, key = random_bits(config.batch_size, n, generator, device), random_bits(config.batch_size, n,
-                                                                                           generator, device)
+            plain, key = minibatch(config.batch_size, n, generator, device)
             loss_eve = eve_loss(trio, trio.eve, plain, key)
             opt_eve.zero_grad(set_to_none=True)
             loss_eve.backward()
