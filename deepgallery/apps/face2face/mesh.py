@@ -89,7 +89,8 @@ class FaceTracker:
             self._mesh = mp.solutions.face_mesh.FaceMesh(
                 static_image_mode=not video, max_num_faces=1, refine_landmarks=True,
                 min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)
-        self._first = True
+            # the graph's worker threads log while they start: run one blank frame inside the quiet window
+            self._mesh.process(np.zeros((64, 64, 3), np.uint8))
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
         """``(478, 3)`` landmarks in pixels of the most prominent face, or None when there is no face."""
@@ -98,12 +99,7 @@ class FaceTracker:
         h, w = rgb.shape[:2]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if self._first:  # the graph starts (and logs) on the first frame
-                with _quiet_stderr():
-                    result = self._mesh.process(np.ascontiguousarray(rgb))
-                self._first = False
-            else:
-                result = self._mesh.process(np.ascontiguousarray(rgb))
+            result = self._mesh.process(np.ascontiguousarray(rgb))
         if not result.multi_face_landmarks:
             return None
         pts = result.multi_face_landmarks[0].landmark

@@ -6,7 +6,8 @@ the target's neutral face, re-posed on the current target) → the target's own 
 (``render.reshape_face``) → the mouth interior retrieved from the target's frames (``mouth.MouthDatabase``) →
 Poisson blending into the target frame (``render.blend``).
 
-The *neutral* frame of each stream is its first frame with a face (the actor should start with a relaxed face).
+The *neutral* face of each stream is the mean of its first ``neutral_frames`` faces, each moved into the first one's
+pose (the actor should start with a relaxed face; the mean removes the tracker's frame-to-frame jitter).
 Streams are photos (repeated), video files or a webcam; the driving stream sets the length (the source, unless it
 is a photo) and a shorter target video is played back and forth. A frame where either face is missing is said on
 its own line and the target frame is written unchanged.
@@ -26,7 +27,7 @@ from ...core.media import is_video, read_image, read_video, resize_max_side, sav
 from .mesh import FaceTracker
 from .mouth import MouthConfig, MouthDatabase
 from .render import blend, reshape_face
-from .transfer import ExpressionTransfer, TransferConfig
+from .transfer import ExpressionTransfer, TransferConfig, remove_pose
 
 BLENDS = ("poisson", "poisson-exact", "feather")
 MOUTHS = ("retrieve", "warp")
@@ -40,6 +41,7 @@ class Face2FaceConfig:
     mouth: str = "retrieve"  # retrieve: the best-matching mouth of the target's frames (§7.1); warp: stretch own
     transfer: TransferConfig = field(default_factory=TransferConfig)
     mouth_db: MouthConfig = field(default_factory=MouthConfig)
+    neutral_frames: int = 5  # the neutral face is the mean of this many first faces of each stream
 
     def __post_init__(self):
         if self.blend not in BLENDS:
@@ -67,6 +69,7 @@ class Reenactor:
         self.track_target = tracker(video)
         self.source_neutral: np.ndarray | None = None
         self.target_neutral: np.ndarray | None = None
+        self._seen = [0, 0]  # faces averaged into the source / target neutral so far
         self.transfer: ExpressionTransfer | None = None
         self.mouths: MouthDatabase | None = None
         self._still: tuple[int, np.ndarray | None] | None = None  # (id of a still target frame, its landmarks)
@@ -79,6 +82,20 @@ class Reenactor:
             self._still = (id(target), lms)
         return lms
 
+    def _update_neutral(self, side: int, lms: np.ndarray) -> bool:
+        """Fold one more face into the running mean neutral of a stream (first ``neutral_frames`` faces only)."""
+        n = self._seen[side]
+        if n >= self.config.neutral_frames and n > 0:
+            return False
+        current = self.source_neutral if side == 0 else self.target_neutral
+        mean = lms if current is None else current + (remove_pose(current, lms) - current) / (n + 1)
+        if side == 0:
+            self.source_neutral = mean
+        else:
+            self.target_neutral = mean
+        self._seen[side] = n + 1
+        return True
+
     def step(self, source: np.ndarray, target: np.ndarray, target_index: int = 0,
              target_still: bool = False) -> FrameResult:
         """Reenact one target frame with one source frame (both RGB uint8)."""
@@ -87,12 +104,10 @@ class Reenactor:
         if s is None or t is None:
             which = "source" if s is None else "target"
             return FrameResult(target, f"no face in the {which} frame", source=s, target=t)
-        if self.source_neutral is None:
-            self.source_neutral = s
-        if self.target_neutral is None:
-            self.target_neutral = t
+        changed = self._update_neutral(0, s) | self._update_neutral(1, t)
+        if self.mouths is None:
             self.mouths = MouthDatabase(t, self.config.mouth_db)
-        if self.transfer is None:
+        if self.transfer is None or changed:
             self.transfer = ExpressionTransfer(self.source_neutral, self.target_neutral, self.config.transfer)
         if self.config.mouth == "retrieve":
             self.mouths.add(target, t, target_index)

@@ -6,7 +6,7 @@ landmarks is mapped affinely onto the same triangle at the *intended* landmarks 
 
 The mesh is MediaPipe's tesselation plus:
 * triangle fans closing its three holes (mouth opening, both eyes) around a virtual centre vertex;
-* an outer ring 35 % beyond the face oval whose points do not move, joined to the oval by quads, so the warp
+* an outer ring 60 % beyond the face oval whose points do not move, joined to the oval by quads, so the warp
   fades to the identity outside the face — no seam, and a dropping or rising chin moves the neck pixels along.
 
 The warp is backward: for every output pixel, the triangle covering it (rasterised with ``cv2.fillConvexPoly``,
@@ -22,7 +22,7 @@ import numpy as np
 
 from .mesh import FACE_OVAL, INNER_LIPS, N_SURFACE, tesselation
 
-RING_SCALE = 1.35  # outer ring radius relative to the face oval, from the oval's centroid
+RING_SCALE = 1.6  # outer ring radius relative to the face oval, from its centroid (room for the jaw to drop)
 
 
 @dataclass(frozen=True)
