@@ -119,6 +119,7 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int, default=d.width, help=f"DAE channels (default: {d.width})")
     parser.add_argument("--seed", type=int, default=t.seed)
     parser.add_argument("--export", help="also write the fp16 prior the sampler loads (NAME -> NAME.safetensors)")
+    parser.add_argument("--threads", type=int, help="CPU threads for PyTorch (the shipped prior: 1)")
 
 
 def train(args: argparse.Namespace) -> int:
@@ -129,8 +130,11 @@ def train(args: argparse.Namespace) -> int:
         check_positive(f"--{name}", getattr(args, name))
     if args.crop % 4 or args.crop < 8:
         raise UserError(f"--crop must be a multiple of 4 and at least 8, got {args.crop}")
+    if args.threads is not None:
+        check_positive("--threads", args.threads)
     cfg = TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed)
-    dae, losses = train_dae(args.out, cfg, DAEConfig(width=args.width), data=args.data)
+    with torch_threads(args.threads):
+        dae, losses = train_dae(args.out, cfg, DAEConfig(width=args.width), data=args.data)
     if args.export:
         path = export_fp16(dae, args.export, {"steps": args.steps, "data": args.data or "built-in photos"})
         print(f"prior written to {path}")

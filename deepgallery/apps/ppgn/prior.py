@@ -1,7 +1,7 @@
 """The learned prior of PPGN-x: a denoising autoencoder (DAE) on images (Nguyen et al. 2017, Sec. 3.1).
 
 A DAE trained to undo Gaussian noise learns the score of the data density: for small noise,
-``R(x) - x ≈ σ² ∂log p(x)/∂x`` (Alain & Bengio 2014, used by the paper in Eq. 6). The sampler
+``R(x) - x ≈ σ² ∂log p(x)/∂x`` (Alain & Bengio 2014; the paper's justification for a DAE prior). The sampler
 (``sampler.py``) uses ``R(x) - x`` as its first ("prior") term.
 
 The network is a small two-level U-Net that predicts the noise and subtracts it (``R(x) = x - f(x)``).

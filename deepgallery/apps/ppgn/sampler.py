@@ -2,7 +2,7 @@
 
 One step of the approximate Metropolis-adjusted Langevin chain, with its three terms:
 
-    x_{t+1} = x_t + ε1 (R(x_t) − x_t)              prior:  R is a DAE, R(x) − x ∝ ∂log p(x)/∂x   (Sec. 2.2)
+    x_{t+1} = x_t + ε1 (R(x_t) − x_t)              prior:  R is a DAE, R(x) − x ∝ ∂log p(x)/∂x
                   + ε2 ∂log p(y = c | x_t)/∂x_t   condition: the classifier's gradient for class c
                   + N(0, ε3² I)                   noise:  keeps the chain mixing
 
