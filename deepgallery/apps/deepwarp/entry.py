@@ -87,12 +87,14 @@ def predict(image: str | None = None, yaw: float = 15.0, pitch: float = -10.0, a
 
 def _gaze_report(before: str | Path, after: str | Path, red) -> dict:
     from ...core.media import read_image
+    from .bench import achieved_redirection
 
     report: dict[str, Any] = {"faces": []}
     a, b = red.mesh.faces(read_image(before)), red.mesh.faces(read_image(after))
     for fa, fb in zip(a, b, strict=False):
         report["faces"].append({eye: {"before": [round(v, 1) for v in fa[eye].gaze()],
-                                      "after": [round(v, 1) for v in fb[eye].gaze()]} for eye in fa})
+                                      "turned_by": [round(float(v), 1) for v in achieved_redirection(fa[eye], fb[eye])]}
+                                for eye in fa})
     if not a:
         report["message"] = "no face found; image written unchanged"
     return report

@@ -50,7 +50,8 @@ def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
 def _convs(c_in: int, c: int, n: int) -> nn.Sequential:
     layers: list[nn.Module] = []
     for i in range(n):
-        layers += [nn.Conv2d(c_in if i == 0 else c, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
+        layers += [nn.Conv2d(c_in if i == 0 else c, c, 3, padding=1), nn.ReLU(inplace=True)]  # no batch norm:
+        # the paper's modules use it, but with 16-pair batches its running statistics made eval-mode flows explode
     return nn.Sequential(*layers)
 
 

@@ -61,6 +61,29 @@ def animation_angles(frames: int = 24, yaw: float = 15.0, pitch: float = 10.0) -
             for i in range(frames)]
 
 
+def face_box(faces, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the first face's eyes with a margin (the animation's view), else the whole frame."""
+    h, w = shape[:2]
+    if not faces:
+        return 0, 0, w, h
+    pts = np.concatenate([e.corners for e in faces[0].values()])  # (4, 2)
+    (cx, cy), span = pts.mean(0), np.ptp(pts[:, 0]) + 1
+    half_w, half_h = 0.9 * span, 0.45 * span
+    x0, x1 = int(max(0, cx - half_w)), int(min(w, cx + half_w))
+    y0, y1 = int(max(0, cy - half_h)), int(min(h, cy + half_h))
+    return x0, y0, x1, y1
+
+
+def zoom(rgb: np.ndarray, box: tuple[int, int, int, int], width: int = 480) -> np.ndarray:
+    """Crop to `box` and scale to `width` px (even height, for video codecs)."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    crop = rgb[y0:y1, x0:x1]
+    height = max(2, round(crop.shape[0] * width / crop.shape[1] / 2) * 2)
+    return cv2.resize(crop, (width, height), interpolation=cv2.INTER_CUBIC)
+
+
 def _say(msg: str, quiet: bool = False) -> None:
     if not quiet:
         print(msg, file=sys.stderr)
@@ -79,7 +102,8 @@ def process_image(path: str | Path, out: str | Path | None, yaw: float, pitch: f
     if out is not None:
         result["image"] = save_image(out, red(rgb, yaw, pitch, faces)[0])
     if animate is not None:
-        frames = [red(rgb, y, p, faces)[0] for y, p in animation_angles()]
+        box = face_box(faces, rgb.shape)
+        frames = [zoom(red(rgb, y, p, faces)[0], box) for y, p in animation_angles()]
         result["animation"] = write_video(animate, frames, fps=12)
     return result
 

@@ -136,6 +136,15 @@ def make_pairs(b: int, cfg: RenderConfig, gen: torch.Generator):
     return noise(x), delta, noise(y)
 
 
+def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of (B, C, H, W)."""
+    r = max(1, int(2 * sigma + 0.5))
+    k = torch.exp(-torch.arange(-r, r + 1, dtype=torch.float32) ** 2 / (2 * sigma**2))
+    k = (k / k.sum()).view(1, 1, 1, -1).repeat(x.shape[1], 1, 1, 1)
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), k, groups=x.shape[1])
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.transpose(2, 3), groups=x.shape[1])
+
+
 class PairBank:
     """A pre-rendered bank: `sets` eyes, each drawn at `views` random gazes; pairs are sampled from it.
 
@@ -177,11 +186,16 @@ class PairBank:
     def sample(self, b: int, gen: torch.Generator):
         """(source, redirection (B, 2), target) with sensor noise, like `make_pairs`."""
         s, v = self.images.shape[:2]
-        i = torch.randint(0, s, (b,), generator=gen)
-        a = torch.randint(0, v, (b,), generator=gen)
-        c = torch.randint(0, v, (b,), generator=gen)
+        i = torch.randint(0, s, (8 * b,), generator=gen)
+        a = torch.randint(0, v, (8 * b,), generator=gen)
+        c = torch.randint(0, v, (8 * b,), generator=gen)
+        keep = ((self.gaze[i, c] - self.gaze[i, a]).abs() <= self.cfg.max_redirect).all(1).nonzero()[:b, 0]
+        i, a, c = i[keep], a[keep], c[keep]  # redirections within the trained range
         x, y = self.images[i, a].float() / 255, self.images[i, c].float() / 255
         delta = self.gaze[i, c] - self.gaze[i, a]
+        sigma = float(torch.rand(1, generator=gen)) * 1.2  # real crops are often upsampled, hence soft
+        if sigma > 0.3:
+            x, y = _blur(x, sigma), _blur(y, sigma)
         flip = torch.rand(b, generator=gen) < 0.5  # mirror: the other eye, yaw negated
         x[flip], y[flip] = x[flip].flip(-1), y[flip].flip(-1)
         delta[flip, 0] = -delta[flip, 0]
