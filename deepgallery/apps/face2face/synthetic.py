@@ -107,6 +107,16 @@ def paint_mouth(image: np.ndarray, landmarks: np.ndarray, jaw: float) -> np.ndar
     return (alpha * layer + (1 - alpha) * image + 0.5).astype(np.uint8)
 
 
+def posed(neutral: np.ndarray, e: Expression, shape: tuple[int, ...]) -> np.ndarray:
+    """The landmarks (478, 3) of the face with expression ``e`` and head motion ``e`` (no image needed)."""
+    target = deform(neutral, e)
+    m = head_motion(target, e, shape)
+    lms = target.copy()
+    lms[:, :2] = target[:, :2] @ m[:, :2].T + m[:, 2]
+    lms[:, 2] *= e.scale
+    return lms
+
+
 def render(photo: np.ndarray, neutral: np.ndarray, e: Expression) -> tuple[np.ndarray, np.ndarray]:
     """(frame with expression ``e`` and head motion, its intended landmarks (478, 3))."""
     import cv2
@@ -119,10 +129,7 @@ def render(photo: np.ndarray, neutral: np.ndarray, e: Expression) -> tuple[np.nd
     if e.roll or e.dx or e.dy or e.scale != 1.0:
         frame = cv2.warpAffine(frame, m, (photo.shape[1], photo.shape[0]), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REFLECT)
-    lms = target.copy()
-    lms[:, :2] = target[:, :2] @ m[:, :2].T + m[:, 2]
-    lms[:, 2] *= e.scale
-    return frame, lms
+    return frame, posed(neutral, e, photo.shape)
 
 
 def _bump(t: np.ndarray, start: float, end: float) -> np.ndarray:

@@ -75,6 +75,7 @@ class TransferConfig:
     strength: float = 1.0  # scale of the transferred expression (1 = as the source moved, relative to face size)
     smoothing: float = 0.4  # EMA weight of the previous frame's expression (0 = none; higher = steadier, laggier)
     anisotropic: bool = True  # also scale δ per axis by target/source face width and height (different proportions)
+    pose_removal: bool = True  # False = ablation: raw 2-D landmark motion of the source, only rescaled, added on
 
 
 class ExpressionTransfer:
@@ -113,6 +114,9 @@ class ExpressionTransfer:
 
     def __call__(self, source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(intended target landmarks in the current target frame ``T'_j`` (478, 3), the same in neutral pose)."""
+        if not self.config.pose_removal:  # ablation: head motion of the source leaks into the target's face
+            delta = (source - self.source_neutral) * self.source_to_target.s * self.config.strength
+            return target + delta, self.target_neutral + delta
         canonical = self.intended_canonical(source)
         return head_pose(self.target_neutral, target).apply(canonical), canonical
 
