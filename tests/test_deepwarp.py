@@ -137,3 +137,19 @@ def test_astronaut_eyes_turn_the_requested_way(tmp_path):
         after = red.mesh.faces(out)[0]
         moved = np.mean([after[e].gaze()[0] - before[0][e].gaze()[0] for e in ("left", "right")])
         assert moved * yaw > 0
+
+
+@needs_mediapipe
+def test_video_frames_without_face_are_said_and_kept(tmp_path, capsys):
+    from deepgallery.apps.deepwarp.bench import test_frames
+    from deepgallery.core.media import read_video, write_video
+
+    face = test_frames()[1][1]
+    blank = np.full_like(face, 128)
+    write_video(tmp_path / "clip.mp4", [face, blank, face], fps=5)
+    assert main(["run", "deepwarp", str(tmp_path / "clip.mp4"), "--angle", "-12,5", "-o",
+                 str(tmp_path / "out.mp4")]) == 0
+    captured = capsys.readouterr()
+    assert "frame 1: no face found" in captured.err and "frame 0:" not in captured.err
+    assert "3 frames, 1 without a face" in captured.out
+    assert len(list(read_video(tmp_path / "out.mp4"))) == 3

@@ -74,7 +74,7 @@ def face_box(faces, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     return x0, y0, x1, y1
 
 
-def zoom(rgb: np.ndarray, box: tuple[int, int, int, int], width: int = 480) -> np.ndarray:
+def zoom(rgb: np.ndarray, box: tuple[int, int, int, int], width: int = 360) -> np.ndarray:
     """Crop to `box` and scale to `width` px (even height, for video codecs)."""
     import cv2
 
