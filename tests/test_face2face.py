@@ -182,11 +182,24 @@ def test_frame_without_a_face_is_said_and_written_unchanged(face, tmp_path, caps
     assert "frame 0" not in said and "frame 2" not in said
 
 
-def test_two_photos_give_a_png(tmp_path):
-    out = tmp_path / "x.png"
-    code = cli.main(["run", "face2face", "--source", str(EXAMPLES / "grace_hopper.jpg"),
-                     "--target", str(EXAMPLES / "astronaut.jpg"), "-o", str(out), "--quiet"])
-    assert code == 0 and out.is_file()
+def test_two_photos_need_the_actors_neutral_photo(face, tmp_path, capsys):
+    import imageio.v2 as iio
+
+    from deepgallery.core.media import read_image, save_image
+
+    photo, lms = face
+    frames = [f for i, f in enumerate(iio.get_reader(str(EXAMPLES / "actor.mp4"))) if i == 10]
+    smile = save_image(tmp_path / "open.png", frames[0])  # the actor with the mouth wide open
+    target = str(EXAMPLES / "astronaut.jpg")
+    out, plain = tmp_path / "x.png", tmp_path / "plain.png"
+    assert cli.main(["run", "face2face", "--source", str(smile), "--target", target, "-o", str(plain)]) == 0
+    assert "no --source-neutral was given" in capsys.readouterr().err
+    assert np.abs(read_image(plain).astype(int) - photo.astype(int)).max() <= 2  # nothing to transfer
+    code = cli.main(["run", "face2face", "--source", str(smile), "--source-neutral", str(EXAMPLES / "grace_hopper.jpg"),
+                     "--target", target, "-o", str(out)])
+    assert code == 0
+    found = mesh.FaceTracker(video=False)(read_image(out))
+    assert mouth.mouth_opening(found) > mouth.mouth_opening(lms) + 0.15  # the target's mouth opened
 
 
 @pytest.mark.parametrize("case", ["missing", "not_a_video", "camera", "wrong_suffix"])

@@ -20,6 +20,9 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", help="the actor: a video or photo whose face drives the target (or --camera)")
     parser.add_argument("--camera", type=int, metavar="INDEX", help="use webcam INDEX (0 is the first) as the source")
     parser.add_argument("--target", help="the person to reenact: a video or photo with one face")
+    parser.add_argument("--source-neutral", metavar="PHOTO",
+                        help="a photo of the actor with a relaxed face (needed when --source is a photo; "
+                             "default: the source's first frames)")
     parser.add_argument("-o", "--out", help="output: .mp4/.gif (a .png/.jpg when both inputs are photos); "
                                             "default face2face.mp4")
     parser.add_argument("--side-by-side", action="store_true", help="write source | target | result panels")
@@ -47,6 +50,16 @@ def _config(blend: str = "poisson", mouth: str = "retrieve", strength: float = 1
     return Face2FaceConfig(blend=blend, mouth=mouth, transfer=TransferConfig(strength=strength, smoothing=smoothing))
 
 
+def _neutral_landmarks(path: str, max_side: int):
+    from ...core.media import read_image, resize_max_side
+    from .mesh import FaceTracker
+
+    lms = FaceTracker(video=False)(resize_max_side(read_image(path, min_side=32), max_side))
+    if lms is None:
+        raise UserError(f"{path}: no face found in the --source-neutral photo")
+    return lms
+
+
 def run(args: argparse.Namespace) -> int:
     from .pipeline import open_stream, reenact
 
@@ -62,9 +75,11 @@ def run(args: argparse.Namespace) -> int:
     config = _config(args.blend, args.mouth, args.strength, args.smoothing)
     target = open_stream(args.target, args.max_side)  # unreadable files fail here, before the camera opens
     source = open_stream(args.camera if args.camera is not None else args.source, args.max_side)
+    neutral = _neutral_landmarks(args.source_neutral, args.max_side) if args.source_neutral else None
     out = args.out or ("face2face.png" if source.still and target.still else "face2face.mp4")
     max_frames = args.max_frames if args.max_frames is not None else (150 if args.camera is not None else None)
-    summary = reenact(source, target, out, config, max_frames=max_frames, sbs=args.side_by_side, quiet=args.quiet)
+    summary = reenact(source, target, out, config, max_frames=max_frames, sbs=args.side_by_side, quiet=args.quiet,
+                      source_neutral=neutral)
     fps = summary.frames / summary.seconds if summary.seconds else 0.0
     print(f"{summary.frames} frames, {len(summary.unchanged)} with no face on one side (written unchanged), "
           f"{fps:.1f} frames/s overall")
@@ -74,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
 
 def predict(source: str | None = None, target: str | None = None, layout: str = "side-by-side",
             blend: str = "poisson") -> dict[str, Any]:
-    """The web gallery's call: {"video": MP4 path, "report": {...}} (a PNG when both inputs are photos)."""
+    """The web gallery's call: {"video": MP4 path, "report": {...}}."""
     from .pipeline import open_stream, reenact
 
     if not source:
@@ -83,7 +98,7 @@ def predict(source: str | None = None, target: str | None = None, layout: str = 
         raise UserError("give the person to reenact: a photo (or video) with one face")
     src, tgt = open_stream(source, 640), open_stream(target, 640)
     out_dir = Path(tempfile.mkdtemp(prefix="deepgallery-face2face-"))
-    out = out_dir / ("face2face.png" if src.still and tgt.still else "face2face.mp4")
+    out = out_dir / "face2face.mp4"
     summary = reenact(src, tgt, out, _config(blend), max_frames=300, sbs=layout == "side-by-side", quiet=True)
     report = {"frames": summary.frames, "unchanged_frames": summary.unchanged,
               "frames_per_second": round(summary.frames / max(summary.seconds, 1e-9), 1)}

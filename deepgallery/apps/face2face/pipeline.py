@@ -82,6 +82,12 @@ class Reenactor:
             self._still = (id(target), lms)
         return lms
 
+    def set_source_neutral(self, landmarks: np.ndarray) -> None:
+        """Fix the source's neutral face (e.g. from a separate photo of the actor) instead of its first frames."""
+        self.source_neutral = np.asarray(landmarks, dtype=np.float64)
+        self._seen[0] = max(1, self.config.neutral_frames)
+        self.transfer = None
+
     def _update_neutral(self, side: int, lms: np.ndarray) -> bool:
         """Fold one more face into the running mean neutral of a stream (first ``neutral_frames`` faces only)."""
         n = self._seen[side]
@@ -233,8 +239,11 @@ class RunSummary:
 
 def reenact(source: Stream, target: Stream, out: str | Path, config: Face2FaceConfig | None = None,
             max_frames: int | None = None, sbs: bool = False, quiet: bool = False,
-            reenactor: Reenactor | None = None) -> RunSummary:
-    """Drive ``target`` with ``source`` and write the result: PNG/JPG for two photos, MP4/GIF otherwise."""
+            reenactor: Reenactor | None = None, source_neutral: np.ndarray | None = None) -> RunSummary:
+    """Drive ``target`` with ``source`` and write the result: PNG/JPG for two photos, MP4/GIF otherwise.
+
+    ``source_neutral``: the actor's relaxed face (478, 3) when the source itself does not start with one (a photo).
+    """
     import time
 
     out = Path(out)
@@ -246,6 +255,11 @@ def reenact(source: Stream, target: Stream, out: str | Path, config: Face2FaceCo
     if max_frames is not None and max_frames < 1:
         raise UserError(f"--max-frames must be ≥ 1, got {max_frames}")
     r = reenactor or Reenactor(config, video=not single)
+    if source_neutral is not None:
+        r.set_source_neutral(source_neutral)
+    elif source.still and not quiet:
+        _say("warning: the source is one photo and no --source-neutral was given: its own face is the neutral, "
+             "so the target's expression does not change")
     summary = RunSummary(out)
     driver_is_source = not source.still or target.still
     src_iter = _looped(source.frames) if not driver_is_source else enumerate(source.frames)
