@@ -40,8 +40,8 @@ _TV = "https://download.pytorch.org/models/"
 def _torchvision_asset(name: str, filename: str, what: str) -> Asset:
     return Asset(
         name=f"torchvision-{name}", filename=filename, sha256=None, url=_TV + filename,
-        how_to_get=(f"with internet: python -c \"from deepgallery.core.backbones import download; "
-                    f"download('{name}')\" (or copy torchvision's {filename} into ~/.cache/deepgallery/assets)"),
+        how_to_get=(f"with internet add --download (deepgallery run style|deepdream --backbone {name} --download), "
+                    f"or copy torchvision's {filename} into ~/.cache/deepgallery/assets"),
         description=f"{what} ImageNet weights published by torchvision (SHA-256 starts {filename.split('-')[-1][:-4]})",
     )
 
