@@ -8,7 +8,7 @@ no expression of its own). Frames are held in memory: file decoding/encoding is 
 * ``fps``: frames per second of the whole per-frame pipeline (track both faces, transfer, warp, mouth retrieval,
   Poisson blending) after a warm-up, wall clock on this shared 2-core CPU; ``cpu_ms_per_frame``: CPU time of this
   process per frame (all threads), which does not depend on how busy the machine is; ``fps_feather`` the same with
-  alpha blending, ``fps_poisson_exact`` with full-size ``cv2.seamlessClone``.
+  alpha blending, ``fps_poisson_exact`` with the Poisson equation solved at full size.
 * ``landmark_error``: the reenacted frame is run through Face Mesh afresh (photo mode); mean distance of its 468
   surface landmarks to the intended ones, divided by the inter-ocular distance (eye-corner centres), averaged over
   frames. ``landmark_error_floor``: the detector's disagreement with itself (photo mode on the untouched target

@@ -28,7 +28,7 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--side-by-side", action="store_true", help="write source | target | result panels")
     parser.add_argument("--blend", default="poisson", choices=("poisson", "poisson-exact", "feather"),
                         help="poisson: gradient-domain blending solved at half size (default); poisson-exact: "
-                             "cv2.seamlessClone at full size; feather: alpha blending (fastest)")
+                             "the same solved at full size; feather: alpha blending (fastest)")
     parser.add_argument("--mouth", default="retrieve", choices=("retrieve", "warp"),
                         help="retrieve: mouth interior from the best-matching target frame (the paper's); "
                              "warp: stretch the current frame's own mouth")
