@@ -21,8 +21,8 @@ APP = App(
     extra="people",
     entry="deepgallery.apps.face2face.entry",
     inputs=(
-        Param("source", "video", "the actor: a video (or photo) of a face whose expression changes; its first frame "
-              "is taken as the neutral face", default=str(EXAMPLES / "actor.mp4")),
+        Param("source", "video", "the actor: a video (or photo) of a face whose expression changes; its first "
+              "frames are taken as the neutral face", default=str(EXAMPLES / "actor.mp4")),
         Param("target", "image", "the person to reenact: a photo (or video) with one face",
               default=str(EXAMPLES / "astronaut.jpg")),
         Param("layout", "choice", "result only, or source | target | result side by side", default="side-by-side",
