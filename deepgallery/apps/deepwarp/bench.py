@@ -95,7 +95,6 @@ def _calibrated(pairs, gain_yaw: float, gain_pitch: float) -> float:
 def run_bench(quick: bool = False) -> dict:
     from .pipeline import Redirector
 
-    torch.set_num_threads(2)
     red = Redirector()
     angles = QUICK_ANGLES if quick else FULL_ANGLES
     ours, oracle = [], []
@@ -122,11 +121,14 @@ def run_bench(quick: bool = False) -> dict:
         red(frame, 10.0, -5.0)
         times.append(time.perf_counter() - t)
     crops = torch.rand(2, 3, 32, 48)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in Redirector
     with torch.no_grad():
         t = time.perf_counter()
         for _ in range(20):
             red.model(crops, torch.tensor([[10.0, -5.0]] * 2))
         net_ms = (time.perf_counter() - t) / 20 * 1000
+    torch.set_num_threads(threads)
     r = lambda v: round(v, 2)  # noqa: E731
     return {
         "metrics": {
