@@ -123,10 +123,12 @@ def test_q_update_reduces_td_error():
     r = torch.randn(16, generator=g).sign()
     done = torch.rand(16, generator=g) < 0.3
     batch = (s, a, r, done, s2)
-    before = float(agent.td_loss(*batch))
+    with torch.no_grad():
+        before = float(agent.td_loss(*batch))
     for _ in range(30):
         agent.update(batch)
-    after = float(agent.td_loss(*batch))
+    with torch.no_grad():
+        after = float(agent.td_loss(*batch))
     assert after < 0.5 * before
 
 
@@ -171,3 +173,35 @@ def test_cli_bad_inputs_exit_2():
     assert res.returncode == 2 and "no shipped checkpoint" in res.stderr
     res = _cli("run", "dqn", "--game", "Pong", "--record", "out.avi.txt")
     assert res.returncode == 2 and ".mp4 or .gif" in res.stderr
+
+
+def test_train_resumes_and_writes_curve(tmp_path):
+    from deepgallery.apps.dqn.train import RunOptions, train
+
+    cfg = FAST.with_(game="pong", total_steps=240, learning_starts=120, replay_size=600, num_envs=2,
+                     eval_max_steps=20, target_update=40)
+    cpu = torch.device("cpu")
+    opts = RunOptions(run_dir=tmp_path, device=cpu, replay_device=cpu, eval_every=200, eval_episodes=1,
+                      log_every=100, final_eval=False)
+    first = train(cfg, opts)
+    assert first["step"] == 240
+    assert (tmp_path / "checkpoint.safetensors").is_file() and (tmp_path / "curve.png").is_file()
+    assert (tmp_path / "best.safetensors").is_file()  # the evaluation at step 200 saved a policy
+    again = train(cfg.with_(total_steps=300), opts)  # same folder: resumes at 240
+    assert again["step"] == 300
+    lines = (tmp_path / "curve.csv").read_text().splitlines()
+    assert lines[0].startswith("step,") and [ln.split(",")[0] for ln in lines[1:]] == ["100", "200", "300"]
+
+
+def test_shipped_agent_records_and_scores(tmp_path):
+    from deepgallery.apps.dqn.entry import load_policy
+    from deepgallery.apps.dqn.evaluate import evaluate
+    from deepgallery.apps.dqn.record import record
+
+    net, cfg, meta = load_policy("pong", None, torch.device("cpu"))
+    assert cfg.game == "pong" and meta["step"] > 900_000
+    out = tmp_path / "pong.gif"
+    score = record(net, cfg, out, max_steps=30, every=2, scale=1, fps=7.5)
+    assert out.stat().st_size > 1000 and score <= 0  # nobody scores in the first 30 steps
+    scores = evaluate(net, cfg, episodes=2, max_steps=30)
+    assert len(scores) == 2

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from deepgallery.core import checkpoint
+
 from .config import DQNConfig
 from .model import NatureQNetwork, make_optimizer
 
@@ -49,18 +51,33 @@ class Agent:
 
     def td_loss(self, s, a, r, done, s_next) -> torch.Tensor:
         with torch.no_grad():
-            q_next = self.q_target(s_next).max(1).values  # (B,)
+            q_next = self.q_target(s_next).float().max(1).values  # (B,)
             y = r + self.cfg.gamma * (~done).float() * q_next  # (B,)
-        q = self.q(s).gather(1, a[:, None]).squeeze(1)  # (B,)
+        q = self.q(s).float().gather(1, a[:, None]).squeeze(1)  # (B,)
         return F.smooth_l1_loss(q, y)
 
     def update(self, batch) -> torch.Tensor:
         """One SGD step on a minibatch; returns the loss (a device tensor, not synchronised)."""
-        loss = self.td_loss(*batch)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.bf16):
+            loss = self.td_loss(*batch)  # convolutions and matrix products in bf16, loss and weights in fp32
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
         return loss.detach()
+
+    def restore_optimizer(self, meta: dict) -> bool:
+        """Optimiser state from a checkpoint, keeping this run's fused kernel choice."""
+        fused = [g.get("fused") for g in self.opt.param_groups]
+        if not checkpoint.restore_optimizer(self.opt, meta):
+            return False
+        for group, f in zip(self.opt.param_groups, fused, strict=True):
+            if "fused" in group:
+                group["fused"] = f
+            for p in group["params"]:
+                st = self.opt.state.get(p, {})
+                if f and "step" in st:  # fused kernels keep the step count beside the weights
+                    st["step"] = st["step"].to(p.device, torch.float32)
+        return True
 
     def sync_target(self) -> None:
         self.q_target.load_state_dict(self.q.state_dict())

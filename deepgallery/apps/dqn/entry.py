@@ -76,6 +76,8 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-envs", type=_positive_int, help="emulators stepped together")
     parser.add_argument("--workers", type=int, help="subprocesses for the emulators (0: this process)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--bf16", action="store_true",
+                        help="bfloat16 autocast in the update: ~1.5x faster on CPUs with AVX512-BF16 (not the paper)")
     parser.add_argument("--run-dir", help="output folder (default: runs/dqn/<Game>__<preset>__<seed>); "
                                           "an existing run there is resumed")
     parser.add_argument("--eval-every", type=_positive_int, default=250_000, help="steps between evaluations")
@@ -108,7 +110,7 @@ def train(args: argparse.Namespace) -> int:
     for game in games:
         cfg = base.with_(game=game, total_steps=args.steps, replay_size=args.replay_size,
                          learning_starts=args.learning_starts, optimizer=args.optimizer, lr=args.lr,
-                         num_envs=args.num_envs, workers=args.workers, seed=args.seed)
+                         num_envs=args.num_envs, workers=args.workers, seed=args.seed, bf16=args.bf16 or None)
         if cfg.learning_starts >= cfg.total_steps:
             raise UserError(f"--learning-starts ({cfg.learning_starts}) must be below --steps ({cfg.total_steps})")
         root = Path(args.run_dir) if args.run_dir else Path("runs") / "dqn"

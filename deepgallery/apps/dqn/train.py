@@ -105,7 +105,14 @@ def _read_curve(run_dir: Path) -> list[dict]:
     if not path.is_file():
         return []
     with open(path, newline="") as f:
-        return [{k: (float(v) if v not in ("", None) else "") for k, v in row.items()} for row in csv.DictReader(f)]
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _number(text: str | None) -> float | int | str:
+    if text in ("", None):
+        return ""
+    value = float(text)
+    return int(value) if value.is_integer() and "." not in text else value
 
 
 def save_policy(path: Path, agent: Agent, cfg: DQNConfig, meta: dict) -> Path:
@@ -132,7 +139,7 @@ def train(cfg: DQNConfig, opts: RunOptions) -> dict:
         if saved_cfg.get("game") != cfg.game:
             raise UserError(f"{run_dir} holds a {saved_cfg.get('game')} run; choose another --run-dir")
         agent.load_tensors(tensors)
-        checkpoint.restore_optimizer(agent.opt, meta)
+        agent.restore_optimizer(meta)
         state.update({k: meta[k] for k in state if k in meta})
         print(f"resumed {run_dir} at step {state['step']:,}", flush=True)
     else:
