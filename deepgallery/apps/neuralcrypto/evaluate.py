@@ -2,9 +2,10 @@
 
 An Eve trained alongside Alice and Bob only shows that *that* Eve lost the game. To test the learned
 cryptosystem itself the paper resets Eve several times and retrains her from scratch against the frozen
-Alice, reporting the best result. A run counts as a success, as in the authors' code, when Bob decrypts
-(error below `success_bob_bits`) and even the best retrained Eve stays near random guessing (at least
-`success_eve_bits` of N wrong; guessing gets N/2 = 8 of 16 wrong).
+Alice, reporting the best result. A run counts as a success when Bob decrypts (error below
+`success_bob_bits`) and even the best retrained Eve stays near random guessing (at least
+`success_eve_bits` of N wrong; guessing gets N/2 = 8 of 16 wrong). The authors' code retrains 5 Eves for
+up to 250,000 steps each; the thresholds 0.05 and 7.0 are this project's success rule.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class EvalConfig:
     lr: float = flag(0.0008, "Eve's Adam learning rate (the paper's)")
     measure_every: int = flag(250, "steps between measurements of each Eve (the best measurement counts)")
     measure_examples: int = flag(16384, "fresh examples per measurement (4 minibatches of 4096: less noise)")
-    success_bob_bits: float = flag(0.05, "success needs Bob below this many bits wrong (authors' code) ...")
+    success_bob_bits: float = flag(0.05, "success needs Bob below this many bits wrong ...")
     success_eve_bits: float = flag(7.0, "... and the best retrained Eve at least this many of 16 wrong")
     seed: int = flag(1234, "Eves' initialisation and data")
 
