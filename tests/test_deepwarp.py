@@ -46,12 +46,14 @@ def test_tiny_training_run_lowers_the_loss():
 
     bank = PairBank(12, 3, seed=0)
     gen = torch.Generator().manual_seed(1)
-    original = train_module.batches
+    original, threads = train_module.batches, torch.get_num_threads()
     train_module.batches = lambda cfg, data, device: iter(lambda: bank.sample(cfg.batch, gen), None)
+    torch.set_num_threads(1)  # tiny convs: more threads only contend on a shared CPU
     try:
         losses = fit(model, cfg, log=lambda _: None)
     finally:
         train_module.batches = original
+        torch.set_num_threads(threads)
     assert np.mean(losses[-10:]) < 0.8 * np.mean(losses[:5])
 
 
@@ -153,3 +155,16 @@ def test_video_frames_without_face_are_said_and_kept(tmp_path, capsys):
     assert "frame 1: no face found" in captured.err and "frame 0:" not in captured.err
     assert "3 frames, 1 without a face" in captured.out
     assert len(list(read_video(tmp_path / "out.mp4"))) == 3
+
+
+@needs_mediapipe
+def test_predict_returns_image_and_gaze_report():
+    from deepgallery.apps.deepwarp.bench import EXAMPLES
+    from deepgallery.apps.deepwarp.entry import predict
+
+    result = predict(image=str(EXAMPLES / "astronaut.jpg"), yaw=-15, pitch=0, animate=False)
+    assert result["image"].is_file() and "animation" not in result
+    eyes = result["gaze"]["faces"][0]
+    assert set(eyes) == {"left", "right"} and all(len(e["turned_by"]) == 2 for e in eyes.values())
+    with pytest.raises(UserError):
+        predict(image=str(EXAMPLES / "astronaut.jpg"), yaw=40, pitch=0)

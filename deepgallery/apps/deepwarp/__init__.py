@@ -25,7 +25,7 @@ APP = App(
     ),
     outputs=(
         Output("image", "image", "the photo with the eyes redirected"),
-        Output("animation", "image", "GIF: the eyes looking around (the paper's animation)"),
+        Output("animation", "video", "GIF: the eyes looking around (the paper's animation)"),
         Output("gaze", "json", "measured gaze of each eye before and after, degrees"),
     ),
     checkpoints=("deepwarp",),
