@@ -7,6 +7,7 @@ Pairs come from the procedural renderer (`render.py`) by default, or from a publ
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -78,22 +79,19 @@ def fit(model: DeepWarp, cfg: TrainConfig, out: str | Path | None = None, data: 
         checkpoint.restore_optimizer(opt, meta)
         start = int(meta.get("step", 0))
         log(f"resumed {out} at step {start}")
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.05 + 0.95 * 0.5 * (1 + torch.cos(torch.tensor(s / max(1, cfg.steps) * 3.14159)).item()))
-    for _ in range(start):
-        sched.step()
     model.to(device).train()
     losses: list[float] = []
     data_iter = batches(cfg, data, device)
     t0 = time.perf_counter()
     for step in progress(range(start, cfg.steps), total=cfg.steps - start, desc="deepwarp"):
+        for group in opt.param_groups:  # cosine decay to 5 % of the base rate
+            group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(1, cfg.steps))))
         x, angle, y = next(data_iter)
         pred = model(x, angle)
         loss = ((pred["out"] - y) ** 2).mean()  # Sec. 3.4: L2 to the target eye
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        sched.step()
         losses.append(loss.item())
         if (step + 1) % 50 == 0:
             recent = sum(losses[-50:]) / len(losses[-50:])
