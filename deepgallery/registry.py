@@ -87,9 +87,8 @@ class App:
         except ModuleNotFoundError as exc:
             if exc.name and not exc.name.startswith("deepgallery"):
                 extra = self.extra or "all"
-                raise UserError(
-                    f"{self.id} needs the Python package {exc.name!r}: pip install 'deepgallery[{extra}]'"
-                ) from None
+                how = NO_DEPS_INSTALLS.get(exc.name.split(".")[0], f"pip install 'deepgallery[{extra}]'")
+                raise UserError(f"{self.id} needs the Python package {exc.name!r}: {how}") from None
             raise
 
     def has(self, hook: str) -> bool:
@@ -104,6 +103,11 @@ class App:
             return {}
         return json.loads(path.read_text(encoding="utf-8"))
 
+
+# Packages whose own requirements break the environment, installed without them (see pyproject.toml).
+NO_DEPS_INSTALLS = {
+    "mediapipe": "pip install 'deepgallery[people]' && pip install --no-deps mediapipe==0.10.14",
+}
 
 # The twenty landmark applications (ids are stable). Built apps replace these records with their own.
 PLANNED: list[tuple[str, str, str, str]] = [

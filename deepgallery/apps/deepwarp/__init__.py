@@ -13,7 +13,7 @@ APP = App(
         "warping network with lightness correction, trained here on procedural eye renders, moves the iris."
     ),
     status="built",
-    extra="faces",
+    extra="people",
     entry="deepgallery.apps.deepwarp.entry",
     inputs=(
         Param("image", "image", "a photo with a face (eyes open, roughly frontal)", default=None),
