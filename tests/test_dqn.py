@@ -175,6 +175,14 @@ def test_cli_bad_inputs_exit_2():
     assert res.returncode == 2 and ".mp4 or .gif" in res.stderr
 
 
+def test_cli_refuses_replay_memory_that_does_not_fit(tmp_path):
+    run_dir = tmp_path / "run"
+    res = _cli("train", "dqn", "--game", "Pong", "--replay-size", "900000000", "--run-dir", str(run_dir),
+               "--device", "cpu")
+    assert res.returncode == 2 and "--replay-size" in res.stderr and "GB" in res.stderr
+    assert not run_dir.exists()  # nothing written
+
+
 def test_train_resumes_and_writes_curve(tmp_path):
     from deepgallery.apps.dqn.train import RunOptions, train
 

@@ -124,10 +124,10 @@ def save_policy(path: Path, agent: Agent, cfg: DQNConfig, meta: dict) -> Path:
 def train(cfg: DQNConfig, opts: RunOptions) -> dict:
     """Train (or resume) in opts.run_dir; returns a summary dict. Stops cleanly on SIGTERM / Ctrl-C."""
     run_dir = opts.run_dir
+    check_memory(cfg, opts.replay_device)  # before anything is written
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt = run_dir / "checkpoint"
     seed_everything(cfg.seed)
-    check_memory(cfg, opts.replay_device)
     venv = VectorAtari(cfg.game, cfg.num_envs, seed=cfg.seed, workers=cfg.workers, frame_skip=cfg.frame_skip,
                        noop_max=cfg.noop_max, max_episode_steps=cfg.max_episode_steps,
                        sticky_actions=cfg.sticky_actions)
