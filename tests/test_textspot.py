@@ -24,8 +24,8 @@ class FixedReader(Reader):
 
     name = "fixed"
 
-    def __init__(self, text="London Bridge", fail_at: int | None = None, spy=None):
-        self.text, self.calls, self.fail_at, self.spy = text, 0, fail_at, spy
+    def __init__(self, text="London Bridge", fail_at: int | None = None, spy=None, conf: float = 0.9):
+        self.text, self.calls, self.fail_at, self.spy, self.conf = text, 0, fail_at, spy, conf
 
     def read(self, frame):
         self.calls += 1
@@ -33,7 +33,7 @@ class FixedReader(Reader):
             self.spy()
         if self.fail_at is not None and self.calls >= self.fail_at:
             raise RuntimeError("reader crashed")
-        return [Line(self.text, (10, 10, 120, 40), 0.9)]
+        return [Line(self.text, (10, 10, 120, 40), self.conf)]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ class ChangingReader(FixedReader):
 
     def read(self, frame):
         super().read(frame)
-        return [Line(f"word{self.calls}", (0, 0, 50, 20), 0.9)]
+        return [Line(chr(97 + self.calls % 26) * 4, (0, 0, 50, 20), self.conf)]  # "bbbb", "cccc", ...
 
 
 def _occ_texts(db: Path) -> list[str]:
@@ -180,6 +180,18 @@ def test_one_transaction_per_video_a_crash_leaves_no_half_video(clips, tmp_path)
     rerun = index_paths([str(clips)], store, FixedReader("resumed"), SampleConfig())
     assert (rerun.skipped, rerun.indexed) == (1, 1)
     assert sorted(set(_occ_texts(db))) == ["kept", "resumed"]
+    store.close()
+
+
+def test_lone_unsure_readings_in_a_video_are_dropped(clips, tmp_path):
+    every_frame = SampleConfig(change_threshold=-1.0)
+    store = SQLiteStore(tmp_path / "a.sqlite")
+    index_paths([str(clips / "clip0.mp4")], store, ChangingReader(conf=0.6), every_frame)  # new junk each frame
+    assert store.counts() == (1, 0)
+    store.close()
+    store = SQLiteStore(tmp_path / "b.sqlite")
+    index_paths([str(clips / "clip0.mp4")], store, FixedReader(conf=0.6), every_frame)  # unsure but steady
+    assert store.counts() == (1, 1)
     store.close()
 
 

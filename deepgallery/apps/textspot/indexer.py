@@ -43,6 +43,9 @@ class SampleConfig:
     cut_share: float = 0.6  # … and the share of cells that must have changed for a cut
     max_side: int = 1280  # frames larger than this are downscaled before reading
     thumb_side: int = 480  # longer side of the stored thumbnail frames
+    single_min_conf: float = 0.9  # in videos, text read in only one sampled frame must be this confident:
+    # anything on screen for 1 s is sampled at least twice at the default interval, so a lone, unsure
+    # reading is usually noise (a texture read as "XK")
 
 
 def find_inputs(paths: list[str]) -> tuple[list[Path], list[str]]:
@@ -138,8 +141,12 @@ def index_file(path: Path, store: Store, reader: Reader, cfg: SampleConfig, stat
     thumbs: dict[float, tuple[bytes, float]] = {}  # time → (jpeg, scale) of frames still needed
     with store.video(record) as writer:
 
+        is_video = path.suffix.lower() not in IMAGE_SUFFIXES
+
         def flush(closed):
             for occ in closed:
+                if is_video and occ.sightings == 1 and occ.conf < cfg.single_min_conf:
+                    continue
                 jpeg, scale = thumbs.get(occ.best_t, (None, 1.0))
                 writer.add(occ, jpeg, scale)
                 stats.occurrences += 1
