@@ -181,11 +181,17 @@ class JaderbergReader(Reader):
         grey = np.asarray(Image.fromarray(frame).convert("L"))
         lines = []
         for x0, y0, x1, y1 in self.detector.detect(frame):
-            xa, ya, xb, yb = int(max(0, x0)), int(max(0, y0)), int(x1) + 1, int(y1) + 1
+            # PP-OCR's boxes are dilated ("unclipped"); the CNN was trained on tighter crops
+            h = y1 - y0
+            xa, ya = int(max(0, x0 + 0.05 * h)), int(max(0, y0 + 0.1 * h))
+            xb, yb = int(x1 - 0.05 * h) + 1, int(y1 - 0.1 * h) + 1
             if yb - ya < 6 or xb - xa < 6:
                 continue
             spans = split_words(grey[ya:yb, xa:xb])
-            crops = [frame[ya:yb, xa + a:xa + b] for a, b in spans]
+            if len(spans) == 1:
+                spans = [(0, xb - xa)]  # one word: keep the box's own margin
+            pad = int(0.1 * (yb - ya))
+            crops = [frame[ya:yb, max(xa, xa + a - pad):xa + b + pad] for a, b in spans]
             words = [(w, c) for w, c in self.classify(crops) if c >= self.min_confidence]
             if words:
                 lines.append(Line(" ".join(w for w, _ in words), (x0, y0, x1, y1),
@@ -200,5 +206,7 @@ def make_reader(name: str, min_confidence: float = 0.5) -> Reader:
     if name == "tesseract":
         return TesseractReader(min_confidence)
     if name == "jaderberg":
-        return JaderbergReader(min_confidence)
+        # the DICT softmax spreads over many look-alike words, so its probabilities run lower than PP-OCR's
+        # scores: the CLI's default 0.5 maps to 0.2 here
+        return JaderbergReader(0.4 * min_confidence)
     raise unknown_name_error("backend", name, BACKENDS)
