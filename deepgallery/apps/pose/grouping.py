@@ -32,12 +32,15 @@ class GroupingConfig:
     length_prior: bool = True  # penalise limbs longer than half the image height (authors' code)
     min_parts: int = 3  # drop "people" with fewer parts (spurious fragments)
     min_mean_score: float = 0.2  # …or a lower mean part score
+    max_candidates: int = 64  # best peaks kept per part: a flat map (untrained net) would make every pixel one,
+    # and limb scoring is O(n_a · n_b · samples) in memory
 
 
-def find_peaks(heatmaps: np.ndarray, threshold: float) -> list[np.ndarray]:
+def find_peaks(heatmaps: np.ndarray, threshold: float, max_candidates: int = 64) -> list[np.ndarray]:
     """Part candidates per map: for S (J, H, W) a list of J arrays (n_j, 3) of (x, y, score), best first.
 
-    A pixel is a peak if it is ≥ its 4 neighbours (non-maximum suppression) and ≥ `threshold`.
+    A pixel is a peak if it is ≥ its 4 neighbours (non-maximum suppression) and ≥ `threshold`; at most
+    `max_candidates` of the highest are kept.
     """
     out = []
     for s in heatmaps:
@@ -47,7 +50,7 @@ def find_peaks(heatmaps: np.ndarray, threshold: float) -> list[np.ndarray]:
         peak &= c >= threshold
         ys, xs = np.nonzero(peak)
         scores = s[ys, xs]
-        order = np.argsort(-scores)
+        order = np.argsort(-scores, kind="stable")[:max_candidates]
         out.append(np.stack([xs[order], ys[order], scores[order]], axis=1).astype(np.float32).reshape(-1, 3))
     return out
 
@@ -140,7 +143,7 @@ def group(heatmaps: np.ndarray, pafs: np.ndarray, limbs: tuple[tuple[int, int], 
     (map pixels → image pixels)."""
     cfg = cfg or GroupingConfig()
     J = len({p for limb in limbs for p in limb})
-    candidates = find_peaks(heatmaps[:J], cfg.peak_threshold)
+    candidates = find_peaks(heatmaps[:J], cfg.peak_threshold, cfg.max_candidates)
     connections = []
     for c, (a, b) in enumerate(limbs):
         scores = limb_scores(pafs[2 * c: 2 * c + 2], candidates[a], candidates[b], cfg, heatmaps.shape[1])

@@ -11,7 +11,7 @@ APP = App(
              "paper's synthetic-data word CNN), then search them by word: ranked hits with video, time, "
              "text line and a thumbnail, prefix and typo tolerant."),
     status="built",
-    extra="textspot",
+    extra="text",
     entry="deepgallery.apps.textspot.entry",
     inputs=(
         Param("video", "video", "a video (mp4, mkv, avi, webm, mov) or an image with text in it"),
