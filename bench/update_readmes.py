@@ -1,8 +1,9 @@
 """Copy measured numbers into the READMEs, so no "ours" column is ever typed by hand.
 
-For every app with a ``measured.json`` (written by ``deepgallery bench ID --save``), the block between
+For every app with a ``measured.json`` (written by ``deepgallery bench ID --save``), an empty block between
 ``<!-- measured:begin -->`` and ``<!-- measured:end -->`` in its README becomes a table of those
-metrics; the main README's application table (between ``<!-- apps:begin -->`` / ``<!-- apps:end -->``)
+metrics (``--force`` also replaces blocks that hold a richer table, e.g. with paper and peer
+columns); the main README's application table (between ``<!-- apps:begin -->`` / ``<!-- apps:end -->``)
 is rebuilt from the registry. Run: ``python bench/update_readmes.py`` (``--check`` exits 1 if stale).
 """
 
@@ -55,6 +56,7 @@ def replace_block(text: str, tag: str, body: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report READMEs that are out of date")
+    parser.add_argument("--force", action="store_true", help="also replace measured blocks that are not empty")
     args = parser.parse_args(argv)
     updates: dict[Path, str] = {}
     readme = ROOT / "README.md"
@@ -62,8 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     for app in registry.all_apps().values():
         app_readme, measured = APPS_DIR / app.id / "README.md", app.measured()
         if measured and app_readme.is_file():
-            updates[app_readme] = replace_block(app_readme.read_text(encoding="utf-8"), "measured",
-                                                measured_table(measured))
+            text = app_readme.read_text(encoding="utf-8")
+            block = re.search(r"<!-- measured:begin -->\n(.*?)<!-- measured:end -->", text, re.S)
+            if block and (args.force or not block.group(1).strip()):
+                updates[app_readme] = replace_block(text, "measured", measured_table(measured))
     stale = [p for p, text in updates.items() if p.read_text(encoding="utf-8") != text]
     for path in stale:
         print(f"{'stale' if args.check else 'updated'}: {path.relative_to(ROOT)}")
