@@ -141,3 +141,25 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
         if count == 0:
             raise UserError(f"{path}: no frames to write")
     return Path(path)
+
+
+def open_camera(index: int):
+    """Open webcam `index` with OpenCV: returns (cv2.VideoCapture, first BGR frame), or one clear UserError.
+
+    OpenCV's own warnings are silenced while probing so a missing camera prints our one line only.
+    """
+    import cv2
+
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        cap = cv2.VideoCapture(index)
+        ok = cap.isOpened()
+        frame = cap.read()[1] if ok else None
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+    if not ok or frame is None:
+        cap.release()
+        raise UserError(f"camera {index} could not be opened (no such device, busy, or no permission); "
+                        f"try another --camera index or a video file")
+    return cap, frame

@@ -11,8 +11,7 @@ import numpy as np
 import torch
 
 from ...core import checkpoint
-from ...core.errors import UserError
-from ...core.media import IMAGE_SUFFIXES, read_image, read_video, save_image, video_info, write_video
+from ...core.media import IMAGE_SUFFIXES, open_camera, read_image, read_video, save_image, video_info, write_video
 from .face import FaceMesh, apply_flow, crop_eye, eye_distance_ok
 from .geometry import FRAME
 from .model import DeepWarp, DeepWarpConfig
@@ -145,12 +144,7 @@ def process_camera(index: int, out: str | Path, yaw: float, pitch: float, frames
                    quiet: bool = False) -> dict:
     import cv2
 
-    cap = cv2.VideoCapture(index)
-    ok, first = cap.read() if cap.isOpened() else (False, None)
-    if not ok or first is None:
-        cap.release()
-        raise UserError(f"camera {index} could not be opened (no such device, busy, or no permission); "
-                        f"try another --camera index or a video file")
+    cap, first = open_camera(index)
     fps = cap.get(cv2.CAP_PROP_FPS) or 15.0
 
     def gen():

@@ -23,7 +23,16 @@ from pathlib import Path
 import numpy as np
 
 from ...core.errors import UserError
-from ...core.media import is_video, read_image, read_video, resize_max_side, save_image, video_info, write_video
+from ...core.media import (
+    is_video,
+    open_camera,
+    read_image,
+    read_video,
+    resize_max_side,
+    save_image,
+    video_info,
+    write_video,
+)
 from .mesh import FaceTracker
 from .mouth import MouthConfig, MouthDatabase
 from .render import blend, reshape_face
@@ -143,23 +152,6 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr if msg.startswith("warning") else sys.stdout, flush=True)
 
 
-def open_camera(index: int):
-    """cv2.VideoCapture(index) with its first frame, or one clear UserError."""
-    import cv2
-
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    try:
-        cap = cv2.VideoCapture(index)
-        ok = cap.isOpened()
-        frame = cap.read()[1] if ok else None
-    finally:
-        cv2.utils.logging.setLogLevel(level)
-    if not ok or frame is None:
-        cap.release()
-        raise UserError(f"camera {index} could not be opened (no such device, busy, or no permission); "
-                        f"try another --camera index or a video file")
-    return cap, frame
 
 
 def open_stream(spec: str | Path | int, max_side: int = 960) -> Stream:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ...core.atomic import write_text
 from ...core.errors import UserError
-from ...core.media import is_video, read_image, read_video, save_image, video_info, write_video
+from ...core.media import is_video, open_camera, read_image, read_video, save_image, video_info, write_video
 from .skeleton import Person, coco_document, draw
 
 Detector = Callable[[np.ndarray], list[Person]]
@@ -145,23 +145,6 @@ def process_video(path: str | Path, out: str | Path, detect: Detector, json_path
     return result
 
 
-def open_camera(index: int):
-    """cv2.VideoCapture(index), or one clear UserError when it cannot be opened or gives no frame."""
-    import cv2
-
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our one line instead of OpenCV's warnings
-    try:
-        cap = cv2.VideoCapture(index)
-        ok = cap.isOpened()
-        frame = cap.read()[1] if ok else None
-    finally:
-        cv2.utils.logging.setLogLevel(level)
-    if not ok or frame is None:
-        cap.release()
-        raise UserError(f"camera {index} could not be opened (no such device, busy, or no permission); "
-                        f"try another --camera index or a video file")
-    return cap, frame
 
 
 def process_camera(index: int, out: str | Path, detect: Detector, json_path: str | Path | None = None,
