@@ -233,7 +233,8 @@ class VectorAtari:
             self._shards = [_Shard(game, seeds, kw, 0, arrays)]
             self.n_actions = self._shards[0].envs[0].n_actions
         else:
-            ctx = mp.get_context("fork")
+            # spawn, not fork: a forked child inherits OpenCV/OpenMP thread pools mid-use and can deadlock
+            ctx = mp.get_context("spawn")
             bufs = [ctx.RawArray("b", int(np.prod(s)) * np.dtype(d).itemsize) for s, d in shapes]
             shared = [(b, d, s) for b, (s, d) in zip(bufs, shapes, strict=True)]
             arrays = tuple(np.frombuffer(b, d).reshape(s) for b, d, s in shared)
