@@ -175,7 +175,8 @@ def _media(value: str, out: Path) -> str:
 _DEMO_PAGE = """<!doctype html>
 <html lang=en><head><meta charset=utf-8><title>deepgallery demo</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}
-img,video{{max-width:100%;max-height:420px}} li img,li video{{max-height:160px;vertical-align:middle}} .item{{border-top:1px solid #ddd;padding:.5em 0}}
+img,video{{max-width:100%;max-height:420px}} li img,li video{{max-height:160px;vertical-align:middle}}
+.item{{border-top:1px solid #ddd;padding:.5em 0}}
 .out{{display:inline-block;margin:.3em;vertical-align:top;max-width:48%}} .err{{color:#b00}}
 pre{{background:#f6f6f6;padding:.5em;overflow:auto}}</style></head>
 <body><h1>deepgallery {version} — built-in examples</h1><p>Generated {date} by <code>deepgallery demo</code>.</p>
