@@ -13,14 +13,7 @@ from deepgallery.core.backbones.vgg import VGG
 from deepgallery.core.errors import UserError
 from deepgallery.core.media import save_image
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: faster on a busy 2-core machine, and restored for the other test files."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

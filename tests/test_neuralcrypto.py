@@ -18,13 +18,7 @@ from deepgallery.cli import main
 from deepgallery.core import checkpoint
 from deepgallery.core.errors import UserError
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ------------------------------------------------------------------------------------------ the network

@@ -89,6 +89,7 @@ def test_ground_truth_maps_follow_eq_6_to_9():
     assert np.abs(L[2 * c, 30:]).max() == 0.0  # off the limbs
 
 
+@pytest.mark.usefixtures("one_torch_thread")
 def test_coco_loader_training_loss_falls_and_checkpoint_runs(tmp_path):
     import torch
 
@@ -111,7 +112,6 @@ def test_coco_loader_training_loss_falls_and_checkpoint_runs(tmp_path):
     x, s, paf, mask = ds[0]
     assert x.shape == (3, 64, 64) and s.shape == (18, 16, 16) and paf.shape == (2 * len(PAF_LIMBS), 16, 16)
     assert mask.shape == (1, 16, 16) and mask[0, 0, 0] == 0 and mask.mean() > 0.5
-    torch.set_num_threads(1)
     torch.manual_seed(0)  # the network is built before fit() seeds; without this the result depends on test order
     out = tmp_path / "paf"
     hist = fit(PAFNet(cfg), ds, TrainConfig(steps=16, batch=3, lr=3e-3, save_every=8), out, torch.device("cpu"))
@@ -267,14 +267,12 @@ def test_webcam_frames_are_annotated_and_written(tmp_path, monkeypatch, capsys):
     assert json.loads(js.read_text())["people_per_frame"][2] == 0 and out.stat().st_size > 0
 
 
+@pytest.mark.usefixtures("one_torch_thread")
 def test_shipped_paf_checkpoint_finds_unseen_stick_people():
     """The paper's pipeline end to end: PAFNet maps → PAF line integral → greedy matching → people."""
-    import torch
-
     from deepgallery.apps.pose.bench import synthetic_people_found
     from deepgallery.apps.pose.infer import SHIPPED, PAFDetector
 
-    torch.set_num_threads(1)
     found, pck = synthetic_people_found(PAFDetector.from_checkpoint(SHIPPED).detect, images=10, seed=123)
     assert found >= 0.7 and pck >= 0.6
 
