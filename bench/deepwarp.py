@@ -1,10 +1,12 @@
-"""Numbers for `deepwarp`: the network and the geometric iris-shift reference under the same gaze metric.
+"""Numbers for `deepwarp`: gaze error by a validated iris localiser, MediaPipe's reading beside it, speed.
 
     python bench/deepwarp.py [--quick]     # prints the metrics of `deepgallery bench deepwarp` as JSON
 
-The "peer" here is not a published network (none ships offline) but the geometric reference of
-`deepgallery/apps/deepwarp/bench.py`: each iris disc moved rigidly by the eyeball model's offset. It shows
-how much of an ideal iris move the MediaPipe-landmark metric can see on the same frames.
+No published gaze-redirection network ships offline, so there is no peer network. What the bench
+compares against instead is ground truth: the same irises moved by exactly the requested offset
+(`deepgallery/apps/deepwarp/bench.py: known_shift`) and procedural eyes re-rendered at the requested gaze
+(`render_check`); on those it reports the instrument's own error (`instrument_error_deg`,
+`instrument_error_renders_deg`) and MediaPipe's (`instrument_error_mediapipe_deg`).
 """
 
 from __future__ import annotations

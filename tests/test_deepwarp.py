@@ -168,3 +168,71 @@ def test_predict_returns_image_and_gaze_report():
     assert set(eyes) == {"left", "right"} and all(len(e["turned_by"]) == 2 for e in eyes.values())
     with pytest.raises(UserError):
         predict(image=str(EXAMPLES / "astronaut.jpg"), yaw=40, pitch=0)
+
+
+def _drawn_eye(center, radius=8.0, size=(60, 90)):
+    """A grey 'eye': bright sclera in an elliptic opening, skin outside, a dark textured iris disc at `center`
+    (drawn at 8× and averaged, so its position is sub-pixel), and the opening polygon."""
+    h, w = size
+    s = 8
+    ys, xs = (np.mgrid[0:h * s, 0:w * s] + 0.5) / s - 0.5  # pixel centres at integer coordinates, like cv2
+    opening = ((xs - 45) / 32) ** 2 + ((ys - 30) / 11) ** 2 < 1
+    rho = np.hypot(xs - center[0], ys - center[1])
+    img = np.where(opening, 215.0, 150.0)
+    iris = opening & (rho < radius)
+    img[iris] = (60 + 15 * np.sin(5 * np.arctan2(ys - center[1], xs - center[0])) * (rho / radius))[iris]
+    img[opening & (rho < 0.4 * radius)] = 15.0
+    img = img.reshape(h, s, w, s).mean((1, 3))
+    t = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+    contour = np.stack([45 + 32 * np.cos(t), 30 + 11 * np.sin(t)], 1)
+    return np.repeat(img[..., None], 3, 2).astype(np.uint8), contour
+
+
+def test_iris_localiser_recovers_a_known_subpixel_iris_position_and_shift():
+    from deepgallery.apps.deepwarp.iris import locate_iris, track_iris
+
+    a, contour = _drawn_eye((41.3, 29.6))
+    b, _ = _drawn_eye((46.05, 27.35))  # moved by (4.75, -2.25) px, partly under the upper lid
+    fit = locate_iris(a, contour, seed=(43.0, 31.0), radius=7.0)  # seed and radius both a little off
+    assert fit is not None and np.hypot(*(fit.center - (41.3, 29.6))) < 0.3 and abs(fit.radius - 8.0) < 0.8
+    d = track_iris(a, b, contour, fit.center, fit.radius)
+    assert d is not None and np.hypot(*(d - (4.75, -2.25))) < 0.3
+    still = track_iris(a, a, contour, fit.center, fit.radius)
+    assert np.hypot(*still) < 0.15
+
+
+def test_iris_localiser_says_none_when_no_iris_is_visible():
+    from deepgallery.apps.deepwarp.iris import locate_iris, track_iris
+
+    _, contour = _drawn_eye((41.3, 29.6))
+    blank = np.full((60, 90, 3), 200, np.uint8)  # open eye, no iris (no limbus edge anywhere)
+    assert locate_iris(blank, contour, seed=(45, 30), radius=8.0) is None
+    eye, _ = _drawn_eye((41.3, 29.6))
+    closed = np.stack([contour[:, 0], 30 + 0.05 * (contour[:, 1] - 30)], 1)  # lids together: a slit
+    assert locate_iris(eye, closed, seed=(45, 30), radius=8.0) is None
+    assert track_iris(eye, eye, closed, (45, 30), 8.0) is None
+
+
+def test_iris_tracker_reads_re_rendered_gazes_at_face_value():
+    """On procedural eyes re-drawn at a known gaze (foreshortened iris, lids following the pitch, new
+    glint) the instrument's achieved/requested gain is 1 and its error a fraction of a degree."""
+    from deepgallery.apps.deepwarp.bench import _score, render_check
+
+    score = _score(render_check(eyes=4))
+    assert score["error"] < 1.0, score
+    assert 0.9 < score["gain_yaw"] < 1.1 and 0.9 < score["gain_pitch"] < 1.1, score
+
+
+@needs_mediapipe
+def test_instrument_recovers_known_iris_shifts_on_the_test_face():
+    from deepgallery.apps.deepwarp.bench import known_shift, measured_redirection, test_frames
+    from deepgallery.apps.deepwarp.face import FaceMesh
+
+    frame = test_frames()[0][1]
+    face = FaceMesh().faces(frame)[0]
+    for yaw, pitch in ((15.0, 0.0), (-10.0, 10.0)):
+        out = known_shift(frame, face, yaw, pitch)
+        for eye in face.values():
+            got = measured_redirection(frame, out, eye)
+            assert got is not None and np.hypot(got[0] - yaw, got[1] - pitch) < 1.5, (yaw, pitch, got)
+    assert all(np.hypot(*measured_redirection(frame, frame, eye)) < 0.5 for eye in face.values())

@@ -20,12 +20,17 @@ from .geometry import FRAME, CropFrame, offset_to_angles
 
 # MediaPipe face-mesh indices: (left-in-image corner, right-in-image corner, iris centre)
 EYES = {"right": (33, 133, 468), "left": (362, 263, 473)}  # the subject's right eye is on the image's left
+# eye-opening contours, closed polygons from the left-in-image corner along the lower lid and back along the upper
+CONTOURS = {"right": (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246),
+            "left": (362, 382, 381, 380, 374, 373, 390, 249, 263, 466, 388, 387, 386, 385, 384, 398)}
 
 
 @dataclass
 class Eye:
     corners: np.ndarray  # (2, 2) image px: left-in-image corner, right-in-image corner
     iris: np.ndarray  # (2,) iris centre, image px
+    contour: np.ndarray | None = None  # (16, 2) eye-opening polygon, image px (from the face mesh)
+    iris_radius: float | None = None  # image px, mean distance of MediaPipe's four iris-edge points
 
     @property
     def width(self) -> float:
@@ -67,7 +72,9 @@ class FaceMesh:
         found = []
         for lm in result.multi_face_landmarks or []:
             pts = np.array([[p.x * w, p.y * h] for p in lm.landmark])  # (478, 2)
-            found.append({name: Eye(pts[[a, b]], pts[c]) for name, (a, b, c) in EYES.items()})
+            found.append({name: Eye(pts[[a, b]], pts[c], pts[list(CONTOURS[name])],
+                                    float(np.linalg.norm(pts[c + 1:c + 5] - pts[c], axis=1).mean()))
+                          for name, (a, b, c) in EYES.items()})
         return found
 
     def close(self) -> None:
