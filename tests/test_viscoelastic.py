@@ -189,7 +189,8 @@ def test_missing_corrupt_checkpoint_and_bad_params_file(tmp_path, capsys):
 
 def test_run_with_params_file_and_predict(tmp_path, capsys):
     params = tmp_path / "p.json"
-    params.write_text(json.dumps({"fault_depth": 20, "layer_thickness": 20, "viscosity": 3e18, "t": [0, 5, 20]}))
+    params.write_text(json.dumps({"fault_depth": 20, "layer_thickness": 20, "viscosity": 3e18, "t": [0, 5, 20],
+                                  "model": "savage-prescott"}))
     out, table = tmp_path / "u.png", tmp_path / "u.json"
     assert cli.main(["run", "viscoelastic", "--params", str(params), "--x", "10", "40", "-o", str(out),
                      "--json", str(table), "--depth", "8"]) == 0
@@ -208,3 +209,134 @@ def test_run_with_params_file_and_predict(tmp_path, capsys):
 
     result = predict(viscosity=2e19, t_max=50.0)
     assert result["plot"].is_file() and len(result["table"]["data"]) == 20
+
+
+# ------------------------------------------------------------------ the three-layer solver (layered.py)
+from deepgallery.apps.viscoelastic import layered  # noqa: E402
+from deepgallery.core.errors import UserError  # noqa: E402
+
+H2, TAU_M = 18.0, 4.0  # km lower-crust thickness, yr Maxwell time eta/mu (Savage-Prescott tau = 2 eta/mu = TAU)
+
+
+def test_talbot_inverts_a_known_transform():
+    sigma, weight = layered.talbot_contour(layered.DEFAULT.talbot_nodes)
+    for a, t in ((0.3, 0.5), (0.3, 7.0), (2.0, 40.0)):  # L^-1[a/(p+a)/p] = 1 - e^{-a t}
+        f = (2 / sigma.size / 2) * np.sum(weight * a / (sigma / t + a)).imag
+        assert abs(f - (1 - np.exp(-a * t))) < 1e-4  # N = 8: e^{-1.358 N} ~ 2e-5
+
+
+@pytest.mark.parametrize("lower", [0.0, H2, 60.0])
+def test_layered_reduces_to_savage_prescott_for_one_maxwell_material(lower):
+    for t in (0.0, 0.7, 5.0, 30.0, 400.0):
+        u = layered.surface_displacement(X, t, D, H, lower, TAU_M, TAU_M, S)
+        ref = solver.surface_displacement(X, t, D, H, 2 * TAU_M, S)
+        np.testing.assert_allclose(u, ref, rtol=1e-3, atol=1e-4 * S)
+
+
+def test_layered_t0_is_elastic_and_the_modulus_contrast_gives_rybicki_images():
+    np.testing.assert_allclose(layered.surface_displacement(X, 0.0, D, H, H2, TAU_M, 10 * TAU_M, S),
+                               S / np.pi * np.arctan(D / X), atol=1e-14)
+    # elastic layer (mu1) over a half-space of modulus mu2 = mu1/3: images weighted Gamma^n, Gamma = 1/2
+    g, n = 0.5, np.arange(1, 60)[:, None]
+    images = S / np.pi * (np.arctan(D / X) + np.sum(g ** n * (np.arctan((2 * n * H + D) / X)
+                                                              - np.arctan((2 * n * H - D) / X)), axis=0))
+    u = layered.surface_displacement(X, 0.0, D, H, H2, TAU_M, TAU_M, S, mu_lower=1 / 3, mu_mantle=1 / 3)
+    np.testing.assert_allclose(u, images, atol=1e-6 * S)
+
+
+def test_layered_late_times_relax_to_the_plate_over_fluid():
+    relaxed = solver.relaxed_surface_displacement(X, D, H, S)
+    gaps = [np.abs(layered.surface_displacement(X, T * TAU_M, D, H, H2, TAU_M, 3 * TAU_M, S) - relaxed).max()
+            for T in (3, 30, 300)]
+    assert gaps[0] > gaps[1] > gaps[2]
+    # an elastic mantle (tau = inf) under a Maxwell lower crust: the relaxed lower crust is a fluid channel that
+    # carries no traction, so the upper crust still ends up as a plate over fluid -- slowly, like 1/sqrt(t)
+    gap = [np.abs(layered.surface_displacement(X, T * TAU_M, D, H, H2, TAU_M, np.inf, S) - relaxed).max()
+           for T in (1e4, 1e6, 1e10)]
+    assert 8 < gap[0] / gap[1] < 12 and gap[2] < 1e-4 * S
+    # ... and a stiffer (slower) mantle gives less postseismic motion at the same time than a weak one
+    fast = layered.surface_displacement(30.0, 20.0, D, H, H2, TAU_M, 0.2 * TAU_M, S)
+    slow = layered.surface_displacement(30.0, 20.0, D, H, H2, TAU_M, 5 * TAU_M, S)
+    elastic = S / np.pi * np.arctan(D / 30.0)
+    assert fast - elastic > slow - elastic > 0
+
+
+def test_layered_strain_is_the_x_derivative_and_defaults_are_accurate():
+    x, h = np.array([-30.0, 3.0, 12.0, 70.0]), 1e-4
+    du = layered.surface_displacement(x, 9.0, D, H, H2, TAU_M, 2 * TAU_M, S, strain=True)
+    fd = (layered.surface_displacement(x + h, 9.0, D, H, H2, TAU_M, 2 * TAU_M, S)
+          - layered.surface_displacement(x - h, 9.0, D, H, H2, TAU_M, 2 * TAU_M, S)) / (2 * h)
+    np.testing.assert_allclose(du, fd, rtol=1e-5, atol=1e-9)
+    acc = layered.accuracy(n=80, seed=11)
+    assert acc["max_abs_error"] < 1e-4
+    # the check must be able to fail: a too-short Talbot contour is visibly worse
+    assert layered.accuracy(layered.Quadrature(talbot_nodes=4), n=80, seed=11)["max_abs_error"] > 1e-3
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"tau_lower": -1.0}, "lower-crust Maxwell time"),
+    ({"tau_mantle": np.nan}, "mantle Maxwell time"),
+    ({"fault_depth": 30.0}, "elastic upper crust"),
+    ({"t": -1.0}, "time t"),
+    ({"lower_crust": -5.0}, "lower-crust thickness"),
+    ({"mu_mantle": 0.0}, "mantle shear modulus"),
+])
+def test_layered_bad_parameters_raise_user_error(kwargs, words):
+    args = {"x": X, "t": 3.0, "fault_depth": D, "crust": H, "lower_crust": H2, "tau_lower": TAU_M,
+            "tau_mantle": TAU_M, "slip": S} | kwargs
+    with pytest.raises(UserError, match=words):
+        layered.surface_displacement(**args)
+
+
+def test_shipped_layered_surrogate_matches_the_solver():
+    from deepgallery.apps.viscoelastic.entry import load
+    from deepgallery.apps.viscoelastic.physics import (
+        EarthModel,
+        layered_solver_displacement,
+        layered_surrogate_displacement,
+    )
+    from deepgallery.apps.viscoelastic.train import evaluate, sample_points
+
+    model = load(task="layered")
+    inputs, target = sample_points(2000, model.cfg, seed=565656)  # a seed never used in training
+    assert evaluate(model, inputs, target)["rel_rmse"] < 0.01
+    m = EarthModel(fault_depth=12.0, layer_thickness=20.0, lower_crust_thickness=25.0, viscosity=5e19,
+                   mantle_viscosity=1e19, slip=2.0)
+    x, t = np.meshgrid([-90.0, -6.0, 2.0, 25.0, 150.0], [0.0, 3.0, 30.0, 300.0])
+    err = layered_surrogate_displacement(model, m, x, t) - layered_solver_displacement(m, x, t)
+    assert np.abs(err).max() < 0.01 * m.slip
+
+
+def test_tiny_layered_training_learns(tmp_path, one_thread):
+    from deepgallery.apps.viscoelastic.model import LayeredConfig
+    from deepgallery.apps.viscoelastic.train import TrainConfig, load_surrogate, train
+
+    tc = TrainConfig(steps=200, batch_size=256, samples=3000, held_out=500, save_every=100, lr=5e-3, warmup=20)
+    metrics = train(tmp_path / "tiny", tc, LayeredConfig(width=16, depth=2), log=lambda *_: None)
+    _, meta = load_surrogate(tmp_path / "tiny")
+    losses = [loss for _, loss in meta["losses"]]
+    assert meta["task"] == "layered" and losses[-1] < 0.5 * losses[0] and metrics["rel_rmse"] < 0.5
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--model", "layerd"], "unknown model"),
+    (["--mantle-viscosity", "1e22"], "mantle / lower-crust viscosity"),
+    (["--lower-crust-thickness", "500"], "--lower-crust-thickness"),
+    (["--depth", "5"], "savage-prescott only"),
+    (["--model", "layered", "--recurrence", "100"], "savage-prescott only"),
+    (["--t", "1e5"], "raise the viscosity"),
+])
+def test_layered_run_bad_input_exits_2(tmp_path, capsys, flags, words):
+    out = tmp_path / "u.png"
+    assert cli.main(["run", "viscoelastic", *flags, "-o", str(out)]) == 2
+    assert words in _error_line(capsys)
+    assert not out.exists()
+
+
+def test_layered_run_is_the_default(tmp_path, capsys):
+    out, table = tmp_path / "u.png", tmp_path / "u.json"
+    assert cli.main(["run", "viscoelastic", "--x", "10", "40", "--t", "0", "20", "--lower-crust-thickness", "15",
+                     "--mantle-viscosity", "2e19", "-o", str(out), "--json", str(table)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "model: layered" in capsys.readouterr().out
+    record = json.loads(table.read_text())
+    assert record["model_kind"] == "layered" and record["summary"]["rel_rmse_on_plotted_curves"] < 0.01

@@ -7,18 +7,26 @@ APP = App(
     title="Neural surrogate for viscoelastic earthquake cycles",
     paper="DeVries et al. 2017, Enabling large-scale viscoelastic calculations via neural network acceleration",
     paper_url="https://arxiv.org/abs/1701.08884",
-    summary="An MLP learns the semi-analytic postseismic surface displacement of an elastic layer over a Maxwell "
-            "half-space after a strike-slip earthquake (Savage & Prescott 1978) and evaluates it much faster; "
-            "plots network vs solver over distance and time.",
+    summary="An MLP learns the postseismic surface displacement after a strike-slip earthquake in a three-layer "
+            "earth (elastic upper crust, Maxwell lower crust, Maxwell mantle; wavenumber integral + Talbot Laplace "
+            "inversion) and evaluates it hundreds of times faster; also the classic elastic layer over a Maxwell "
+            "half-space (Savage & Prescott 1978) and its earthquake cycle; plots network vs solver.",
     status="built",
     extra="science",
     entry="deepgallery.apps.viscoelastic.entry",
     inputs=(
+        Param("model", "choice", "layered: elastic upper crust / Maxwell lower crust / Maxwell mantle; "
+              "savage-prescott: elastic layer over one Maxwell half-space", "layered",
+              choices=("layered", "savage-prescott")),
         Param("fault_depth", "float", "D, km: the fault slips from the surface to this depth (<= H)", 15.0,
               minimum=1.0, maximum=200.0, step=0.5),
-        Param("layer_thickness", "float", "H, km: elastic layer over the viscoelastic half-space", 30.0,
+        Param("layer_thickness", "float", "H (H1), km: elastic layer (upper crust)", 30.0,
               minimum=5.0, maximum=200.0, step=0.5),
-        Param("viscosity", "float", "eta, Pa s, of the Maxwell half-space (e.g. 1e19)", 1e19,
+        Param("lower_crust_thickness", "float", "H2, km: Maxwell lower crust (layered model)", 20.0,
+              minimum=1.0, maximum=300.0, step=0.5),
+        Param("viscosity", "float", "eta, Pa s, under the elastic layer: lower crust (layered) or half-space", 1e19,
+              minimum=1e16, maximum=1e24),
+        Param("mantle_viscosity", "float", "eta3, Pa s, of the Maxwell mantle (layered model)", 5e19,
               minimum=1e16, maximum=1e24),
         Param("shear_modulus", "float", "mu, GPa", 30.0, minimum=1.0, maximum=200.0, step=1.0),
         Param("slip", "float", "s, m: coseismic slip", 5.0, minimum=0.01, maximum=100.0, step=0.1),
@@ -30,5 +38,5 @@ APP = App(
                                 "solver (solid) and network (dashed)"),
         Output("table", "table", "solver and network displacement at those distances and times"),
     ),
-    checkpoints=("surrogate",),
+    checkpoints=("layered", "surrogate", "cycle"),
 )

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from ...core.atomic import write_text
-from ...core.errors import UserError
+from ...core.errors import UserError, unknown_name_error
 from ...registry import DemoItem
-from . import solver
+from . import layered, solver
 from .figure import Quantity
 from .physics import (
     Cycle,
@@ -22,6 +22,9 @@ from .physics import (
     check_cycle_domain,
     check_domain,
     check_grid,
+    check_layered_domain,
+    layered_solver_displacement,
+    layered_surrogate_displacement,
     solver_displacement,
     solver_velocity,
     surrogate_displacement,
@@ -29,9 +32,11 @@ from .physics import (
 )
 
 HERE = Path(__file__).parent
-SHIPPED = {"postseismic": HERE / "checkpoints" / "surrogate", "cycle": HERE / "checkpoints" / "cycle"}
-FIX = ("Train one with `deepgallery train viscoelastic --out PATH` (add --cycle for the cycle model) and pass "
-       "--checkpoint PATH, or reinstall deepgallery to restore the shipped checkpoints.")
+SHIPPED = {"postseismic": HERE / "checkpoints" / "surrogate", "cycle": HERE / "checkpoints" / "cycle",
+           "layered": HERE / "checkpoints" / "layered"}
+FIX = ("Train one with `deepgallery train viscoelastic --out PATH` (add --layered for the three-layer model, --cycle "
+       "for the cycle model) and pass --checkpoint PATH, or reinstall deepgallery to restore the shipped checkpoints.")
+MODELS = ("layered", "savage-prescott")  # --model: the three-layer Maxwell earth, or one Maxwell half-space
 
 
 def load(path: str | Path | None = None, task: str = "postseismic"):
@@ -47,14 +52,23 @@ def load(path: str | Path | None = None, task: str = "postseismic"):
 # ---------------------------------------------------------------- run
 def add_run_args(parser: argparse.ArgumentParser) -> None:
     d, c = EarthModel(), Cycle()
-    parser.add_argument("--params", metavar="JSON", help="a JSON file with any of fault_depth, layer_thickness, "
-                        "viscosity, shear_modulus, slip, recurrence, plate_rate, x, t, x_max, t_max, depth; "
-                        "flags given on the command line win")
+    parser.add_argument("--model", help="layered (default: elastic upper crust over a Maxwell lower crust over a "
+                        "Maxwell mantle, the paper's rheology) or savage-prescott (elastic layer over one Maxwell "
+                        "half-space; also the earthquake-cycle model of --recurrence and the stresses of --depth)")
+    parser.add_argument("--params", metavar="JSON", help="a JSON file with any of model, fault_depth, "
+                        "layer_thickness, lower_crust_thickness, viscosity, mantle_viscosity, shear_modulus, slip, "
+                        "recurrence, plate_rate, x, t, x_max, t_max, depth; flags given on the command line win")
     parser.add_argument("--fault-depth", type=float,
                         help=f"D, km: the fault slips from 0 to D (default {d.fault_depth})")
     parser.add_argument("--layer-thickness", type=float,
-                        help=f"H, km: elastic layer over the Maxwell half-space (default {d.layer_thickness})")
-    parser.add_argument("--viscosity", type=float, help=f"eta, Pa s, of the half-space (default {d.viscosity:g})")
+                        help=f"H, km: elastic layer (upper crust) over the Maxwell material "
+                             f"(default {d.layer_thickness})")
+    parser.add_argument("--lower-crust-thickness", type=float, help="H2, km: Maxwell lower crust under the elastic "
+                        f"layer, layered model (default {d.lower_crust_thickness})")
+    parser.add_argument("--viscosity", type=float, help="eta, Pa s, of the Maxwell material under the elastic layer: "
+                        f"the lower crust (layered) or the half-space (savage-prescott) (default {d.viscosity:g})")
+    parser.add_argument("--mantle-viscosity", type=float, help="eta3, Pa s, of the Maxwell mantle half-space, layered "
+                        f"model (default {d.mantle_viscosity:g})")
     parser.add_argument("--shear-modulus", type=float, help=f"mu, GPa (default {d.shear_modulus})")
     parser.add_argument("--slip", type=float, help=f"s, m, coseismic slip (default {d.slip}; single event only)")
     parser.add_argument("--recurrence", type=float, help="T_r, yr: show a steady earthquake cycle with an event "
@@ -74,7 +88,8 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="PATH", help="also write the table as JSON")
 
 
-RUN_DEFAULTS = {"x": [5.0, 15.0, 30.0, 60.0], "t": None, "x_max": 150.0, "t_max": None, "depth": None}
+RUN_DEFAULTS = {"x": [5.0, 15.0, 30.0, 60.0], "t": None, "x_max": 150.0, "t_max": None, "depth": None,
+                "model": None}
 EVENT_TIMES = [0.0, 2.0, 10.0, 30.0, 100.0]  # yr after a single event
 CYCLE_PHASES = [0.01, 0.1, 0.3, 0.6, 0.95]  # fractions of T_r
 
@@ -110,16 +125,33 @@ def _positive(name: str, value) -> float:
     return value
 
 
-def _title(m: EarthModel, extra: str) -> str:
+def _title(m: EarthModel, extra: str, model: str = "savage-prescott") -> str:
+    if model == "layered":
+        tau2, tau3 = m.maxwell_years
+        return (f"D = {m.fault_depth:g} km, elastic H1 = {m.layer_thickness:g} km, lower crust H2 = "
+                f"{m.lower_crust_thickness:g} km (eta {m.viscosity:.3g} Pa s, eta/mu = {tau2:.3g} yr), mantle eta "
+                f"{m.mantle_viscosity:.3g} Pa s ({tau3:.3g} yr), mu = {m.shear_modulus:g} GPa, {extra}")
     return (f"D = {m.fault_depth:g} km, H = {m.layer_thickness:g} km, eta = {m.viscosity:.3g} Pa s, "
             f"mu = {m.shear_modulus:g} GPa (tau = 2 eta/mu = {m.tau_years:.3g} yr), {extra}")
 
 
+def model_name(name, cycle: bool) -> str:
+    """--model resolved: layered by default, savage-prescott for the cycle; UserError for unknown names."""
+    if name is None:
+        return "savage-prescott" if cycle else "layered"
+    if name not in MODELS:
+        raise unknown_name_error("model", str(name), MODELS)
+    if cycle and name != "savage-prescott":
+        raise UserError("--recurrence (the earthquake cycle) is available for --model savage-prescott only")
+    return name
+
+
 def predict_arrays(m: EarthModel, distances, times, x_max, t_max, out_png: Path, checkpoint: str | None = None,
-                   cycle: Cycle | None = None) -> dict:
+                   cycle: Cycle | None = None, model_kind: str | None = None) -> dict:
     """Check everything, then write the figure and return the table (the shared core of run/predict/demo)."""
     from .figure import comparison
 
+    model_kind = model_name(model_kind, cycle is not None)
     m.check()
     if cycle is not None:
         cycle.check()
@@ -130,7 +162,14 @@ def predict_arrays(m: EarthModel, distances, times, x_max, t_max, out_png: Path,
     x_max = _positive("x_max", x_max)
     if Path(out_png).suffix.lower() != ".png":
         raise UserError(f"{out_png}: the figure is written as PNG; give a path ending in .png")
-    if cycle is None:
+    if model_kind == "layered":
+        t_max = _positive("t_max", float(np.max(t)) if t_max is None else t_max)
+        model = load(checkpoint, "layered")
+        check_layered_domain(model.cfg, m, np.append(x, x_max), np.append(t, t_max))
+        q = Quantity("surface displacement u", "m", lambda a, b: layered_solver_displacement(m, a, b),
+                     lambda a, b: layered_surrogate_displacement(model, m, a, b),
+                     _title(m, f"s = {m.slip:g} m", "layered"))
+    elif cycle is None:
         t_max = _positive("t_max", float(np.max(t)) if t_max is None else t_max)
         model = load(checkpoint, "postseismic")
         check_domain(model.cfg, m, np.append(x, x_max), np.append(t, t_max))
@@ -162,13 +201,20 @@ def run(args: argparse.Namespace) -> int:
         cycle = Cycle(_number("recurrence", pick("recurrence", None)),
                       _number("plate_rate", pick("plate_rate", Cycle().plate_rate)))
     grid = {k: pick(k, v) for k, v in RUN_DEFAULTS.items()}
+    kind = model_name(grid["model"], cycle is not None)
     at_depth = None
     if grid["depth"] is not None:  # checked before anything is written
+        if kind != "savage-prescott":
+            raise UserError("--depth (stresses at depth) is available for --model savage-prescott only")
         at_depth = depth_table(m, grid["x"], EVENT_TIMES if grid["t"] is None else grid["t"], grid["depth"], cycle)
     table = predict_arrays(m, grid["x"], grid["t"], grid["x_max"], grid["t_max"], Path(args.out), args.checkpoint,
-                           cycle)
-    print(f"tau = 2 eta / mu = {m.tau_years:.4g} yr" + (f", T_r / tau = {cycle.recurrence / m.tau_years:.3g}"
-                                                        if cycle else ""))
+                           cycle, kind)
+    if kind == "layered":
+        tau2, tau3 = m.maxwell_years
+        print(f"model: layered; Maxwell times eta/mu: lower crust {tau2:.4g} yr, mantle {tau3:.4g} yr")
+    else:
+        print(f"model: savage-prescott; tau = 2 eta / mu = {m.tau_years:.4g} yr"
+              + (f", T_r / tau = {cycle.recurrence / m.tau_years:.3g}" if cycle else ""))
     print("  ".join(f"{h:>22}" for h in table["headers"]))
     for row in table["data"]:
         print("  ".join(f"{v:>22g}" for v in row))
@@ -183,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
         for row in at_depth["data"]:
             print("  ".join(f"{v:>16.6g}" for v in row))
     if args.json:
-        record = {"model": m.as_dict(), "cycle": cycle and cycle.__dict__, **table}
+        record = {"model": m.as_dict(), "model_kind": kind, "cycle": cycle and cycle.__dict__, **table}
         if at_depth is not None:
             record["at_depth"] = {"depth_km": grid["depth"], **at_depth}
         write_text(args.json, json.dumps(record, indent=2) + "\n")
@@ -219,6 +265,9 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
                         help="checkpoint path without suffix (writes OUT.safetensors + OUT.json)")
     parser.add_argument("--cycle", action="store_true",
                         help="train the earthquake-cycle velocity model instead of the single-event one")
+    parser.add_argument("--layered", action="store_true",
+                        help="train the three-layer model (elastic upper crust, Maxwell lower crust and mantle; "
+                             "labels from the wavenumber/Talbot solver, ~25 s per 300k points)")
     parser.add_argument("--resume", action="store_true", help="continue the checkpoint at --out")
     parser.add_argument("--overwrite", action="store_true", help="start over even if --out exists")
     parser.add_argument("--steps", type=int, default=tc.steps, help=f"Adam steps (default {tc.steps})")
@@ -238,11 +287,13 @@ def train(args: argparse.Namespace) -> int:
     import torch
 
     from ...core import checkpoint
-    from .model import CycleConfig, SurrogateConfig
+    from .model import CycleConfig, LayeredConfig, SurrogateConfig
     from .train import TrainConfig
     from .train import train as train_loop
 
-    config_cls = CycleConfig if args.cycle else SurrogateConfig
+    if args.cycle and args.layered:
+        raise UserError("choose one of --cycle and --layered")
+    config_cls = CycleConfig if args.cycle else LayeredConfig if args.layered else SurrogateConfig
     args.width = config_cls().width if args.width is None else args.width
     for name in ("steps", "batch_size", "samples", "held_out", "save_every", "width", "depth"):
         if getattr(args, name) < 1:
@@ -272,7 +323,8 @@ def _cpu_seconds(calls: list, repeats: int) -> list[float]:
     return best
 
 
-TABLE_SHAPE = {"postseismic": (64, 16, 64), "cycle": (24, 8, 24, 12)}  # the interpolation-table peer's grid
+TABLE_SHAPE = {"postseismic": (64, 16, 64), "cycle": (24, 8, 24, 12),  # the interpolation-table peer's grid
+               "layered": (16, 6, 5, 5, 16)}
 
 
 def _bench_task(task: str, n: int, repeats: int) -> dict:
@@ -290,7 +342,16 @@ def _bench_task(task: str, n: int, repeats: int) -> dict:
     ones = np.ones(n)
     cycle = task == "cycle"
     table = peer.build_table(model.cfg, TABLE_SHAPE[task])
-    if not cycle:
+    if task == "layered":
+        xi, delta, h, r, T = cols
+        solver_call = lambda: layered.dimensionless(inputs)  # noqa: E731
+        net_args = (xi, T, delta, ones, h, ones, r, ones)
+        terms = np.array([layered.wavenumber_grid(v)[0].size * layered.DEFAULT.talbot_nodes // 2 for v in xi])
+        with np.errstate(divide="ignore"):
+            elastic = lambda: np.arctan(delta / xi) / np.pi  # noqa: E731
+        table_call = lambda: peer.predict(table, inputs, "layered") + elastic()  # noqa: E731
+        metrics["peer_table_rel_rmse"] = relative_rmse(table_call(), target + elastic())
+    elif not cycle:
         xi, delta, T = cols
         solver_call = lambda: solver.surface_displacement(xi, T, delta, 1.0, 1.0, 1.0)  # noqa: E731
         net_args = (xi, T, delta, ones, ones, ones)
@@ -314,20 +375,30 @@ def _bench_task(task: str, n: int, repeats: int) -> dict:
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    extra = {}
     try:
         t_solver, t_net, t_table = _cpu_seconds([solver_call, net_call, table_call], repeats)
+        if task == "layered":  # the solver at about the network's own accuracy (layered.NETWORK_LEVEL), same batch
+            low = lambda: layered.dimensionless(inputs, layered.NETWORK_LEVEL)  # noqa: E731
+            t_low, t_net2 = _cpu_seconds([low, net_call], repeats)
+            extra["speedup_vs_solver_at_network_accuracy"] = t_low / t_net2
     finally:
         torch.set_num_threads(threads)
-    return {**metrics, "speedup": t_solver / t_net, "solver_points_per_s": n / t_solver,
+    return {**metrics, "speedup": t_solver / t_net, **extra, "solver_points_per_s": n / t_solver,
             "network_points_per_s": n / t_net, "solver_terms_mean": float(terms.mean()),
             "network_parameters": sum(p.numel() for p in model.parameters()),
             "peer_table_speedup": t_solver / t_table, "peer_table_entries": int(np.prod(TABLE_SHAPE[task]))}
 
 
 def bench(quick: bool = False) -> dict:
-    """Accuracy on held-out parameters and same-batch speed, network vs solver, for both shipped models.
+    """Accuracy on held-out parameters and same-batch speed, network vs solver, for the three shipped models.
 
-    Batches are drawn like the training data from a seed never used in training: single event --
+    Headline (``rel_rmse``, ``speedup``, ...): the three-layer Maxwell model (layered.py, the paper's rheology) --
+    log1p-uniform xi = |x|/H1 in [0, 20] and T = t/tau2 in [0, 100], uniform D/H1 in [0.1, 1] and H2/H1 in
+    [0.25, 3], log-uniform eta3/eta2 in [0.1, 10]; solver: wavenumber integral + Talbot inversion at its default
+    settings (``layered.DEFAULT``), whose own error against ``layered.REFERENCE`` is measured here too
+    (``solver_max_abs_error``). Secondary (suffix ``_savage_prescott`` and ``_cycle``): the single-layer event and
+    cycle models. Batches are drawn like the training data from a seed never used in training: single event --
     log-uniform xi = |x|/H in [0, 40] and T = t/tau in [0, 200], uniform D/H in [0.05, 1]; cycle -- the same
     xi and D/H, uniform phase t/T_r, log-uniform T_r/tau in [0.1, 30]. Solvers: eq. (1) and the cycle sum
     in numpy float64, vectorised over points in cache-sized chunks sorted by cost; networks: float32 torch,
@@ -335,58 +406,79 @@ def bench(quick: bool = False) -> dict:
     same run; best of `repeats` in CPU seconds, interleaved. Peer: linear interpolation in a table of
     solver values on a grid in the network's coordinates (peer.py).
     """
-    n, n_cycle, repeats = (20_000, 10_000, 3) if quick else (200_000, 50_000, 5)
+    n_layered, n, n_cycle, repeats = (5_000, 20_000, 10_000, 3) if quick else (40_000, 200_000, 50_000, 5)
+    acc = layered.accuracy(n=100 if quick else 400)
+    main = _bench_task("layered", n_layered, repeats)
+    main["solver_max_abs_error"] = acc["max_abs_error"]
+    main["solver_rel_rmse_vs_reference"] = acc["rel_rmse"]
     event = _bench_task("postseismic", n, repeats)
     cycle = _bench_task("cycle", n_cycle, repeats)
-    metrics = {**event, **{f"{k}_cycle": v for k, v in cycle.items()}}
+    metrics = {**main, **{f"{k}_savage_prescott": v for k, v in event.items()},
+               **{f"{k}_cycle": v for k, v in cycle.items()}}
     return {"metrics": metrics, "device": "cpu",
-            "config": {"points": n, "points_cycle": n_cycle, "repeats": repeats, "threads": 1,
-                       "clock": "process CPU time",
-                       "checkpoints": "shipped surrogate + cycle", "cycle_events_explicit": solver.CYCLE_EVENTS,
+            "config": {"points": n_layered, "points_savage_prescott": n, "points_cycle": n_cycle,
+                       "repeats": repeats, "threads": 1, "clock": "process CPU time",
+                       "checkpoints": "shipped layered (headline) + surrogate (savage_prescott) + cycle",
+                       "layered_box": layered.BOX.as_dict(),
+                       "layered_solver": {"settings": layered.DEFAULT.as_dict(),
+                                          "network_level_settings": layered.NETWORK_LEVEL.as_dict(),
+                                          "reference": layered.REFERENCE.as_dict(),
+                                          "accuracy_vs_reference": acc,
+                                          "method": "sine-transform wavenumber integral (composite Gauss-Legendre) "
+                                                    "x Talbot inversion (Weideman-Trefethen cot contour)"},
+                       "cycle_events_explicit": solver.CYCLE_EVENTS,
                        "peer_table_shape": TABLE_SHAPE,
                        "goal": {"rel_rmse": 0.01, "speedup": 500}}}
 
 
 # ---------------------------------------------------------------- demo and web
 DEMOS = [
-    ("Postseismic relaxation after a 5 m strike-slip event (D = 15 km, H = 30 km, eta = 1e19 Pa s)",
-     EarthModel(), None, [5.0, 15.0, 30.0, 60.0], [0.0, 2.0, 10.0, 30.0, 100.0], 150.0),
-    ("Fault through the whole layer (D = H = 20 km) over a weak asthenosphere (eta = 3e18 Pa s)",
+    ("Three layers: 5 m event, elastic upper crust 30 km, lower crust 20 km (1e19 Pa s), mantle 5e19 Pa s",
+     EarthModel(), None, [5.0, 15.0, 30.0, 60.0], [0.0, 2.0, 10.0, 30.0, 100.0], 150.0, "layered"),
+    ("Three layers: fault through a 15 km upper crust, strong lower crust (1e20 Pa s) over a weak mantle (1e19)",
+     EarthModel(fault_depth=15.0, layer_thickness=15.0, lower_crust_thickness=20.0, viscosity=1e20,
+                mantle_viscosity=1e19), None, [5.0, 20.0, 50.0, 100.0], [0.0, 1.0, 5.0, 20.0, 100.0], 200.0,
+     "layered"),
+    ("Savage-Prescott: fault through the whole layer (D = H = 20 km) over a weak half-space (eta = 3e18 Pa s)",
      EarthModel(fault_depth=20.0, layer_thickness=20.0, viscosity=3e18), None, [5.0, 20.0, 50.0, 100.0],
-     [0.0, 1.0, 5.0, 20.0, 50.0], 200.0),
+     [0.0, 1.0, 5.0, 20.0, 50.0], 200.0, "savage-prescott"),
     ("Earthquake cycle: an event every 150 yr on a fault loaded at 35 mm/yr (eta = 1e19 Pa s)",
-     EarthModel(), Cycle(), [5.0, 15.0, 30.0, 60.0], None, 150.0),
+     EarthModel(), Cycle(), [5.0, 15.0, 30.0, 60.0], None, 150.0, "savage-prescott"),
 ]
 
 
 def demo(out_dir: Path) -> list[DemoItem]:
     out_dir = Path(out_dir)
     items = []
-    for i, (title, m, cycle, xs, ts, x_max) in enumerate(DEMOS):
+    for i, (title, m, cycle, xs, ts, x_max, kind) in enumerate(DEMOS):
         start = time.perf_counter()
         png = out_dir / f"viscoelastic-{i}.png"
-        table = predict_arrays(m, xs, ts, x_max, None, png, cycle=cycle)
+        table = predict_arrays(m, xs, ts, x_max, None, png, cycle=cycle, model_kind=kind)
         s = table["summary"]
-        inputs = {k: f"{v:g}" for k, v in m.as_dict().items()} | ({k: f"{v:g}" for k, v in cycle.__dict__.items()}
-                                                                 if cycle else {})
+        inputs = {"model": kind} | {k: f"{v:g}" for k, v in m.as_dict().items()} | (
+            {k: f"{v:g}" for k, v in cycle.__dict__.items()} if cycle else {})
+        scale = (f"Maxwell times eta/mu = {m.maxwell_years[0]:.3g} / {m.maxwell_years[1]:.3g} yr"
+                 if kind == "layered" else f"tau = 2 eta/mu = {m.tau_years:.3g} yr")
         items.append(DemoItem(
             title=title, inputs=inputs, outputs=[png],
-            text=f"tau = 2 eta/mu = {m.tau_years:.3g} yr; network vs solver on the plotted curves: relative "
+            text=f"{scale}; network vs solver on the plotted curves: relative "
                  f"RMSE {s['rel_rmse_on_plotted_curves']:.2e}, max |error| {s['max_abs_error']:.3g} {s['unit']}",
             seconds=time.perf_counter() - start))
     return items
 
 
 def predict(fault_depth: float = 15.0, layer_thickness: float = 30.0, viscosity: float = 1e19,
-            shear_modulus: float = 30.0, slip: float = 5.0, t_max: float = 100.0, x_max: float = 150.0) -> dict:
+            shear_modulus: float = 30.0, slip: float = 5.0, t_max: float = 100.0, x_max: float = 150.0,
+            lower_crust_thickness: float = 20.0, mantle_viscosity: float = 5e19, model: str = "layered") -> dict:
     """The web gallery's call: a PNG of network vs solver after one event and the table at a few (x, t)."""
     m = EarthModel(*(_number(k, v) for k, v in ((
         "fault_depth", fault_depth), ("layer_thickness", layer_thickness), ("viscosity", viscosity),
-        ("shear_modulus", shear_modulus), ("slip", slip))))
+        ("shear_modulus", shear_modulus), ("slip", slip), ("lower_crust_thickness", lower_crust_thickness),
+        ("mantle_viscosity", mantle_viscosity))))
     t_max, x_max = _positive("t_max", t_max), _positive("x_max", x_max)
     png = Path(tempfile.mkdtemp(prefix="viscoelastic-")) / "viscoelastic.png"
     times = [0.0, 0.05 * t_max, 0.2 * t_max, 0.5 * t_max, t_max]
     distances = [0.05 * x_max, 0.1 * x_max, 0.25 * x_max, 0.5 * x_max]
-    table = predict_arrays(m, distances, times, x_max, t_max, png)
+    table = predict_arrays(m, distances, times, x_max, t_max, png, model_kind=model)
     return {"plot": png, "table": {"headers": table["headers"], "data": table["data"]},
             "summary": table["summary"]}

@@ -23,6 +23,15 @@ but has long 1/xi and 1/T tails.
 
 positive on each side and zero on the locked fault trace by construction; the exponential spans the
 factor ~500 between velocities just after an event and late in a cycle with the same relative accuracy.
+
+``LayeredSurrogate`` learns the three-layer Maxwell solution of ``layered.py`` (elastic upper crust H1, Maxwell
+lower crust, Maxwell mantle; equal shear moduli) on (xi = |x|/H1, delta = D/H1, h = H2/H1, r = eta3/eta2,
+T = t/tau2 with tau2 = eta2/mu the lower crust's Maxwell time):
+
+    u / s = sign(x) * [ arctan(delta / xi) / pi  +  (1 - e^{-T (1 + 1/r)}) * xi/(1+xi) * delta * MLP(features) ]
+
+the same exact elastic term and envelope as the single-layer model; ``T (1 + 1/r)`` is time in units of the
+faster of the two Maxwell times, so a weak mantle switches the envelope on early.
 """
 
 from __future__ import annotations
@@ -145,6 +154,63 @@ class CycleSurrogate(nn.Module):
         return plate_rate * torch.sign(x) * self.velocity(xi, fault_depth / layer_thickness, phase, recurrence / tau)
 
 
+@dataclass
+class LayeredConfig:
+    width: int = 32  # hidden units per layer
+    depth: int = 3  # hidden layers
+    xi_max: float = 20.0  # the box of layered.Box (kept here so a checkpoint carries its own range)
+    delta_min: float = 0.1
+    h_min: float = 0.25
+    h_max: float = 3.0
+    r_min: float = 0.1
+    r_max: float = 10.0
+    t_max: float = 100.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LayeredConfig:
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+class LayeredSurrogate(nn.Module):
+    """MLP(5 -> width x depth -> 1) for the three-layer Maxwell earth, wrapped like ``Surrogate``."""
+
+    def __init__(self, cfg: LayeredConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.mlp = mlp(5, cfg.width, cfg.depth)
+
+    def features(self, xi, delta, h, r, T) -> torch.Tensor:
+        """(B,) x 5 -> (B, 5) in [-1, 1]."""
+        c = self.cfg
+        return torch.stack([
+            2 * torch.log1p(xi) / math.log1p(c.xi_max) - 1,
+            2 * (delta - c.delta_min) / (1 - c.delta_min) - 1,
+            2 * (h - c.h_min) / (c.h_max - c.h_min) - 1,
+            2 * torch.log(r / c.r_min) / math.log(c.r_max / c.r_min) - 1,
+            2 * torch.log1p(T) / math.log1p(c.t_max) - 1,
+        ], dim=1)
+
+    def postseismic(self, xi, delta, h, r, T) -> torch.Tensor:
+        """Viscoelastic part of u/s at xi >= 0: (B,) -> (B,)."""
+        env = -torch.expm1(-T * (1 + 1 / r)) * xi / (1 + xi) * delta  # (B,)
+        return self.mlp(self.features(xi, delta, h, r, T)).squeeze(1) * env
+
+    def dimensionless(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The training target from (B, 5) columns (xi, delta, h, r, T): the postseismic part of u/s."""
+        return self.postseismic(*inputs.unbind(1))
+
+    def forward(self, x, t, fault_depth, crust, lower_crust, tau_lower, tau_mantle, slip) -> torch.Tensor:
+        """Surface displacement in the unit of slip; all arguments (B,), Maxwell times tau = eta/mu."""
+        xi = x.abs() / crust
+        delta = fault_depth / crust
+        elastic = torch.atan(delta / xi) / math.pi
+        post = self.postseismic(xi, delta, lower_crust / crust, tau_mantle / tau_lower, t / tau_lower)
+        return slip * torch.sign(x) * (elastic + post)
+
+
 @torch.inference_mode()
 def evaluate_batched(model: nn.Module, *columns: torch.Tensor, chunk: int = 16384) -> torch.Tensor:
     """model(*columns) over (B,) columns in cache-sized chunks (~3x faster on a CPU than one huge batch)."""
@@ -152,8 +218,10 @@ def evaluate_batched(model: nn.Module, *columns: torch.Tensor, chunk: int = 1638
     return torch.cat([model(*(c[i:i + chunk] for c in columns)) for i in range(0, n, chunk)])
 
 
-def build(task: str, config: dict) -> Surrogate | CycleSurrogate:
-    """A fresh model for `task` ("postseismic" or "cycle") from its config dict."""
+def build(task: str, config: dict) -> Surrogate | CycleSurrogate | LayeredSurrogate:
+    """A fresh model for `task` ("postseismic", "cycle" or "layered") from its config dict."""
+    if task == "layered":
+        return LayeredSurrogate(LayeredConfig.from_dict(config))
     if task == "cycle":
         return CycleSurrogate(CycleConfig.from_dict(config))
     return Surrogate(SurrogateConfig.from_dict(config))

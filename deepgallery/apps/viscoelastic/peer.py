@@ -14,23 +14,37 @@ import math
 import numpy as np
 from scipy.interpolate import RegularGridInterpolator
 
-from . import solver
-from .model import CycleConfig, SurrogateConfig
+from . import layered, solver
+from .model import CycleConfig, LayeredConfig, SurrogateConfig
 
 
-def coordinates(inputs: np.ndarray, cycle: bool) -> np.ndarray:
-    """Dimensionless inputs (n, 3|4) -> table coordinates (n, 3|4)."""
+def coordinates(inputs: np.ndarray, cycle) -> np.ndarray:
+    """Dimensionless inputs (n, 3|4|5) -> table coordinates; cycle: False, True or "layered"."""
     c = inputs.copy()
     c[:, 0] = np.log1p(c[:, 0])
-    if cycle:
+    if cycle == "layered":  # (log1p xi, delta, h, log r, log1p T)
+        c[:, 3] = np.log(c[:, 3])
+        c[:, 4] = np.log1p(c[:, 4])
+    elif cycle:
         c[:, 3] = np.log(c[:, 3])
     else:
         c[:, 2] = np.log1p(c[:, 2])
     return c
 
 
-def build_table(cfg: SurrogateConfig | CycleConfig, shape: tuple[int, ...]) -> RegularGridInterpolator:
+def build_table(cfg: SurrogateConfig | CycleConfig | LayeredConfig, shape: tuple[int, ...]) -> RegularGridInterpolator:
     """Solver values on a regular grid in table coordinates; the elastic term is added back at evaluation."""
+    if isinstance(cfg, LayeredConfig):
+        axes = [np.linspace(0.0, math.log1p(cfg.xi_max), shape[0]), np.linspace(cfg.delta_min, 1.0, shape[1]),
+                np.linspace(cfg.h_min, cfg.h_max, shape[2]), np.linspace(math.log(cfg.r_min), math.log(cfg.r_max),
+                                                                         shape[3]),
+                np.linspace(0.0, math.log1p(cfg.t_max), shape[4])]
+        grid = [g.ravel() for g in np.meshgrid(*axes, indexing="ij")]
+        xi = np.expm1(grid[0])
+        pts = np.stack([xi, grid[1], grid[2], np.exp(grid[3]), np.expm1(grid[4])], axis=1)
+        with np.errstate(divide="ignore"):
+            post = layered.dimensionless(pts) - np.sign(xi) * np.arctan(grid[1] / xi) / math.pi
+        return RegularGridInterpolator(axes, np.where(xi > 0, post, 0.0).reshape(shape), method="linear")
     cycle = isinstance(cfg, CycleConfig)
     axes = [np.linspace(0.0, math.log1p(cfg.xi_max), shape[0]), np.linspace(cfg.delta_min, 1.0, shape[1])]
     if cycle:

@@ -8,21 +8,29 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ...core.errors import UserError
-from . import solver
+from . import layered, solver
 
 
 @dataclass
 class EarthModel:
     fault_depth: float = 15.0  # km, D: the fault slips from the surface to this depth
-    layer_thickness: float = 30.0  # km, H: elastic layer (lithosphere) over the viscoelastic half-space
-    viscosity: float = 1e19  # Pa s, eta of the Maxwell half-space (asthenosphere)
-    shear_modulus: float = 30.0  # GPa, mu (the same in layer and half-space)
+    layer_thickness: float = 30.0  # km, H (H1): elastic layer (upper crust / lithosphere)
+    viscosity: float = 1e19  # Pa s, eta (eta2) of the Maxwell material right below the elastic layer
+    shear_modulus: float = 30.0  # GPa, mu (the same in every layer)
     slip: float = 5.0  # m, coseismic slip s
+    lower_crust_thickness: float = 20.0  # km, H2: Maxwell lower crust (layered model only)
+    mantle_viscosity: float = 5e19  # Pa s, eta3 of the Maxwell mantle half-space (layered model only)
 
     @property
     def tau_years(self) -> float:
         """tau = 2 eta / mu in years, the time scale of the relaxation."""
         return float(solver.relaxation_time_years(self.viscosity, self.shear_modulus))
+
+    @property
+    def maxwell_years(self) -> tuple[float, float]:
+        """Maxwell times eta/mu of the lower crust and the mantle, years (the layered model's time scales)."""
+        mu = self.shear_modulus * 1e9 * solver.SECONDS_PER_YEAR
+        return self.viscosity / mu, self.mantle_viscosity / mu
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -30,7 +38,8 @@ class EarthModel:
     def check(self) -> EarthModel:
         """UserError (one line) for values that are not physical."""
         names = {"fault_depth": "fault depth (km)", "layer_thickness": "layer thickness (km)",
-                 "viscosity": "viscosity (Pa s)", "shear_modulus": "shear modulus (GPa)", "slip": "slip (m)"}
+                 "viscosity": "viscosity (Pa s)", "shear_modulus": "shear modulus (GPa)", "slip": "slip (m)",
+                 "lower_crust_thickness": "lower-crust thickness (km)", "mantle_viscosity": "mantle viscosity (Pa s)"}
         for key, label in names.items():
             value = getattr(self, key)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
@@ -141,3 +150,57 @@ def surrogate_velocity(model, m: EarthModel, c: Cycle, x_km, t_years) -> np.ndar
     v = evaluate_batched(model, column(x), column(t / c.recurrence), column(m.fault_depth),
                          column(m.layer_thickness), column(m.tau_years), column(c.recurrence), column(c.plate_rate))
     return v.double().numpy().reshape(x.shape)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The three-layer model (layered.py): elastic upper crust H1 = layer_thickness, Maxwell lower crust H2 with
+# viscosity eta2 = viscosity, Maxwell mantle half-space with eta3 = mantle_viscosity, one shear modulus.
+# ---------------------------------------------------------------------------------------------------------------
+def layered_solver_displacement(m: EarthModel, x_km, t_years) -> np.ndarray:
+    """Surface displacement (m) from the wavenumber/Talbot solver at broadcast (x, t)."""
+    tau2, tau3 = m.maxwell_years
+    return layered.surface_displacement(x_km, t_years, m.fault_depth, m.layer_thickness, m.lower_crust_thickness,
+                                        tau2, tau3, m.slip)
+
+
+def layered_surrogate_displacement(model, m: EarthModel, x_km, t_years) -> np.ndarray:
+    """Surface displacement (m) from the layered network at broadcast (x, t), same shape as the solver's."""
+    import torch
+
+    from .model import evaluate_batched
+
+    x, t = np.broadcast_arrays(np.asarray(x_km, float), np.asarray(t_years, float))
+    tau2, tau3 = m.maxwell_years
+
+    def column(value) -> torch.Tensor:
+        return torch.tensor(np.broadcast_to(value, x.shape).ravel(), dtype=torch.float32)  # a copy
+
+    u = evaluate_batched(model, column(x), column(t), column(m.fault_depth), column(m.layer_thickness),
+                         column(m.lower_crust_thickness), column(tau2), column(tau3), column(m.slip))
+    return u.double().numpy().reshape(x.shape)
+
+
+def check_layered_domain(cfg, m: EarthModel, x_km: np.ndarray, t_years: np.ndarray) -> None:
+    """UserError when a request leaves the box the layered surrogate was trained on, saying what to change."""
+    H1 = m.layer_thickness
+    delta, h, r = m.fault_depth / H1, m.lower_crust_thickness / H1, m.mantle_viscosity / m.viscosity
+    if delta < cfg.delta_min:
+        raise UserError(f"fault depth / upper-crust thickness = {delta:.3g} is below the layered surrogate's range "
+                        f"({cfg.delta_min:g}); use a deeper fault or a thinner --layer-thickness")
+    if not cfg.h_min <= h <= cfg.h_max:
+        raise UserError(f"lower-crust / upper-crust thickness = {h:.3g} is outside the layered surrogate's range "
+                        f"[{cfg.h_min:g}, {cfg.h_max:g}]: change --lower-crust-thickness "
+                        f"({cfg.h_min * H1:g}..{cfg.h_max * H1:g} km here)")
+    if not cfg.r_min * (1 - 1e-9) <= r <= cfg.r_max * (1 + 1e-9):
+        raise UserError(f"mantle / lower-crust viscosity = {r:.3g} is outside the layered surrogate's range "
+                        f"[{cfg.r_min:g}, {cfg.r_max:g}]: change --mantle-viscosity or --viscosity")
+    xi = float(np.max(np.abs(x_km))) / H1
+    if xi > cfg.xi_max:
+        raise UserError(f"distance {np.max(np.abs(x_km)):g} km is {xi:.3g} upper-crust thicknesses; the layered "
+                        f"surrogate covers {cfg.xi_max:g} (<= {cfg.xi_max * H1:g} km here): lower --x-max")
+    tau2 = m.maxwell_years[0]
+    big_t = float(np.max(t_years)) / tau2
+    if big_t > cfg.t_max:
+        raise UserError(f"time {np.max(t_years):g} yr is {big_t:.3g} lower-crust Maxwell times (eta/mu = "
+                        f"{tau2:.3g} yr); the layered surrogate covers {cfg.t_max:g} "
+                        f"(<= {cfg.t_max * tau2:.4g} yr here): lower --t-max or raise the viscosity")

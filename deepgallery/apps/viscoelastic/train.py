@@ -4,7 +4,9 @@ viscoelastic code, fit a fully connected network by least squares on displacemen
 Data, task "postseismic": ``samples`` points (xi, delta, T) drawn log-uniformly in xi and T (the solution
 changes fastest near the fault and soon after the earthquake) and uniformly in delta, labelled by
 ``solver.surface_displacement`` with H = tau = s = 1. Task "cycle": (xi, delta, phase, T_c) with phase
-uniform and T_c log-uniform, labelled by ``solver.cycle_velocity``. A held-out set from another seed measures
+uniform and T_c log-uniform, labelled by ``solver.cycle_velocity``. Task "layered": (xi, delta, h, r, T) from
+``layered.sample_box``, labelled by the three-layer wavenumber/Talbot solver ``layered.dimensionless`` (minus the
+elastic arctan term). A held-out set from another seed measures
 the relative RMSE. The data are regenerated from the seed, so a checkpoint (weights + Adam state + step) is
 all that resuming needs.
 """
@@ -22,8 +24,8 @@ import torch
 from ...core import checkpoint
 from ...core.errors import UserError
 from ...core.runtime import progress, seed_everything
-from . import solver
-from .model import CycleConfig, Surrogate, SurrogateConfig, build
+from . import layered, solver
+from .model import CycleConfig, LayeredConfig, LayeredSurrogate, Surrogate, SurrogateConfig, build
 
 
 @dataclass
@@ -38,8 +40,22 @@ class TrainConfig:
     save_every: int = 1000  # steps between checkpoints (resume point)
 
 
-def sample_points(n: int, cfg: SurrogateConfig | CycleConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Dimensionless inputs (n, 3 or 4) and (n,) solver targets for the task of `cfg`."""
+def layered_box(cfg: LayeredConfig) -> layered.Box:
+    return layered.Box(**{k: getattr(cfg, k) for k in layered.Box.__dataclass_fields__})
+
+
+def sample_points(n: int, cfg: SurrogateConfig | CycleConfig | LayeredConfig, seed: int,
+                  progress_desc: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Dimensionless inputs (n, 3, 4 or 5) and (n,) solver targets for the task of `cfg`."""
+    if isinstance(cfg, LayeredConfig):  # (xi, delta, h, r, T) -> postseismic u / s
+        inputs = layered.sample_box(n, seed, layered_box(cfg))
+        blocks = range(0, n, 4096)
+        if progress_desc:
+            blocks = progress(blocks, desc=progress_desc)
+        u = np.concatenate([layered.dimensionless(inputs[i:i + 4096]) for i in blocks])
+        with np.errstate(divide="ignore"):
+            elastic = np.arctan(inputs[:, 1] / inputs[:, 0]) / math.pi
+        return inputs, u - elastic
     rng = np.random.default_rng(seed)
     xi = np.expm1(rng.uniform(0.0, math.log1p(cfg.xi_max), n))
     delta = rng.uniform(cfg.delta_min, 1.0, n)
@@ -63,7 +79,7 @@ def relative_rmse(pred: np.ndarray, ref: np.ndarray) -> float:
 def evaluate(model, inputs: np.ndarray, target: np.ndarray) -> dict[str, float]:
     """Relative RMSE on held-out points: of v/V (cycle), or of u/s and of its postseismic part."""
     pred = model.dimensionless(torch.as_tensor(inputs, dtype=torch.float32)).double().numpy()
-    if not isinstance(model, Surrogate):
+    if not isinstance(model, (Surrogate, LayeredSurrogate)):
         return {"rel_rmse": relative_rmse(pred, target)}
     post = pred
     with np.errstate(divide="ignore"):
@@ -96,7 +112,7 @@ def train(out: str | Path, tc: TrainConfig, mc: SurrogateConfig | CycleConfig, r
     """Train (or resume) and save to `out` (NAME.safetensors + NAME.json); returns held-out metrics."""
     out = Path(out)
     seed_everything(tc.seed)
-    task = "cycle" if isinstance(mc, CycleConfig) else "postseismic"
+    task = {CycleConfig: "cycle", LayeredConfig: "layered"}.get(type(mc), "postseismic")
     model, start, losses = build(task, mc.to_dict()), 0, []
     optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr)
     if resume:
@@ -113,7 +129,7 @@ def train(out: str | Path, tc: TrainConfig, mc: SurrogateConfig | CycleConfig, r
         log(f"resuming {out} at step {start}")
 
     t0 = time.perf_counter()
-    x_train, y_train = sample_points(tc.samples, mc, tc.seed)
+    x_train, y_train = sample_points(tc.samples, mc, tc.seed, progress_desc="solver labels")
     x_test, y_test = sample_points(tc.held_out, mc, tc.seed + 10_000)
     log(f"{tc.samples + tc.held_out} solver samples in {time.perf_counter() - t0:.1f} s")
     x_train_t = torch.as_tensor(x_train, dtype=torch.float32)  # (S, 3 or 4)
