@@ -83,6 +83,35 @@ def test_short_training_bob_learns_and_resumes(tmp_path):
     assert meta["step"] == 300 and meta["_optimizer"]  # both Adam states stored for resuming
 
 
+def test_fresh_eve_probe_replaces_a_weak_adversary_before_stopping(monkeypatch):
+    """When the thresholds hold, a fresh Eve is retrained; if she reads the cipher she becomes the adversary
+    and training goes on, and only a probe she fails stops it."""
+    from deepgallery.apps.neuralcrypto import train as train_module
+
+    calls = []
+
+    def fake_probe(trio, steps, *args, **kwargs):
+        calls.append(steps)
+        eve = trio.fresh_eve()
+        state = {k: torch.full_like(v, 0.125) for k, v in eve.state_dict().items()}
+        return ([1.0] if len(calls) == 1 else [8.0]), state  # the first probe reads the cipher, the second fails
+
+    monkeypatch.setattr(train_module, "retrain_fresh_eve", fake_probe)
+    cfg = TrainConfig(n_bits=8, batch_size=64, steps=100, eval_every=10, eve_steps_per_step=0,
+                      stop_bob_bits=8.1, stop_eve_bits=2.0, probe_eve_steps=77, seed=0)
+    result = train(cfg)
+    assert calls == [77, 77]
+    assert result.history.probes == [[10, 1.0], [20, 8.0]]
+    assert result.converged_step == 20  # not 10: the first probe broke the cipher
+    # the probe's Eve replaced the co-trained one (Eve does not train here, so her weights are the probe's)
+    assert all(torch.all(v == 0.125) for v in result.trio.eve.state_dict().values())
+    assert result.optimizers.eve.param_groups[0]["params"][0] is next(result.trio.eve.parameters())
+
+    calls.clear()
+    off = train(TrainConfig(**{**cfg.__dict__, "probe_eve_steps": 0}))
+    assert calls == [] and off.converged_step == 10 and off.history.probes == []
+
+
 # ------------------------------------------------------------------------------------------ evaluation
 class _OneTimePad(Trio):
     """Alice = P xor K (a product in {-1, 1}), Bob = C xor K: perfectly secret, Bob always right."""

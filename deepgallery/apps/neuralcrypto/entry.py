@@ -314,7 +314,7 @@ def summarize(runs: list[dict]) -> dict[str, Any]:
 
 
 BENCH_FULL = {"seeds": 5, "train": {}, "eval": {}}
-BENCH_QUICK = {"seeds": 2, "train": {"steps": 10000}, "eval": {"eves": 2, "eve_steps": 1500}}
+BENCH_QUICK = {"seeds": 2, "train": {"steps": 10000, "probe_eve_steps": 1500}, "eval": {"eves": 2, "eve_steps": 1500}}
 
 
 def bench(quick: bool = False) -> dict[str, Any]:

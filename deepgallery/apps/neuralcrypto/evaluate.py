@@ -14,10 +14,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from deepgallery.core.runtime import progress
-
 from .model import MixTransform, Trio
-from .train import errors, eve_loss, flag, minibatch
+from .train import errors, flag, retrain_fresh_eve
 
 
 @dataclass
@@ -57,25 +55,14 @@ def evaluate(trio: Trio, config: EvalConfig | None = None, device: torch.device 
     trio.requires_grad_(False)  # Alice and Bob are frozen
     bob_bits, _ = errors(trio, trio.eve, config.measure_examples, generator)
     best_each, curves, best_state, best_overall = [], [], None, float("inf")
-    n = trio.config.n_bits
     for index in range(config.eves):
-        eve = trio.fresh_eve()
-        opt = torch.optim.Adam(eve.parameters(), lr=config.lr)
-        curve = []
-        for step in progress(range(1, config.eve_steps + 1), desc=f"fresh Eve {index + 1}/{config.eves}"):
-            plain, key = minibatch(config.batch_size, n, generator, device)
-            loss = eve_loss(trio, eve, plain, key)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if step % config.measure_every == 0 or step == config.eve_steps:
-                _, eve_bits = errors(trio, eve, config.measure_examples, generator)
-                curve.append(round(eve_bits, 4))
-                if eve_bits < best_overall:
-                    best_overall = eve_bits
-                    best_state = {k: v.detach().clone() for k, v in eve.state_dict().items()}
+        curve, state = retrain_fresh_eve(trio, config.eve_steps, config.batch_size, config.lr,
+                                         config.measure_every, config.measure_examples, generator,
+                                         desc=f"fresh Eve {index + 1}/{config.eves}")
         curves.append(curve)
         best_each.append(min(curve))
+        if min(curve) < best_overall:
+            best_overall, best_state = min(curve), state
     trio.requires_grad_(True)
     return EvalResult(round(bob_bits, 4), best_each, curves, best_state, judge(bob_bits, min(best_each), config))
 
