@@ -1,5 +1,7 @@
 """The 3-D finite-fault solver (layered3d.py): Okada, Savage-Prescott, relaxation, symmetry, accuracy, bad input."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -98,3 +100,75 @@ def test_bad_parameters_raise_user_error(kwargs, words):
     args.update(kwargs)
     with pytest.raises(UserError, match=words):
         layered3d.surface_displacement(**args)
+
+
+# ------------------------------------------------------------------ the 3-D surrogate and its CLI
+from deepgallery import cli  # noqa: E402
+
+
+@pytest.fixture
+def one_thread():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_shipped_3d_surrogate_matches_the_solver(one_thread):
+    from deepgallery.apps.viscoelastic.entry import load
+    from deepgallery.apps.viscoelastic.physics import (
+        EarthModel,
+        layered3d_solver_displacement,
+        layered3d_surrogate_displacement,
+    )
+    from deepgallery.apps.viscoelastic.train import evaluate, sample_points
+
+    model = load(task="layered3d")
+    inputs, target = sample_points(300, model.cfg, seed=565656)  # a seed never used in training
+    assert evaluate(model, inputs, target)["rel_rmse"] < 0.01
+    # physical units, all four quadrants (the network sees |x|, |y| and restores the parities)
+    m = EarthModel(fault_depth=18.0, layer_thickness=25.0, viscosity=4e19, shear_modulus=35.0, slip=3.0)
+    x = np.array([-150.0, -30.0, 0.0, 40.0, 120.0])[:, None]
+    y = np.array([-60.0, -5.0, 12.0, 100.0])[None, :]
+    for t in (0.0, 20.0, 150.0):
+        err = (layered3d_surrogate_displacement(model, m, 140.0, y, t, x)
+               - layered3d_solver_displacement(m, 140.0, y, t, x))
+        assert np.abs(err).max() < 0.01 * m.slip
+
+
+def test_tiny_3d_training_learns(tmp_path, one_thread):
+    from deepgallery.apps.viscoelastic.model import Layered3DConfig
+    from deepgallery.apps.viscoelastic.train import TrainConfig, load_surrogate, train
+
+    tc = TrainConfig(steps=200, batch_size=128, samples=600, held_out=100, save_every=100, lr=5e-3, warmup=20)
+    metrics = train(tmp_path / "tiny", tc, Layered3DConfig(width=16, depth=2), log=lambda *_: None)
+    _, meta = load_surrogate(tmp_path / "tiny")
+    losses = [loss for _, loss in meta["losses"]]
+    assert meta["task"] == "layered3d" and losses[-1] < 0.5 * losses[0] and metrics["rel_rmse"] < 0.5
+
+
+def test_run_3d_plots_surrogate_vs_solver(tmp_path, capsys):
+    out, table = tmp_path / "u.png", tmp_path / "u.json"
+    assert cli.main(["run", "viscoelastic", "--model", "3d", "--x", "10", "40", "--t", "0", "20",
+                     "--fault-length", "100", "--x-max", "120", "-o", str(out), "--json", str(table)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "model: 3d" in capsys.readouterr().out
+    record = json.loads(table.read_text())
+    assert record["model_kind"] == "3d" and record["summary"]["rel_rmse_on_plotted_curves"] < 0.01
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--fault-length", "1000"], "--fault-length"),
+    (["--fault-length", "-5"], "fault_length"),
+    (["--x-max", "400"], "lower --x-max"),
+    (["--t", "1e4"], "raise the viscosity"),
+    (["--fault-depth", "3"], "deeper fault"),
+    (["--recurrence", "100"], "savage-prescott only"),
+])
+def test_run_3d_bad_input_exits_2(tmp_path, capsys, flags, words):
+    out = tmp_path / "u.png"
+    assert cli.main(["run", "viscoelastic", "--model", "3d", *flags, "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0], err
+    assert not out.exists()

@@ -7,17 +7,21 @@ APP = App(
     title="Neural surrogate for viscoelastic earthquake cycles",
     paper="DeVries et al. 2017, Enabling large-scale viscoelastic calculations via neural network acceleration",
     paper_url="https://arxiv.org/abs/1701.08884",
-    summary="An MLP learns the postseismic surface displacement after a strike-slip earthquake in a three-layer "
-            "earth (elastic upper crust, Maxwell lower crust, Maxwell mantle; wavenumber integral + Talbot Laplace "
-            "inversion) and evaluates it hundreds of times faster; also the classic elastic layer over a Maxwell "
-            "half-space (Savage & Prescott 1978) and its earthquake cycle; plots network vs solver.",
+    summary="An MLP learns the postseismic surface displacement after a strike-slip earthquake -- a finite 3-D fault "
+            "in an elastic layer over a Maxwell half-space (wavenumber Green's functions + Talbot Laplace inversion "
+            "+ Hankel transforms), a 2-D three-layer earth (elastic upper crust, Maxwell lower crust and mantle), "
+            "and the classic elastic layer over a Maxwell half-space (Savage & Prescott 1978) with its earthquake "
+            "cycle -- and evaluates it hundreds of times faster; plots network vs solver.",
     status="built",
     extra="science",
     entry="deepgallery.apps.viscoelastic.entry",
     inputs=(
         Param("model", "choice", "layered: elastic upper crust / Maxwell lower crust / Maxwell mantle; "
-              "savage-prescott: elastic layer over one Maxwell half-space", "layered",
-              choices=("layered", "savage-prescott")),
+              "savage-prescott: elastic layer over one Maxwell half-space; 3d: a finite fault of fault_length in "
+              "an elastic layer over a Maxwell half-space (u_x across the fault's centre)", "layered",
+              choices=("layered", "savage-prescott", "3d")),
+        Param("fault_length", "float", "L, km, of the 3-D fault (model 3d)", 120.0, minimum=1.0, maximum=2000.0,
+              step=1.0),
         Param("fault_depth", "float", "D, km: the fault slips from the surface to this depth (<= H)", 15.0,
               minimum=1.0, maximum=200.0, step=0.5),
         Param("layer_thickness", "float", "H (H1), km: elastic layer (upper crust)", 30.0,
@@ -38,5 +42,5 @@ APP = App(
                                 "solver (solid) and network (dashed)"),
         Output("table", "table", "solver and network displacement at those distances and times"),
     ),
-    checkpoints=("layered", "surrogate", "cycle"),
+    checkpoints=("layered3d", "layered", "surrogate", "cycle"),
 )

@@ -14,7 +14,7 @@ import numpy as np
 from ...core.atomic import write_text
 from ...core.errors import UserError, unknown_name_error
 from ...registry import DemoItem
-from . import layered, solver
+from . import layered, layered3d, solver
 from .figure import Quantity
 from .physics import (
     Cycle,
@@ -22,7 +22,10 @@ from .physics import (
     check_cycle_domain,
     check_domain,
     check_grid,
+    check_layered3d_domain,
     check_layered_domain,
+    layered3d_solver_displacement,
+    layered3d_surrogate_displacement,
     layered_solver_displacement,
     layered_surrogate_displacement,
     solver_displacement,
@@ -33,10 +36,12 @@ from .physics import (
 
 HERE = Path(__file__).parent
 SHIPPED = {"postseismic": HERE / "checkpoints" / "surrogate", "cycle": HERE / "checkpoints" / "cycle",
-           "layered": HERE / "checkpoints" / "layered"}
-FIX = ("Train one with `deepgallery train viscoelastic --out PATH` (add --layered for the three-layer model, --cycle "
-       "for the cycle model) and pass --checkpoint PATH, or reinstall deepgallery to restore the shipped checkpoints.")
-MODELS = ("layered", "savage-prescott")  # --model: the three-layer Maxwell earth, or one Maxwell half-space
+           "layered": HERE / "checkpoints" / "layered", "layered3d": HERE / "checkpoints" / "layered3d"}
+FIX = ("Train one with `deepgallery train viscoelastic --out PATH` (add --layered for the three-layer model, "
+       "--layered3d for the 3-D finite-fault model, --cycle for the cycle model) and pass --checkpoint PATH, or "
+       "reinstall deepgallery to restore the shipped checkpoints.")
+MODELS = ("layered", "savage-prescott", "3d")  # --model: three-layer Maxwell earth (2-D), one Maxwell half-space
+# (2-D), or the 3-D finite fault in an elastic layer over a Maxwell half-space (layered3d.py)
 
 
 def load(path: str | Path | None = None, task: str = "postseismic"):
@@ -53,8 +58,12 @@ def load(path: str | Path | None = None, task: str = "postseismic"):
 def add_run_args(parser: argparse.ArgumentParser) -> None:
     d, c = EarthModel(), Cycle()
     parser.add_argument("--model", help="layered (default: elastic upper crust over a Maxwell lower crust over a "
-                        "Maxwell mantle, the paper's rheology) or savage-prescott (elastic layer over one Maxwell "
-                        "half-space; also the earthquake-cycle model of --recurrence and the stresses of --depth)")
+                        "Maxwell mantle, the paper's rheology), savage-prescott (elastic layer over one Maxwell "
+                        "half-space; also the earthquake-cycle model of --recurrence and the stresses of --depth), "
+                        "or 3d (a finite vertical strike-slip fault of --fault-length from the surface to "
+                        "--fault-depth in an elastic layer over a Maxwell half-space of --viscosity; along-strike "
+                        "displacement u_x on the profile across the fault's centre)")
+    parser.add_argument("--fault-length", type=float, help="L, km, of the 3-D fault (--model 3d; default 120)")
     parser.add_argument("--params", metavar="JSON", help="a JSON file with any of model, fault_depth, "
                         "layer_thickness, lower_crust_thickness, viscosity, mantle_viscosity, shear_modulus, slip, "
                         "recurrence, plate_rate, x, t, x_max, t_max, depth; flags given on the command line win")
@@ -89,7 +98,7 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
 
 
 RUN_DEFAULTS = {"x": [5.0, 15.0, 30.0, 60.0], "t": None, "x_max": 150.0, "t_max": None, "depth": None,
-                "model": None}
+                "model": None, "fault_length": 120.0}
 EVENT_TIMES = [0.0, 2.0, 10.0, 30.0, 100.0]  # yr after a single event
 CYCLE_PHASES = [0.01, 0.1, 0.3, 0.6, 0.95]  # fractions of T_r
 
@@ -147,7 +156,7 @@ def model_name(name, cycle: bool) -> str:
 
 
 def predict_arrays(m: EarthModel, distances, times, x_max, t_max, out_png: Path, checkpoint: str | None = None,
-                   cycle: Cycle | None = None, model_kind: str | None = None) -> dict:
+                   cycle: Cycle | None = None, model_kind: str | None = None, fault_length: float = 120.0) -> dict:
     """Check everything, then write the figure and return the table (the shared core of run/predict/demo)."""
     from .figure import comparison
 
@@ -162,7 +171,19 @@ def predict_arrays(m: EarthModel, distances, times, x_max, t_max, out_png: Path,
     x_max = _positive("x_max", x_max)
     if Path(out_png).suffix.lower() != ".png":
         raise UserError(f"{out_png}: the figure is written as PNG; give a path ending in .png")
-    if model_kind == "layered":
+    if model_kind == "3d":
+        t_max = _positive("t_max", float(np.max(t)) if t_max is None else t_max)
+        fault_length = _positive("fault_length", fault_length)
+        model = load(checkpoint, "layered3d")
+        check_layered3d_domain(model.cfg, m, fault_length, 0.0, np.append(x, x_max), np.append(t, t_max))
+        q = Quantity("along-strike displacement u_x at the fault's centre", "m",
+                     lambda a, b: layered3d_solver_displacement(m, fault_length, a, b)[0],
+                     lambda a, b: layered3d_surrogate_displacement(model, m, fault_length, a, b)[0],
+                     f"3-D: L = {fault_length:g} km, D = {m.fault_depth:g} km, elastic H = {m.layer_thickness:g} km "
+                     f"over Maxwell eta = {m.viscosity:.3g} Pa s (eta/mu = {m.maxwell_years[0]:.3g} yr), "
+                     f"s = {m.slip:g} m", distance_label="distance across the fault y (km), at x = 0",
+                     distance_symbol="y")
+    elif model_kind == "layered":
         t_max = _positive("t_max", float(np.max(t)) if t_max is None else t_max)
         model = load(checkpoint, "layered")
         check_layered_domain(model.cfg, m, np.append(x, x_max), np.append(t, t_max))
@@ -208,8 +229,11 @@ def run(args: argparse.Namespace) -> int:
             raise UserError("--depth (stresses at depth) is available for --model savage-prescott only")
         at_depth = depth_table(m, grid["x"], EVENT_TIMES if grid["t"] is None else grid["t"], grid["depth"], cycle)
     table = predict_arrays(m, grid["x"], grid["t"], grid["x_max"], grid["t_max"], Path(args.out), args.checkpoint,
-                           cycle, kind)
-    if kind == "layered":
+                           cycle, kind, _number("fault_length", grid["fault_length"]))
+    if kind == "3d":
+        print(f"model: 3d; fault length {grid['fault_length']:g} km; Maxwell time eta/mu {m.maxwell_years[0]:.4g} yr; "
+              "u_x along the profile x = 0 (y = distance)")
+    elif kind == "layered":
         tau2, tau3 = m.maxwell_years
         print(f"model: layered; Maxwell times eta/mu: lower crust {tau2:.4g} yr, mantle {tau3:.4g} yr")
     else:
@@ -268,6 +292,9 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layered", action="store_true",
                         help="train the three-layer model (elastic upper crust, Maxwell lower crust and mantle; "
                              "labels from the wavenumber/Talbot solver, ~25 s per 300k points)")
+    parser.add_argument("--layered3d", action="store_true",
+                        help="train the 3-D finite-fault model (elastic layer over a Maxwell half-space; labels "
+                             "from layered3d.py at ~1.5 ms per point: ~3 min per 120k points)")
     parser.add_argument("--resume", action="store_true", help="continue the checkpoint at --out")
     parser.add_argument("--overwrite", action="store_true", help="start over even if --out exists")
     parser.add_argument("--steps", type=int, default=tc.steps, help=f"Adam steps (default {tc.steps})")
@@ -287,13 +314,14 @@ def train(args: argparse.Namespace) -> int:
     import torch
 
     from ...core import checkpoint
-    from .model import CycleConfig, LayeredConfig, SurrogateConfig
+    from .model import CycleConfig, Layered3DConfig, LayeredConfig, SurrogateConfig
     from .train import TrainConfig
     from .train import train as train_loop
 
-    if args.cycle and args.layered:
-        raise UserError("choose one of --cycle and --layered")
-    config_cls = CycleConfig if args.cycle else LayeredConfig if args.layered else SurrogateConfig
+    if args.cycle + args.layered + args.layered3d > 1:
+        raise UserError("choose one of --cycle, --layered and --layered3d")
+    config_cls = (CycleConfig if args.cycle else LayeredConfig if args.layered else
+                  Layered3DConfig if args.layered3d else SurrogateConfig)
     args.width = config_cls().width if args.width is None else args.width
     for name in ("steps", "batch_size", "samples", "held_out", "save_every", "width", "depth"):
         if getattr(args, name) < 1:
@@ -323,8 +351,44 @@ def _cpu_seconds(calls: list, repeats: int) -> list[float]:
     return best
 
 
+HEADLINE = "3d"  # which layered model is the bench headline: "3d" (layered3d.py) or "2d" (layered.py)
 TABLE_SHAPE = {"postseismic": (64, 16, 64), "cycle": (24, 8, 24, 12),  # the interpolation-table peer's grid
                "layered": (16, 6, 5, 5, 16)}
+
+
+def _bench_3d(n: int, repeats: int) -> dict:
+    """The 3-D finite fault: held-out accuracy of u = Okada + Delta (all three components) and same-batch speed,
+    network (+ Okada) vs solver (Okada + layered3d at DEFAULT_3D), one CPU thread each."""
+    import torch
+
+    from .model import evaluate_batched
+    from .train import evaluate, okada_dimensionless, sample_points
+
+    model = load(task="layered3d")
+    inputs, target = sample_points(n, model.cfg, seed=987_654)  # labels at LABELS_3D; a seed never used in training
+    metrics = evaluate(model, inputs, target)
+    x, y, L, delta, T = (torch.as_tensor(a, dtype=torch.float32) for a in inputs.T)
+    ones = torch.ones(n)
+
+    def solver_call():
+        return layered3d.dimensionless(inputs) + okada_dimensionless(inputs)
+
+    def net_call():
+        post = evaluate_batched(model, x, y, T, L, delta, ones, ones, ones).double().numpy()
+        return post + okada_dimensionless(inputs)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    def low_call():  # the solver at about the network's own accuracy
+        return layered3d.dimensionless(inputs, layered3d.NETWORK_LEVEL_3D) + okada_dimensionless(inputs)
+
+    try:
+        t_solver, t_net, t_low = _cpu_seconds([solver_call, net_call, low_call], repeats)
+    finally:
+        torch.set_num_threads(threads)
+    return {**metrics, "speedup": t_solver / t_net, "speedup_vs_solver_at_network_accuracy": t_low / t_net,
+            "solver_points_per_s": n / t_solver,
+            "network_points_per_s": n / t_net, "network_parameters": sum(p.numel() for p in model.parameters())}
 
 
 def _bench_task(task: str, n: int, repeats: int) -> dict:
@@ -406,19 +470,38 @@ def bench(quick: bool = False) -> dict:
     same run; best of `repeats` in CPU seconds, interleaved. Peer: linear interpolation in a table of
     solver values on a grid in the network's coordinates (peer.py).
     """
-    n_layered, n, n_cycle, repeats = (5_000, 20_000, 10_000, 3) if quick else (40_000, 200_000, 50_000, 5)
+    n_3d, n_layered, n, n_cycle, repeats = ((400, 5_000, 20_000, 10_000, 3) if quick else
+                                            (3_000, 40_000, 200_000, 50_000, 5))
+    acc3 = layered3d.accuracy(n=30 if quick else 200)
+    three = _bench_3d(n_3d, repeats)
+    three["solver_max_abs_error"] = acc3["max_abs_error"]
+    three["solver_rel_rmse_postseismic_vs_reference"] = acc3["rel_rmse_postseismic"]
     acc = layered.accuracy(n=100 if quick else 400)
-    main = _bench_task("layered", n_layered, repeats)
-    main["solver_max_abs_error"] = acc["max_abs_error"]
-    main["solver_rel_rmse_vs_reference"] = acc["rel_rmse"]
+    two = _bench_task("layered", n_layered, repeats)
+    two["solver_max_abs_error"] = acc["max_abs_error"]
+    two["solver_rel_rmse_vs_reference"] = acc["rel_rmse"]
     event = _bench_task("postseismic", n, repeats)
     cycle = _bench_task("cycle", n_cycle, repeats)
-    metrics = {**main, **{f"{k}_savage_prescott": v for k, v in event.items()},
+    head, other = (three, "2d") if HEADLINE == "3d" else (two, "3d")
+    metrics = {**head, **{f"{k}_3d": v for k, v in three.items()}, **{f"{k}_2d": v for k, v in two.items()},
+               **{f"{k}_savage_prescott": v for k, v in event.items()},
                **{f"{k}_cycle": v for k, v in cycle.items()}}
     return {"metrics": metrics, "device": "cpu",
-            "config": {"points": n_layered, "points_savage_prescott": n, "points_cycle": n_cycle,
+            "config": {"headline": f"{HEADLINE} (the other layered model: suffix _{other}; both always as _3d/_2d)",
+                       "points_3d": n_3d, "points_2d": n_layered, "points_savage_prescott": n,
+                       "points_cycle": n_cycle,
                        "repeats": repeats, "threads": 1, "clock": "process CPU time",
-                       "checkpoints": "shipped layered (headline) + surrogate (savage_prescott) + cycle",
+                       "checkpoints": "shipped layered3d + layered + surrogate (savage_prescott) + cycle",
+                       "box_3d": layered3d.BOX_3D.as_dict(),
+                       "solver_3d": {"settings": layered3d.DEFAULT_3D.as_dict(),
+                                     "labels": layered3d.LABELS_3D.as_dict(),
+                                     "network_level_settings": layered3d.NETWORK_LEVEL_3D.as_dict(),
+                                     "reference": layered3d.REFERENCE_3D.as_dict(),
+                                     "accuracy_vs_reference": acc3,
+                                     "method": "point-dislocation P-SV/SH wavenumber kernels, 6x6 + 3x3 layer/"
+                                               "half-space system per (k, p), Talbot inversion, Hankel transforms "
+                                               "(J1-J3, Gauss-Legendre), Gauss-Legendre along strike; + Okada (1985) "
+                                               "for the elastic part (also on the network side)"},
                        "layered_box": layered.BOX.as_dict(),
                        "layered_solver": {"settings": layered.DEFAULT.as_dict(),
                                           "network_level_settings": layered.NETWORK_LEVEL.as_dict(),
@@ -433,6 +516,8 @@ def bench(quick: bool = False) -> dict:
 
 # ---------------------------------------------------------------- demo and web
 DEMOS = [
+    ("3-D: a 120 km long fault, surface to 15 km, in a 30 km elastic layer over a Maxwell half-space (1e19 Pa s)",
+     EarthModel(), None, [5.0, 15.0, 30.0, 60.0], [0.0, 2.0, 10.0, 30.0, 100.0], 150.0, "3d"),
     ("Three layers: 5 m event, elastic upper crust 30 km, lower crust 20 km (1e19 Pa s), mantle 5e19 Pa s",
      EarthModel(), None, [5.0, 15.0, 30.0, 60.0], [0.0, 2.0, 10.0, 30.0, 100.0], 150.0, "layered"),
     ("Three layers: fault through a 15 km upper crust, strong lower crust (1e20 Pa s) over a weak mantle (1e19)",
@@ -458,7 +543,8 @@ def demo(out_dir: Path) -> list[DemoItem]:
         inputs = {"model": kind} | {k: f"{v:g}" for k, v in m.as_dict().items()} | (
             {k: f"{v:g}" for k, v in cycle.__dict__.items()} if cycle else {})
         scale = (f"Maxwell times eta/mu = {m.maxwell_years[0]:.3g} / {m.maxwell_years[1]:.3g} yr"
-                 if kind == "layered" else f"tau = 2 eta/mu = {m.tau_years:.3g} yr")
+                 if kind == "layered" else f"Maxwell time eta/mu = {m.maxwell_years[0]:.3g} yr, fault length 120 km"
+                 if kind == "3d" else f"tau = 2 eta/mu = {m.tau_years:.3g} yr")
         items.append(DemoItem(
             title=title, inputs=inputs, outputs=[png],
             text=f"{scale}; network vs solver on the plotted curves: relative "
@@ -469,7 +555,8 @@ def demo(out_dir: Path) -> list[DemoItem]:
 
 def predict(fault_depth: float = 15.0, layer_thickness: float = 30.0, viscosity: float = 1e19,
             shear_modulus: float = 30.0, slip: float = 5.0, t_max: float = 100.0, x_max: float = 150.0,
-            lower_crust_thickness: float = 20.0, mantle_viscosity: float = 5e19, model: str = "layered") -> dict:
+            lower_crust_thickness: float = 20.0, mantle_viscosity: float = 5e19, model: str = "layered",
+            fault_length: float = 120.0) -> dict:
     """The web gallery's call: a PNG of network vs solver after one event and the table at a few (x, t)."""
     m = EarthModel(*(_number(k, v) for k, v in ((
         "fault_depth", fault_depth), ("layer_thickness", layer_thickness), ("viscosity", viscosity),
@@ -479,6 +566,7 @@ def predict(fault_depth: float = 15.0, layer_thickness: float = 30.0, viscosity:
     png = Path(tempfile.mkdtemp(prefix="viscoelastic-")) / "viscoelastic.png"
     times = [0.0, 0.05 * t_max, 0.2 * t_max, 0.5 * t_max, t_max]
     distances = [0.05 * x_max, 0.1 * x_max, 0.25 * x_max, 0.5 * x_max]
-    table = predict_arrays(m, distances, times, x_max, t_max, png, model_kind=model)
+    table = predict_arrays(m, distances, times, x_max, t_max, png, model_kind=model,
+                           fault_length=_number("fault_length", fault_length))
     return {"plot": png, "table": {"headers": table["headers"], "data": table["data"]},
             "summary": table["summary"]}

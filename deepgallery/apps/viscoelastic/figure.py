@@ -23,6 +23,8 @@ class Quantity:
     network: Field
     title: str  # the model's parameters, one line
     time_label: str = "time after the earthquake t (yr)"
+    distance_label: str = "distance from fault x (km)"
+    distance_symbol: str = "x"
 
 
 def comparison(q: Quantity, distances: np.ndarray, times: np.ndarray, x_max: float, t_range: tuple[float, float],
@@ -43,11 +45,11 @@ def comparison(q: Quantity, distances: np.ndarray, times: np.ndarray, x_max: flo
     for i, t in enumerate(times):
         ax1.plot(xs, left[0][i], color=colors[i], lw=2, alpha=0.6, label=f"t = {t:.3g} yr")
         ax1.plot(xs, left[1][i], color="k", lw=0.8, ls="--")
-    ax1.set(xlabel="distance from fault x (km)", ylabel=f"{q.name} ({q.unit})",
+    ax1.set(xlabel=q.distance_label, ylabel=f"{q.name} ({q.unit})",
             title="vs distance at several times (solid: solver, dashed: network)")
     ax1.legend(fontsize=8)
     for i, x in enumerate(distances):
-        ax2.plot(ts, right[0][i], color=colors[i], lw=2, alpha=0.6, label=f"x = {x:.3g} km")
+        ax2.plot(ts, right[0][i], color=colors[i], lw=2, alpha=0.6, label=f"{q.distance_symbol} = {x:.3g} km")
         ax2.plot(ts, right[1][i], color="k", lw=0.8, ls="--")
     ax2.set(xlabel=q.time_label, ylabel=f"{q.name} ({q.unit})", title="vs time at several distances")
     ax2.legend(fontsize=8)
@@ -63,7 +65,7 @@ def comparison(q: Quantity, distances: np.ndarray, times: np.ndarray, x_max: flo
     curves_solver = np.concatenate([left[0].ravel(), right[0].ravel()])
     curves_net = np.concatenate([left[1].ravel(), right[1].ravel()])
     rel = float(np.linalg.norm(curves_net - curves_solver) / max(np.linalg.norm(curves_solver), 1e-300))
-    return {"headers": ["x (km)", "t (yr)", f"solver ({q.unit})", f"network ({q.unit})",
+    return {"headers": [f"{q.distance_symbol} (km)", "t (yr)", f"solver ({q.unit})", f"network ({q.unit})",
                         f"network - solver ({q.unit})"],
             "data": rows,
             "summary": {"rel_rmse_on_plotted_curves": rel,

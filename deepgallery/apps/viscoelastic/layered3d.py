@@ -58,8 +58,10 @@ at most ``xi_panel`` H wide (the point-source Delta varies on the scale 2H - D >
 scipy's j0, j1 (series below kr = 0.5). Settings, measured by ``accuracy()`` against ``REFERENCE_3D`` (N = 24
 Talbot nodes, 8 Gauss nodes on panels a quarter period wide, k_max = 24, xi panels H/2 with 6 nodes) on 200 points
 of the surrogate's box: ``DEFAULT_3D`` (N = 8, 4 nodes per panel of a full period, k_max = 10, 3 nodes per H along
-strike) max error 2.6e-5 s, relative 1.5e-4, ~0.65 ms per point on one CPU core; ``LABELS_3D`` (training labels)
-max 8e-7 s. The Okada test uses a finer xi grid (the elastic field of a buried source varies on the scale d1).
+strike) max error 2.6e-5 s, relative 1.5e-4, ~0.55 ms per point on one CPU core; ``LABELS_3D`` (training labels)
+max 8e-7 s; ``NETWORK_LEVEL_3D`` (N = 6, 3 nodes per panel, k_max = 7, 2 nodes per 1.5 H) max 6.6e-4 s, relative
+3.5e-3 -- about the network's own error -- at ~0.27 ms per point. The Okada test uses a finer xi grid (the
+elastic field of a buried source varies on the scale d1).
 
 Limits, vs the paper (DeVries et al. 2017 train on Fukahata & Matsu'ura's multilayer code): one elastic layer over
 one Maxwell half-space (not the paper's crust/lower-crust/mantle stack), one Poisson ratio, no gravity (so the fully
@@ -100,6 +102,8 @@ class Quadrature3D:
 
 
 DEFAULT_3D = Quadrature3D()  # the cheapest setting found with max error < 1e-4 s over the box (bench: measured)
+# about the network's own accuracy (postseismic relative error 3.5e-3 vs the network's ~6.6e-3), ~2x cheaper
+NETWORK_LEVEL_3D = Quadrature3D(talbot_nodes=6, gauss_nodes=3, kappa_max=7.0, xi_panel=1.5, xi_nodes=2)
 LABELS_3D = Quadrature3D(talbot_nodes=10, period_fraction=0.5, kappa_max=14.0, xi_nodes=4)  # training labels
 REFERENCE_3D = Quadrature3D(talbot_nodes=24, gauss_nodes=8, period_fraction=0.25, max_panel=0.5, kappa_max=24.0,
                             kappa_min_panel=1e-4, xi_panel=0.5, xi_nodes=6)

@@ -43,13 +43,13 @@ import torch
 from torch import nn
 
 
-def mlp(n_in: int, width: int, depth: int) -> nn.Sequential:
-    """n_in -> (Linear, SiLU) x depth -> 1: smooth activations for a smooth target."""
+def mlp(n_in: int, width: int, depth: int, n_out: int = 1) -> nn.Sequential:
+    """n_in -> (Linear, SiLU) x depth -> n_out: smooth activations for a smooth target."""
     layers: list[nn.Module] = []
     for _ in range(depth):
         layers += [nn.Linear(n_in, width), nn.SiLU()]
         n_in = width
-    layers.append(nn.Linear(n_in, 1))
+    layers.append(nn.Linear(n_in, n_out))
     return nn.Sequential(*layers)
 
 
@@ -211,6 +211,71 @@ class LayeredSurrogate(nn.Module):
         return slip * torch.sign(x) * (elastic + post)
 
 
+@dataclass
+class Layered3DConfig:
+    width: int = 48  # hidden units per layer
+    depth: int = 3  # hidden layers
+    x_max: float = 8.0  # the box of layered3d.Box3D (kept here so a checkpoint carries its own range)
+    y_max: float = 6.0
+    length_min: float = 2.0
+    length_max: float = 10.0
+    delta_min: float = 0.25
+    t_max: float = 20.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Layered3DConfig:
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+class Layered3DSurrogate(nn.Module):
+    """MLP(6 features -> width x depth -> 3) for the postseismic part of the 3-D finite-fault solution
+    (layered3d.py): inputs x, y >= 0 (the quadrant; the other three follow by symmetry), L, delta = D/H, T = t/tau
+    (lengths / H, tau = eta/mu the Maxwell time), outputs Delta (u_x, u_y, u_z) / s as
+
+        Delta u_x = e y/(1+y) N_1,   Delta u_y = e x/(1+x) N_2,   Delta u_z = e x y/((1+x)(1+y)) N_3,
+        e = (1 - e^{-T}) delta
+
+    zero at t = 0 and with the solution's parities (u_x odd in y, u_y odd in x, u_z odd in both)."""
+
+    def __init__(self, cfg: Layered3DConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.mlp = mlp(6, cfg.width, cfg.depth, n_out=3)
+
+    def features(self, x, y, L, delta, T) -> torch.Tensor:
+        """(B,) x 5 -> (B, 6) in about [-1, 1]; the sixth is x - L/2 (the distance past the fault's end)."""
+        c = self.cfg
+        return torch.stack([
+            2 * x / c.x_max - 1,
+            2 * torch.log1p(y) / math.log1p(c.y_max) - 1,
+            2 * (L - c.length_min) / (c.length_max - c.length_min) - 1,
+            2 * (delta - c.delta_min) / (1 - c.delta_min) - 1,
+            2 * torch.log1p(T) / math.log1p(c.t_max) - 1,
+            (2 * x - L) / c.x_max,
+        ], dim=1)
+
+    def postseismic(self, x, y, L, delta, T) -> torch.Tensor:
+        """Delta u / s (B, 3) at x, y >= 0."""
+        n = self.mlp(self.features(x, y, L, delta, T))  # (B, 3)
+        e = -torch.expm1(-T) * delta
+        fx, fy = x / (1 + x), y / (1 + y)
+        return n * torch.stack([e * fy, e * fx, e * fx * fy], dim=1)
+
+    def dimensionless(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The training target from (B, 5) columns (x, y, L, delta, T): Delta u / s, (B, 3)."""
+        return self.postseismic(*inputs.unbind(1))
+
+    def forward(self, x, y, t, length, bottom, layer, tau, slip) -> torch.Tensor:
+        """Postseismic Delta (u_x, u_y, u_z up) (B, 3) in the unit of slip at any (x, y); arguments (B,).
+        The elastic part (Okada 1985) is added in numpy by ``physics.layered3d_surrogate_displacement``."""
+        sx, sy = torch.sign(x), torch.sign(y)
+        d = self.postseismic(x.abs() / layer, y.abs() / layer, length / layer, bottom / layer, t / tau)
+        return slip[:, None] * d * torch.stack([sy, sx, sx * sy], dim=1)
+
+
 @torch.inference_mode()
 def evaluate_batched(model: nn.Module, *columns: torch.Tensor, chunk: int = 16384) -> torch.Tensor:
     """model(*columns) over (B,) columns in cache-sized chunks (~3x faster on a CPU than one huge batch)."""
@@ -218,8 +283,10 @@ def evaluate_batched(model: nn.Module, *columns: torch.Tensor, chunk: int = 1638
     return torch.cat([model(*(c[i:i + chunk] for c in columns)) for i in range(0, n, chunk)])
 
 
-def build(task: str, config: dict) -> Surrogate | CycleSurrogate | LayeredSurrogate:
-    """A fresh model for `task` ("postseismic", "cycle" or "layered") from its config dict."""
+def build(task: str, config: dict) -> Surrogate | CycleSurrogate | LayeredSurrogate | Layered3DSurrogate:
+    """A fresh model for `task` ("postseismic", "cycle", "layered" or "layered3d") from its config dict."""
+    if task == "layered3d":
+        return Layered3DSurrogate(Layered3DConfig.from_dict(config))
     if task == "layered":
         return LayeredSurrogate(LayeredConfig.from_dict(config))
     if task == "cycle":

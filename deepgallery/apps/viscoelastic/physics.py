@@ -204,3 +204,60 @@ def check_layered_domain(cfg, m: EarthModel, x_km: np.ndarray, t_years: np.ndarr
         raise UserError(f"time {np.max(t_years):g} yr is {big_t:.3g} lower-crust Maxwell times (eta/mu = "
                         f"{tau2:.3g} yr); the layered surrogate covers {cfg.t_max:g} "
                         f"(<= {cfg.t_max * tau2:.4g} yr here): lower --t-max or raise the viscosity")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The 3-D finite fault (layered3d.py): a vertical strike-slip rectangle, length L centred at the origin along x,
+# from the surface to D = fault_depth, in an elastic layer H = layer_thickness over a Maxwell half-space (viscosity,
+# Maxwell in shear, elastic in bulk). Shown along the profile x = 0 (across the fault's centre), y = distance.
+# ---------------------------------------------------------------------------------------------------------------
+def layered3d_solver_displacement(m: EarthModel, length_km: float, y_km, t_years, x_km=0.0) -> np.ndarray:
+    """(u_x, u_y, u_z) (m), shape (3, *broadcast) at surface points (x_km, y_km) and times, from the solver."""
+    from . import layered3d
+
+    return layered3d.surface_displacement(x_km, y_km, t_years, length_km, 0.0, m.fault_depth, m.layer_thickness,
+                                          m.maxwell_years[0], m.slip)
+
+
+def layered3d_surrogate_displacement(model, m: EarthModel, length_km: float, y_km, t_years, x_km=0.0) -> np.ndarray:
+    """(u_x, u_y, u_z) (m) from Okada (1985, exact) + the 3-D network's postseismic part, like the solver's."""
+    import torch
+
+    from . import okada
+    from .model import evaluate_batched
+
+    x, y, t = np.broadcast_arrays(*(np.asarray(a, float) for a in (x_km, y_km, t_years)))
+
+    def column(value) -> torch.Tensor:
+        return torch.tensor(np.broadcast_to(value, x.shape).ravel(), dtype=torch.float32)  # a copy
+
+    post = evaluate_batched(model, column(x), column(y), column(t), column(length_km), column(m.fault_depth),
+                            column(m.layer_thickness), column(m.maxwell_years[0]), column(m.slip))
+    elastic = okada.surface_displacement(x, y, length_km, 0.0, m.fault_depth, m.slip)
+    return elastic + post.double().numpy().T.reshape((3,) + x.shape)
+
+
+def check_layered3d_domain(cfg, m: EarthModel, length_km: float, x_km, y_km, t_years) -> None:
+    """UserError when a request leaves the box the 3-D surrogate was trained on, saying what to change."""
+    H = m.layer_thickness
+    if not (isinstance(length_km, (int, float)) and math.isfinite(length_km) and length_km > 0):
+        raise UserError(f"fault length must be a finite number > 0 km, got {length_km}")
+    delta, L = m.fault_depth / H, length_km / H
+    if delta < cfg.delta_min:
+        raise UserError(f"fault depth / layer thickness = {delta:.3g} is below the 3-D surrogate's range "
+                        f"({cfg.delta_min:g}); use a deeper fault or a thinner --layer-thickness")
+    if not cfg.length_min * (1 - 1e-9) <= L <= cfg.length_max * (1 + 1e-9):
+        raise UserError(f"fault length / layer thickness = {L:.3g} is outside the 3-D surrogate's range "
+                        f"[{cfg.length_min:g}, {cfg.length_max:g}]: change --fault-length "
+                        f"({cfg.length_min * H:g}..{cfg.length_max * H:g} km here)")
+    for name, v, top in (("along-strike x", x_km, cfg.x_max), ("distance across the fault", y_km, cfg.y_max)):
+        far = float(np.max(np.abs(v))) / H
+        if far > top * (1 + 1e-9):
+            raise UserError(f"{name} {np.max(np.abs(v)):g} km is {far:.3g} layer thicknesses; the 3-D surrogate "
+                            f"covers {top:g} (<= {top * H:g} km here): lower --x-max")
+    tau = m.maxwell_years[0]
+    big_t = float(np.max(t_years)) / tau
+    if big_t > cfg.t_max:
+        raise UserError(f"time {np.max(t_years):g} yr is {big_t:.3g} Maxwell times (eta/mu = {tau:.3g} yr); the 3-D "
+                        f"surrogate covers {cfg.t_max:g} (<= {cfg.t_max * tau:.4g} yr here): lower --t-max or "
+                        "raise the viscosity")

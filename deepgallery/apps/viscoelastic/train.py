@@ -24,8 +24,17 @@ import torch
 from ...core import checkpoint
 from ...core.errors import UserError
 from ...core.runtime import progress, seed_everything
-from . import layered, solver
-from .model import CycleConfig, LayeredConfig, LayeredSurrogate, Surrogate, SurrogateConfig, build
+from . import layered, layered3d, okada, solver
+from .model import (
+    CycleConfig,
+    Layered3DConfig,
+    Layered3DSurrogate,
+    LayeredConfig,
+    LayeredSurrogate,
+    Surrogate,
+    SurrogateConfig,
+    build,
+)
 
 
 @dataclass
@@ -44,9 +53,26 @@ def layered_box(cfg: LayeredConfig) -> layered.Box:
     return layered.Box(**{k: getattr(cfg, k) for k in layered.Box.__dataclass_fields__})
 
 
+def layered3d_box(cfg: Layered3DConfig) -> layered3d.Box3D:
+    return layered3d.Box3D(**{k: getattr(cfg, k) for k in layered3d.Box3D.__dataclass_fields__})
+
+
+def okada_dimensionless(inputs: np.ndarray) -> np.ndarray:
+    """The elastic part u / s (n, 3) at layered3d inputs (x, y, L, delta, T): Okada (1985), surface-breaking."""
+    x, y, L, delta, _ = inputs.T
+    return okada.surface_displacement(x, y, L, 0.0, delta).T
+
+
 def sample_points(n: int, cfg: SurrogateConfig | CycleConfig | LayeredConfig, seed: int,
                   progress_desc: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Dimensionless inputs (n, 3, 4 or 5) and (n,) solver targets for the task of `cfg`."""
+    """Dimensionless inputs (n, 3, 4 or 5) and (n,) solver targets (n, 3 for layered3d) for the task of `cfg`."""
+    if isinstance(cfg, Layered3DConfig):  # (x, y, L, delta, T) -> Delta (u_x, u_y, u_z) / s, labels: LABELS_3D
+        inputs = layered3d.sample_box(n, seed, layered3d_box(cfg))
+        blocks = range(0, n, 1024)
+        if progress_desc:
+            blocks = progress(blocks, desc=progress_desc)
+        return inputs, np.concatenate([layered3d.dimensionless(inputs[i:i + 1024], layered3d.LABELS_3D)
+                                       for i in blocks])
     if isinstance(cfg, LayeredConfig):  # (xi, delta, h, r, T) -> postseismic u / s
         inputs = layered.sample_box(n, seed, layered_box(cfg))
         blocks = range(0, n, 4096)
@@ -79,6 +105,10 @@ def relative_rmse(pred: np.ndarray, ref: np.ndarray) -> float:
 def evaluate(model, inputs: np.ndarray, target: np.ndarray) -> dict[str, float]:
     """Relative RMSE on held-out points: of v/V (cycle), or of u/s and of its postseismic part."""
     pred = model.dimensionless(torch.as_tensor(inputs, dtype=torch.float32)).double().numpy()
+    if isinstance(model, Layered3DSurrogate):  # u = Okada + Delta, all three components
+        elastic = okada_dimensionless(inputs)
+        return {"rel_rmse": relative_rmse(pred + elastic, target + elastic),
+                "rel_rmse_postseismic": relative_rmse(pred, target)}
     if not isinstance(model, (Surrogate, LayeredSurrogate)):
         return {"rel_rmse": relative_rmse(pred, target)}
     post = pred
@@ -112,7 +142,7 @@ def train(out: str | Path, tc: TrainConfig, mc: SurrogateConfig | CycleConfig, r
     """Train (or resume) and save to `out` (NAME.safetensors + NAME.json); returns held-out metrics."""
     out = Path(out)
     seed_everything(tc.seed)
-    task = {CycleConfig: "cycle", LayeredConfig: "layered"}.get(type(mc), "postseismic")
+    task = {CycleConfig: "cycle", LayeredConfig: "layered", Layered3DConfig: "layered3d"}.get(type(mc), "postseismic")
     model, start, losses = build(task, mc.to_dict()), 0, []
     optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr)
     if resume:
