@@ -56,8 +56,9 @@ k_max = 10/H leaves ~5e-6 s; the k grid is geometric near 0 (late times put feat
 panels at most ``period_fraction`` of a period of J_n(k r_max) (r_max: the farthest fault point); the xi panels are
 at most ``xi_panel`` H wide (the point-source Delta varies on the scale 2H - D >= H). J2, J3 by recurrence from
 scipy's j0, j1 (series below kr = 0.5). Settings, measured by ``accuracy()`` against ``REFERENCE_3D`` (N = 24
-Talbot nodes, 8 Gauss nodes on panels a quarter period wide, k_max = 24, xi panels H/2 with 6 nodes) on 200 points
-of the surrogate's box: ``DEFAULT_3D`` (N = 8, 4 nodes per panel of a full period, k_max = 10, 3 nodes per H along
+Talbot nodes, 8 Gauss nodes on panels a quarter period wide, k_max = 24, xi panels H/2 with 6 nodes; itself
+within 1.4e-12 s of N = 32, 10 nodes on 1/8-period panels, k_max = 30, 8 nodes per H/4) on 200 points of the
+surrogate's box: ``DEFAULT_3D`` (N = 8, 4 nodes per panel of a full period, k_max = 10, 3 nodes per H along
 strike) max error 2.6e-5 s, relative 1.5e-4, ~0.55 ms per point on one CPU core; ``LABELS_3D`` (training labels)
 max 8e-7 s; ``NETWORK_LEVEL_3D`` (N = 6, 3 nodes per panel, k_max = 7, 2 nodes per 1.5 H) max 6.6e-4 s, relative
 3.5e-3 -- about the network's own error -- at ~0.27 ms per point. The Okada test uses a finer xi grid (the
