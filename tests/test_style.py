@@ -175,3 +175,84 @@ def test_shipped_fast_networks_stylise():
         y = stylise_fast(model, x)
         assert y.shape == x.shape and meta["step"] > 0 and meta["backbone"]
         assert (y - x).abs().mean() > 0.02  # it changes the photo
+
+
+def _randomised_net(width: int = 8, res_blocks: int = 2, seed: int = 0) -> TransformNet:
+    """A TransformNet whose instance-norm affine parameters are random too (they start at 1 and 0)."""
+    from deepgallery.apps.style.fast import FastConfig
+
+    torch.manual_seed(seed)
+    net = TransformNet(FastConfig(width=width, res_blocks=res_blocks))
+    for m in net.modules():
+        if isinstance(m, torch.nn.InstanceNorm2d):
+            torch.nn.init.uniform_(m.weight, -1.5, 1.5)
+            torch.nn.init.normal_(m.bias)
+    return net.eval()
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 64, 64), (2, 3, 37, 50), (1, 3, 48, 120)])
+def test_fast_inference_path_matches_plain_network(shape):
+    from deepgallery.apps.style.fast_infer import FastInference
+
+    net = _randomised_net()
+    x = torch.rand(*shape)
+    with torch.no_grad():
+        want = net(x)
+    got = FastInference(net)(x)
+    assert got.shape == want.shape
+    assert torch.allclose(got, want, atol=1e-4), (got - want).abs().max()
+
+
+def test_upsample_conv_as_phase_convs_is_exact():
+    from torch.nn import functional as F
+
+    from deepgallery.apps.style.fast import _conv
+    from deepgallery.apps.style.fast_infer import CL, _UpConv
+
+    torch.manual_seed(1)
+    block = _conv(5, 7, 3)
+    x = torch.randn(2, 5, 9, 13)
+    with torch.no_grad():
+        want = block(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+    got = _UpConv(block)(x.contiguous(memory_format=CL))
+    assert got.shape == (2, 7, 18, 26) and torch.allclose(got, want, atol=1e-5)
+
+
+@pytest.mark.parametrize("side", [16, 520])  # the small-map and the large-map (> 2**21 values) branches
+def test_fused_instance_norm_matches_torch(side):
+    from torch.nn import functional as F
+
+    from deepgallery.apps.style.fast_infer import CL, instance_norm
+
+    torch.manual_seed(2)
+    x = (torch.randn(1, 8, side, side) * 3 + 2).contiguous(memory_format=CL)
+    w, b = torch.randn(8), torch.randn(8)
+    want = F.instance_norm(x.contiguous(), weight=w, bias=b).relu()
+    got = instance_norm(x.clone(), w, b, relu=True)
+    assert torch.allclose(got, want, atol=1e-4), (got - want).abs().max()
+
+
+def test_shipped_network_fast_path_matches_and_pipeline_uses_it(tmp_path):
+    from deepgallery.apps.style.fast_infer import FastInference
+    from deepgallery.apps.style.pipeline import EXAMPLES, StyleJob, fast_checkpoint, run_job
+    from deepgallery.apps.style.train import load_fast, stylise_fast
+
+    net, _ = load_fast(fast_checkpoint("mosaic"))
+    x = torch.rand(1, 3, 96, 80)
+    diff = (stylise_fast(FastInference(net), x) - stylise_fast(net, x)).abs().max().item()
+    assert diff < 1e-4
+    res = run_job(StyleJob(content=str(EXAMPLES / "chelsea.jpg"), out=str(tmp_path / "o.png"), method="fast",
+                           fast="mosaic", gatys=GatysConfig(size=64)))
+    assert res.output.is_file()
+
+
+def test_fast_quality_losses_of_bench(tiny_vgg):
+    from deepgallery.apps.style.bench import fast_losses
+
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    style = rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)
+    same = fast_losses(tiny_vgg, IMAGENET, torch.nn.Identity(), photo, style)
+    grey = fast_losses(tiny_vgg, IMAGENET, lambda x: torch.full_like(x, 0.5), photo, style)
+    assert same["content"] == pytest.approx(0.0, abs=1e-9) and grey["content"] > 0
+    assert same["style"] > 0 and grey["style"] > same["style"]  # noise is closer to noise than flat grey is

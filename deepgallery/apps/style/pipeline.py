@@ -23,6 +23,7 @@ from deepgallery.core.errors import UserError, unknown_name_error
 from deepgallery.core.media import is_video, read_video, save_image, video_info, write_video
 from deepgallery.core.runtime import progress
 
+from .fast_infer import FastInference
 from .gatys import GatysConfig, stylise
 from .train import load_fast, stylise_fast
 from .video import stylise_frames
@@ -106,7 +107,8 @@ def _run_job(job: StyleJob) -> StyleResult:
     start = time.perf_counter()
     notes: list[str] = []
     if job.method == "fast":
-        model, meta = load_fast(fast_checkpoint(job.fast))
+        net, meta = load_fast(fast_checkpoint(job.fast))
+        model = FastInference(net)  # the same function as `net`, rearranged for the CPU (fast_infer.py)
         label = f"fast network {job.fast} (trained {meta.get('step', '?')} steps on {meta.get('data', '?')})"
 
         def one(frame: np.ndarray, init=None) -> np.ndarray:

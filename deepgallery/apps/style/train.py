@@ -22,6 +22,7 @@ from deepgallery.core.errors import UserError, check_positive
 from deepgallery.core.runtime import progress, seed_everything
 
 from .fast import FastConfig, TransformNet, total_variation
+from .fast_infer import FastInference
 from .gatys import content_loss, gram, style_layer_loss
 from .photos import folder_photos, offline_photos, random_crops
 
@@ -119,8 +120,8 @@ def load_fast(path: str | Path) -> tuple[TransformNet, dict]:
     return model.eval(), meta
 
 
-def stylise_fast(model: TransformNet, x: torch.Tensor) -> torch.Tensor:
-    """(1, 3, H, W) -> (1, 3, H, W), both in [0, 1]."""
+def stylise_fast(model: TransformNet | FastInference, x: torch.Tensor) -> torch.Tensor:
+    """(1, 3, H, W) -> (1, 3, H, W), both in [0, 1]. Pass `FastInference(model)` for the faster CPU path."""
     with torch.inference_mode():
         return model(x).clamp(0, 1)
 
