@@ -72,6 +72,60 @@ def test_render_pairs_move_the_iris_with_the_gaze():
     assert abs((dark[1] - dark[0]) - expected) < 1.5
 
 
+def test_true_iris_flow_carries_the_source_iris_onto_the_target():
+    """`render.iris_flow` (the auxiliary training target) is the renderer's own iris motion: warping the
+    source eye along it redraws the target's iris, also for bank pairs that were mirrored."""
+    from deepgallery.apps.deepwarp.render import PairBank, RenderConfig, iris_flow, render, sample_params
+
+    cfg, gen = RenderConfig(noise=0.0), torch.Generator().manual_seed(3)
+    params = sample_params(8, cfg, gen)
+    src, dst = (torch.rand(8, 2, generator=gen) * 2 - 1) * 15, (torch.rand(8, 2, generator=gen) * 2 - 1) * 15
+    x, y = render(params, src[:, 0], src[:, 1], cfg, gen), render(params, dst[:, 0], dst[:, 1], cfg, gen)
+    flow, weight = iris_flow(params, src, dst)
+    assert flow.shape == (8, 2, 32, 48) and weight.shape == (8, 1, 32, 48) and weight.sum() > 100
+    err = lambda out, target, w: float((((out - target) ** 2).mean(1, keepdim=True) * w).sum() / w.sum())  # noqa: E731
+    assert err(warp(x, flow), y, weight) < 0.05 * err(x, y, weight)
+
+    bank = PairBank(6, 3, seed=0)
+    x, _, y, flow, weight = bank.sample(32, torch.Generator().manual_seed(0), iris=True)
+    assert err(warp(x, flow), y, weight) < 0.1 * err(x, y, weight)
+
+
+def test_iris_loss_is_used_and_zero_for_the_true_flow():
+    from deepgallery.apps.deepwarp.train import iris_loss
+
+    flow = torch.randn(2, 2, 4, 6)
+    weight = (torch.rand(2, 1, 4, 6) > 0.5).float()
+    assert float(iris_loss(flow, flow, weight)) == 0.0
+    assert abs(float(iris_loss(flow + torch.tensor([3.0, 4.0]).view(1, 2, 1, 1), flow, weight)) - 25.0) < 1e-4
+
+
+def test_training_with_the_iris_loss_moves_the_iris():
+    """A few steps on bank pairs with their true iris flow: the flow error inside the iris drops."""
+    from deepgallery.apps.deepwarp.render import PairBank
+    from deepgallery.apps.deepwarp.train import TrainConfig, fit, iris_loss
+
+    torch.manual_seed(0)
+    model = DeepWarp(DeepWarpConfig(channels=8, coarse_layers=2, fine_layers=2))
+    bank = PairBank(12, 3, seed=0)
+    x, angle, _, flow, weight = bank.sample(16, torch.Generator().manual_seed(9), iris=True)
+    before = float(iris_loss(model(x, angle)["flow"], flow, weight))
+    gen = torch.Generator().manual_seed(1)
+    import deepgallery.apps.deepwarp.train as train_module
+
+    original, threads = train_module.batches, torch.get_num_threads()
+    train_module.batches = lambda cfg, data, device: iter(lambda: bank.sample(cfg.batch, gen, iris=True), None)
+    torch.set_num_threads(1)
+    try:
+        fit(model, TrainConfig(steps=80, batch=8, lr=3e-3, iris_weight=0.05), log=lambda _: None)
+    finally:
+        train_module.batches = original
+        torch.set_num_threads(threads)
+    with torch.no_grad():
+        after = float(iris_loss(model(x, angle)["flow"], flow, weight))
+    assert after < 0.7 * before, (before, after)
+
+
 def test_eyeball_model_round_trip_and_angle_parsing():
     dx, dy = angles_to_offset(12.0, -7.0, 30.0)
     assert np.allclose(offset_to_angles(dx, dy, 30.0), (12.0, -7.0), atol=1e-6)

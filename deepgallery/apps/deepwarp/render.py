@@ -47,7 +47,8 @@ def sample_params(b: int, cfg: RenderConfig, gen: torch.Generator) -> dict[str, 
         "scale": u(0.88, 1.12),  # eye width relative to the frame's
         "shift_x": u(-1.5, 1.5), "shift_y": u(-1.5, 1.5),
         "tilt": u(-0.08, 0.08),  # radians, residual roll after alignment
-        "upper": u(0.20, 0.32), "lower": u(0.10, 0.20),  # lid heights / eye width
+        "upper": u(0.14, 0.30), "lower": u(0.10, 0.18),  # lid heights / eye width (real: the upper lid covers
+        # the top of the iris in most eyes, palpebral fissure ≈ 0.3–0.4 × eye width)
         "lid_skew": u(-0.15, 0.15),  # lid apex offset / half-width
         "iris_r": u(0.9, 1.1) * IRIS_RATIO, "pupil": u(0.30, 0.50),
         "skin": skin, "iris": iris, "sclera": u(0.78, 0.97), "bright": u(0.7, 1.25),
@@ -121,6 +122,57 @@ def render(params: dict[str, torch.Tensor], yaw: torch.Tensor, pitch: torch.Tens
     return img
 
 
+GEOMETRY_KEYS = ("scale", "shift_x", "shift_y", "tilt", "upper", "lower", "lid_skew", "iris_r")
+
+
+def iris_flow(params: dict[str, torch.Tensor], src: torch.Tensor, dst: torch.Tensor,
+              frame: CropFrame = FRAME, margin: float = 0.9) -> tuple[torch.Tensor, torch.Tensor]:
+    """The true warp of the iris between two gazes of one rendered eye: (flow (B, 2, H, W), weight (B, 1, H, W)).
+
+    The iris is painted on the eyeball, so it moves rigidly with it: the target pixel at normalised iris
+    coordinates (du, dv) of the target gaze shows the same iris point as the source pixel at (du, dv) of the
+    source gaze (`render` draws the iris as an ellipse in these coordinates, foreshortened by the gaze). The
+    flow (source point − target pixel, crop px, the convention of `model.warp`) is exact there; the weight
+    is 1 where the iris is visible in both eyes (inside ``margin`` of its radius and inside both lid
+    openings), 0 elsewhere. `src`, `dst`: (B, 2) gazes [yaw, pitch] in degrees. Only the geometric keys
+    of `params` (``GEOMETRY_KEYS``) are used.
+    """
+    b, h, w = src.shape[0], frame.height, frame.width
+    col = lambda v: v.view(b, 1, 1)  # noqa: E731
+    ys = torch.arange(h, dtype=torch.float32) + 0.5  # pixel centres in the renderer's continuous coordinates
+    xs = torch.arange(w, dtype=torch.float32) + 0.5
+    yy, xx = ys.view(1, h, 1).expand(b, h, w), xs.view(1, 1, w).expand(b, h, w)
+    cx0, cy0 = frame.center
+    ew = frame.eye_width * col(params["scale"])
+    cx, cy, t = cx0 + col(params["shift_x"]), cy0 + col(params["shift_y"]), col(params["tilt"])
+    ct, st = torch.cos(t), torch.sin(t)
+    u_ = (xx - cx) * ct + (yy - cy) * st
+    v_ = -(xx - cx) * st + (yy - cy) * ct
+    ir, r_ball = col(params["iris_r"]) * ew, EYEBALL_RATIO * ew
+
+    def iris_frame(gaze):
+        yr, pr = torch.deg2rad(gaze[:, 0]).view(b, 1, 1), torch.deg2rad(gaze[:, 1]).view(b, 1, 1)
+        return r_ball * torch.cos(pr) * torch.sin(yr), -r_ball * torch.sin(pr), ir * torch.cos(yr), ir * torch.cos(pr)
+
+    def opening(u, v, pitch):
+        q = (u / (ew / 2) - col(params["lid_skew"])).clamp(-1.5, 1.5)
+        shape = (1 - q**2).clamp(min=0)
+        sp = torch.sin(torch.deg2rad(pitch)).view(b, 1, 1)
+        upper_y = -ew * col(params["upper"]) * (1 + 0.6 * sp) * shape
+        lower_y = ew * col(params["lower"]) * (1 - 0.2 * sp) * shape
+        return (v > upper_y) & (v < lower_y)
+
+    icx, icy, ax, ay = iris_frame(dst)
+    du, dv = (u_ - icx) / ax, (v_ - icy) / ay
+    scx, scy, sax, say = iris_frame(src)
+    us, vs = scx + du * sax, scy + dv * say  # the same iris point under the source gaze
+    xs_src = cx + us * ct - vs * st
+    ys_src = cy + us * st + vs * ct
+    flow = torch.stack([xs_src - xx, ys_src - yy], 1)
+    visible = (du**2 + dv**2 < margin**2) & opening(u_, v_, dst[:, 1]) & opening(us, vs, src[:, 1])
+    return flow, visible.float().unsqueeze(1)
+
+
 def make_pairs(b: int, cfg: RenderConfig, gen: torch.Generator):
     """B training pairs: (source eye, redirection (B, 2) in degrees [yaw, pitch], target eye)."""
     params = sample_params(b, cfg, gen)
@@ -157,13 +209,15 @@ class PairBank:
         gen = torch.Generator().manual_seed(seed)
         g = cfg.max_gaze
         self.gaze = (torch.rand(sets, views, 2, generator=gen) * 2 - 1) * g  # (S, V, 2) degrees
-        imgs = []
+        imgs, geo = [], []
         for i in range(0, sets, chunk):
             n = min(chunk, sets - i)
             params = sample_params(n, cfg, gen)
+            geo.append(torch.stack([params[k] for k in GEOMETRY_KEYS], 1))
             imgs.append(torch.stack([render(params, self.gaze[i:i + n, v, 0], self.gaze[i:i + n, v, 1], cfg, gen)
                                      for v in range(views)], 1))
         self.images = (torch.cat(imgs) * 255 + 0.5).to(torch.uint8)  # (S, V, 3, H, W)
+        self.geometry = torch.cat(geo)  # (S, len(GEOMETRY_KEYS)): what `iris_flow` needs
 
     @classmethod
     def cached(cls, sets: int, views: int, seed: int = 0, cache: str | None = None) -> PairBank:
@@ -174,17 +228,18 @@ class PairBank:
 
         if cache and Path(cache).is_file():
             t = load_file(cache)
-            if tuple(t["images"].shape[:2]) == (sets, views):
+            if tuple(t["images"].shape[:2]) == (sets, views) and "geometry" in t:
                 bank = cls.__new__(cls)
-                bank.cfg, bank.images, bank.gaze = RenderConfig(), t["images"], t["gaze"]
+                bank.cfg, bank.images, bank.gaze, bank.geometry = RenderConfig(), t["images"], t["gaze"], t["geometry"]
                 return bank
         bank = cls(sets, views, seed=seed)
         if cache:
-            save_file({"images": bank.images, "gaze": bank.gaze}, cache)
+            save_file({"images": bank.images, "gaze": bank.gaze, "geometry": bank.geometry}, cache)
         return bank
 
-    def sample(self, b: int, gen: torch.Generator):
-        """(source, redirection (B, 2), target) with sensor noise, like `make_pairs`."""
+    def sample(self, b: int, gen: torch.Generator, iris: bool = False):
+        """(source, redirection (B, 2), target) with sensor noise, like `make_pairs`; with ``iris=True`` also
+        the true iris flow and its weight (`iris_flow`), mirrored with the pair."""
         s, v = self.images.shape[:2]
         i = torch.randint(0, s, (8 * b,), generator=gen)
         a = torch.randint(0, v, (8 * b,), generator=gen)
@@ -193,6 +248,9 @@ class PairBank:
         i, a, c = i[keep], a[keep], c[keep]  # redirections within the trained range
         x, y = self.images[i, a].float() / 255, self.images[i, c].float() / 255
         delta = self.gaze[i, c] - self.gaze[i, a]
+        if iris:
+            geo = {k: self.geometry[i, j] for j, k in enumerate(GEOMETRY_KEYS)}
+            flow, weight = iris_flow(geo, self.gaze[i, a], self.gaze[i, c], self.cfg.frame)
         sigma = float(torch.rand(1, generator=gen)) * 1.2  # real crops are often upsampled, hence soft
         if sigma > 0.3:
             x, y = _blur(x, sigma), _blur(y, sigma)
@@ -200,4 +258,8 @@ class PairBank:
         x[flip], y[flip] = x[flip].flip(-1), y[flip].flip(-1)
         delta[flip, 0] = -delta[flip, 0]
         noise = lambda t: (t + self.cfg.noise * torch.randn(t.shape, generator=gen)).clamp(0, 1)  # noqa: E731
-        return noise(x), delta, noise(y)
+        if not iris:
+            return noise(x), delta, noise(y)
+        flow[flip], weight[flip] = flow[flip].flip(-1), weight[flip].flip(-1)
+        flow[flip, 0] = -flow[flip, 0]
+        return noise(x), delta, noise(y), flow, weight

@@ -34,6 +34,8 @@ class TrainConfig:
     seed: int = 0
     save_every: int = 250  # steps between checkpoints (training resumes from the last)
     threads: int = 1  # CPU threads for torch (1 is fastest on a busy shared CPU)
+    iris_weight: float = 0.02  # auxiliary loss on the flow inside the iris (px², renders only; 0 = pixels only)
+    init: str | None = None  # start from these weights (a checkpoint) instead of the zero-flow init
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +49,9 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bank-sets", type=int, default=d.bank_sets, help="procedural eyes to pre-render")
     parser.add_argument("--bank-cache", help="keep the rendered bank in this .safetensors file between runs")
     parser.add_argument("--channels", type=int, default=DeepWarpConfig.channels, help="conv width")
+    parser.add_argument("--iris-weight", type=float, default=d.iris_weight,
+                        help=f"weight of the auxiliary iris-flow loss on renders (default {d.iris_weight}; 0: off)")
+    parser.add_argument("--init", help="start from the weights of this checkpoint (fresh optimizer and schedule)")
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--save-every", type=int, default=d.save_every)
     parser.add_argument("--threads", type=int, default=d.threads, help="CPU threads")
@@ -54,7 +59,8 @@ def add_args(parser: argparse.ArgumentParser) -> None:
 
 
 def batches(cfg: TrainConfig, data: str | None, device):
-    """Endless (x, angle, y) batches, procedural or from a dataset folder."""
+    """Endless (x, angle, y) batches, procedural or from a dataset folder; procedural ones also carry the
+    true iris flow and its weight (`render.iris_flow`) for the auxiliary loss."""
     if data:
         from .data import ColumbiaGazePairs
 
@@ -63,8 +69,13 @@ def batches(cfg: TrainConfig, data: str | None, device):
     bank = PairBank.cached(cfg.bank_sets, cfg.bank_views, seed=cfg.seed, cache=cfg.bank_cache)
     gen = torch.Generator().manual_seed(cfg.seed + 1)
     while True:
-        x, a, y = bank.sample(cfg.batch, gen)
-        yield x.to(device), a.to(device), y.to(device)
+        yield tuple(t.to(device) for t in bank.sample(cfg.batch, gen, iris=cfg.iris_weight > 0))
+
+
+def iris_loss(flow: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Mean squared flow error (px²) over the pixels where the iris is visible in both eyes of a pair."""
+    return (((flow - target) ** 2).sum(1, keepdim=True) * weight).sum() / weight.sum().clamp(min=1.0)
+
 
 
 def fit(model: DeepWarp, cfg: TrainConfig, out: str | Path | None = None, data: str | None = None,
@@ -73,6 +84,10 @@ def fit(model: DeepWarp, cfg: TrainConfig, out: str | Path | None = None, data: 
     device = device or torch.device("cpu")
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     start = 0
+    if cfg.init and not (out is not None and checkpoint.exists(out)):
+        tensors, _, _ = checkpoint.load(cfg.init)
+        model.load_state_dict({k: v.float() for k, v in tensors.items()})
+        log(f"initialised from {cfg.init}")
     if out is not None and checkpoint.exists(out):
         tensors, _, meta = checkpoint.load(out)
         model.load_state_dict({k: v.float() for k, v in tensors.items()})
@@ -86,9 +101,11 @@ def fit(model: DeepWarp, cfg: TrainConfig, out: str | Path | None = None, data: 
     for step in progress(range(start, cfg.steps), total=cfg.steps - start, desc="deepwarp"):
         for group in opt.param_groups:  # cosine decay to 5 % of the base rate
             group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(1, cfg.steps))))
-        x, angle, y = next(data_iter)
+        x, angle, y, *iris = next(data_iter)
         pred = model(x, angle)
         loss = ((pred["out"] - y) ** 2).mean()  # Sec. 3.4: L2 to the target eye
+        if iris and cfg.iris_weight > 0:  # the iris moves rigidly with the eyeball: supervise its flow directly
+            loss = loss + cfg.iris_weight * (iris_loss(pred["flow"], *iris) + iris_loss(pred["coarse_flow"], *iris))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -107,13 +124,17 @@ def main(args: argparse.Namespace) -> int:
     for name in ("steps", "batch", "save_every", "threads", "bank_sets"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be ≥ 1")
+    if args.iris_weight < 0:
+        raise UserError("--iris-weight must be ≥ 0")
+    if args.init and not checkpoint.exists(args.init):
+        raise UserError(f"--init {args.init}: no such checkpoint")
     if args.data and not Path(args.data).is_dir():
         raise UserError(f"--data {args.data}: not a folder")
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
     cfg = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, save_every=args.save_every,
                       threads=args.threads, bank_sets=args.bank_sets,
-                      bank_cache=args.bank_cache)
+                      bank_cache=args.bank_cache, iris_weight=args.iris_weight, init=args.init)
     model = DeepWarp(DeepWarpConfig(channels=args.channels))
     fit(model, cfg, out=args.out, data=args.data, device=choose_device(args.device))
     print(f"wrote {args.out}.safetensors")
