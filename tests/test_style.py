@@ -256,3 +256,170 @@ def test_fast_quality_losses_of_bench(tiny_vgg):
     grey = fast_losses(tiny_vgg, IMAGENET, lambda x: torch.full_like(x, 0.5), photo, style)
     assert same["content"] == pytest.approx(0.0, abs=1e-9) and grey["content"] > 0
     assert same["style"] > 0 and grey["style"] > same["style"]  # noise is closer to noise than flat grey is
+
+
+# ------------------------------------------------------------------- slim networks and distillation
+
+def _slim_cfg():
+    from deepgallery.apps.style.fast import FastConfig
+
+    return FastConfig(width=4, res_blocks=2, encoder_widths=(4, 6, 10), decoder_widths=(5, 3))
+
+
+def test_gmac_counts_the_convolutions():
+    from deepgallery.apps.style.fast import SLIM, FastConfig
+
+    for cfg in (FastConfig(), SLIM, _slim_cfg()):
+        net = TransformNet(cfg).eval()
+        macs = []
+
+        phase = (net.up1[0][1], net.up2[0][1])  # run as phase convs: 4/9 of the multiply-adds
+
+        def hook(m, inp, out, macs=macs, phase=phase):
+            k = m.weight[0].numel()  # Cin * kh * kw
+            share = 4 / 9 if any(m is p for p in phase) else 1
+            macs.append(out.numel() * k * share)
+
+        hooks = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+        with torch.no_grad():
+            net(torch.rand(1, 3, 64, 96))
+        for h in hooks:
+            h.remove()
+        assert sum(macs) / 1e9 == pytest.approx(cfg.gmac(64, 96), rel=1e-9)
+    assert SLIM.gmac() < 4 and FastConfig().gmac() > 9
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 64, 64), (2, 3, 37, 50)])
+def test_slim_net_fast_path_matches_plain_network(shape):
+    from deepgallery.apps.style.fast import SLIM
+    from deepgallery.apps.style.fast_infer import FastInference
+
+    for cfg in (_slim_cfg(), SLIM):
+        torch.manual_seed(3)
+        net = TransformNet(cfg)
+        for m in net.modules():
+            if isinstance(m, torch.nn.InstanceNorm2d):
+                torch.nn.init.uniform_(m.weight, -1.5, 1.5)
+                torch.nn.init.normal_(m.bias)
+        net.eval()
+        assert net.out[1].in_channels == cfg.decoder[1] and net.residual[0].body[1].num_features == cfg.encoder[2]
+        x = torch.rand(*shape)
+        with torch.no_grad():
+            want = net(x)
+        got = FastInference(net)(x)
+        assert got.shape == want.shape and torch.allclose(got, want, atol=1e-4), (got - want).abs().max()
+
+
+def test_bad_network_shape_is_rejected():
+    from deepgallery.apps.style.fast import FastConfig
+
+    with pytest.raises(ValueError):
+        FastConfig(encoder_widths=(8, 16))
+    with pytest.raises(ValueError):
+        FastConfig(decoder_widths=(8, 0))
+
+
+def test_old_full_width_checkpoints_load_and_slim_ones_are_default():
+    from deepgallery.apps.style.fast import SLIM, FastConfig
+    from deepgallery.apps.style.pipeline import fast_checkpoint
+    from deepgallery.apps.style.train import load_fast
+    from deepgallery.core import checkpoint
+
+    for name in ("swirl", "mosaic"):
+        _, config, _ = checkpoint.load(fast_checkpoint(f"{name}-full"))
+        assert "encoder_widths" not in config["model"]  # written before the slim fields existed
+        full, _ = load_fast(fast_checkpoint(f"{name}-full"))
+        assert full.cfg == FastConfig(width=16, res_blocks=5) and full.encoder[0][1].out_channels == 16
+        slim, meta = load_fast(fast_checkpoint(name))
+        assert slim.cfg == SLIM and meta["teacher"] == f"{name}-full"
+        assert sum(p.numel() for p in slim.parameters()) < sum(p.numel() for p in full.parameters()) / 3
+
+
+def _photos(folder, n=3, side=72):
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+    for i in range(n):  # smooth colour blobs, so a crop is not pure noise
+        base = rng.random((6, 6, 3))
+        img = np.kron(base, np.ones((side // 6, side // 6, 1)))
+        save_image(folder / f"p{i}.png", (img * 255).astype(np.uint8))
+    return folder
+
+
+def test_distillation_runs_resumes_and_approaches_the_teacher(tmp_path, capsys):
+    from dataclasses import asdict
+
+    from deepgallery.apps.style.fast import FastConfig
+    from deepgallery.apps.style.fast_infer import FastInference
+    from deepgallery.apps.style.photos import folder_photos
+    from deepgallery.apps.style.train import DistillConfig, distill, export_fp16, fidelity, load_fast
+    from deepgallery.core import checkpoint
+
+    torch.manual_seed(0)
+    tcfg = FastConfig(width=4, res_blocks=1)
+    teacher = TransformNet(tcfg)
+    checkpoint.save(tmp_path / "teacher", teacher.state_dict(), {"model": asdict(tcfg)}, {"step": 7, "style": "s"})
+    data = _photos(tmp_path / "photos")
+    argv = ["train", "style", "--distill-from", str(tmp_path / "teacher"), "--out", str(tmp_path / "student"),
+            "--data", str(data), "--holdout", "1", "--steps", "2", "--batch", "1", "--crop", "32",
+            "--encoder-widths", "3", "4", "6", "--decoder-widths", "4", "3", "--res-blocks", "1"]
+    assert main(argv) == 0
+    _, config, meta = checkpoint.load(tmp_path / "student")
+    assert meta["step"] == 2 and meta["teacher"] == "teacher" and meta["teacher_step"] == 7
+    assert config["model"]["encoder_widths"] == [3, 4, 6]
+    argv[argv.index("--steps") + 1] = "3"
+    assert main(argv) == 0  # resumes at step 2
+    assert checkpoint.load(tmp_path / "student")[2]["step"] == 3
+    capsys.readouterr()
+
+    # the student gets closer to the teacher on the held-out photo
+    photos = folder_photos(data)
+    held_out = photos[-1:]
+    student0, _ = load_fast(tmp_path / "student")
+    before = fidelity(student0, FastInference(teacher.eval()), held_out)
+    cfg = DistillConfig(teacher=str(tmp_path / "teacher"), out=str(tmp_path / "student"), data=str(data), holdout=1,
+                        steps=60, batch=2, crop=48, lr=1e-2, save_every=30,
+                        model=FastConfig(width=3, res_blocks=1, encoder_widths=(3, 4, 6), decoder_widths=(4, 3)))
+    distill(cfg)
+    export_fp16(str(tmp_path / "student"), str(tmp_path / "small"))
+    student, meta = load_fast(tmp_path / "small")
+    after = fidelity(student, FastInference(teacher.eval()), held_out)
+    assert meta["step"] == 60
+    assert after["mean_abs"] < before["mean_abs"] and after["psnr"] > before["psnr"], (before, after)
+
+
+def test_distillation_bad_arguments_exit_2(tmp_path, capsys):
+    out = str(tmp_path / "x")
+    cases = [(["--distill-from", "swirl-ful", "--out", out], "swirl-full"),
+             (["--distill-from", "swirl-full", "--style", "a.jpg", "--out", out], "exclude"),
+             (["--out", out], "--style")]
+    for argv, needle in cases:
+        with pytest.raises(SystemExit) as e:
+            raise SystemExit(main(["train", "style", *argv]))
+        err = capsys.readouterr().err.strip()
+        assert e.value.code == 2 and needle in err and len(err.splitlines()) == 1, (argv, err)
+
+
+def test_psnr_and_ssim():
+    from deepgallery.apps.style.train import psnr, ssim
+
+    a = torch.rand(1, 3, 32, 32)
+    assert ssim(a, a) == pytest.approx(1.0) and psnr(a, a) > 100
+    assert psnr(a, (a + 0.1).clamp(0, 1)) < 25 and ssim(a, torch.rand(1, 3, 32, 32)) < 0.2
+
+
+def test_distillation_with_perceptual_terms_runs(tmp_path):
+    pytest.importorskip("easyocr_en_models")
+    from dataclasses import asdict
+
+    from deepgallery.apps.style.fast import FastConfig
+    from deepgallery.apps.style.train import DistillConfig, distill
+    from deepgallery.core import checkpoint
+
+    tcfg = FastConfig(width=4, res_blocks=1)
+    checkpoint.save(tmp_path / "teacher", TransformNet(tcfg).state_dict(), {"model": asdict(tcfg)}, {"step": 1})
+    cfg = DistillConfig(teacher=str(tmp_path / "teacher"), out=str(tmp_path / "s"), data=str(_photos(tmp_path / "p")),
+                        holdout=1, steps=1, batch=1, crop=32, perceptual_weight=1.0,
+                        model=FastConfig(width=3, res_blocks=1))
+    distill(cfg)
+    meta = checkpoint.load(tmp_path / "s")[2]
+    assert meta["step"] == 1 and np.isfinite(meta["loss"])

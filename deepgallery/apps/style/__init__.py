@@ -20,7 +20,8 @@ APP = App(
         "Paint a photo in the style of another image: the photo's features at conv4_2 and the style's Gram "
         "matrices at conv1_1..conv5_1 of an ImageNet network, matched by L-BFGS (average pooling, colour "
         "preservation, blended styles, coarse-to-fine, video with flow-warped initialisation). Also the fast "
-        "feed-forward network of Johnson et al. 2016: `deepgallery train style --style X.jpg`, two ship."
+        "feed-forward network of Johnson et al. 2016: `deepgallery train style --style X.jpg`, two ship, as slim "
+        "nets distilled from full-width ones (`--distill-from`)."
     ),
     status="built",
     extra="art",
@@ -30,8 +31,8 @@ APP = App(
         Param("style", "image", "the style image (method gatys)", default=None),
         Param("method", "choice", "gatys: optimise the image (any style, slow); fast: a shipped network",
               default="gatys", choices=("gatys", "fast")),
-        Param("fast_style", "choice", "method fast: which shipped network", default="swirl",
-              choices=("swirl", "mosaic")),
+        Param("fast_style", "choice", "method fast: which shipped network (-full: the slower full-width nets)",
+              default="swirl", choices=("swirl", "mosaic", "swirl-full", "mosaic-full")),
         Param("size", "int", "longer side of the result in px", default=256, minimum=64, maximum=1024, step=32),
         Param("iterations", "int", "gatys: L-BFGS evaluations", default=60, minimum=5, maximum=1000, step=5),
         Param("preserve_colour", "bool", "keep the photo's colours (luminance-only transfer)", default=False),
@@ -44,5 +45,5 @@ APP = App(
     ),
     assets=(BACKBONE_ASSETS["vgg19"], BACKBONE_ASSETS["vgg16"], BACKBONE_ASSETS["craft-vgg16bn"],
             BACKBONE_ASSETS["efficientnet-lite0"], PEER_ASSET),
-    checkpoints=("swirl", "mosaic"),
+    checkpoints=("swirl", "mosaic", "swirl-full", "mosaic-full"),
 )

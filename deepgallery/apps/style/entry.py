@@ -33,7 +33,9 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--out", default="styled.png", help="output image (.png/.jpg) or video (.mp4/.gif)")
     p.add_argument("--method", default="gatys", choices=("gatys", "fast"),
                    help="gatys: optimise the image (slow, any style); fast: a trained feed-forward network")
-    p.add_argument("--fast", default="swirl", help="fast network: swirl, mosaic (shipped) or a checkpoint path")
+    p.add_argument("--fast", default="swirl",
+                   help="fast network: swirl, mosaic (shipped, slim), swirl-full, mosaic-full (full width, slower) "
+                        "or a checkpoint path")
     p.add_argument("--size", type=int, default=d.size, help=f"longer side of the result in px (default {d.size})")
     p.add_argument("--iterations", type=int, default=d.iterations, help="L-BFGS function evaluations per scale")
     p.add_argument("--scales", type=int, default=d.scales, help="coarse-to-fine levels for large images (2-3)")
@@ -110,34 +112,76 @@ def predict(content: str | None = None, style: str | None = None, method: str = 
 
 
 def add_train_args(p: argparse.ArgumentParser) -> None:
-    from .train import FastTrainConfig
+    from .train import DistillConfig, FastTrainConfig
 
-    d = FastTrainConfig()
-    p.add_argument("--style", required=True, help="the style image to learn")
-    p.add_argument("--out", default=d.out, help="checkpoint path NAME (-> NAME.safetensors/.json); resumes if present")
+    d, dd = FastTrainConfig(), DistillConfig()
+    p.add_argument("--style", default="", help="the style image to learn (not with --distill-from)")
+    p.add_argument("--distill-from", default="", metavar="CHECKPOINT",
+                   help="train a (by default slim) net to reproduce this trained one: swirl-full, mosaic-full or a "
+                        "checkpoint path; no style image or loss network needed")
+    p.add_argument("--out", default="", help="checkpoint path NAME (-> NAME.safetensors/.json); resumes if present")
     p.add_argument("--data", default="", help="folder of training photos (default: the offline sample photos)")
-    p.add_argument("--steps", type=int, default=d.steps, help=f"Adam steps (default {d.steps}; paper 40k on COCO)")
-    p.add_argument("--batch", type=int, default=d.batch)
-    p.add_argument("--crop", type=int, default=d.crop, help="training patch side in px (paper 256)")
+    p.add_argument("--steps", type=int, default=0,
+                   help=f"Adam steps (default {d.steps}, distillation {dd.steps}; paper 40k on COCO)")
+    p.add_argument("--batch", type=int, default=0, help=f"photos per step (default {d.batch}, distillation {dd.batch})")
+    p.add_argument("--crop", type=int, default=0,
+                   help=f"training patch side in px (default {d.crop}, distillation {dd.crop}; paper 256)")
     p.add_argument("--style-weight", type=float, default=d.style_weight)
     p.add_argument("--tv-weight", type=float, default=d.tv_weight)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--width", type=int, default=16, help="channels of the first layer (paper 32)")
+    p.add_argument("--lr", type=float, default=0.0, help=f"Adam learning rate (default {d.lr}, distillation {dd.lr})")
+    p.add_argument("--perceptual-weight", type=float, default=0.0,
+                   help="distillation: add content + Gram losses against the teacher's output (0 = pixels only)")
+    p.add_argument("--holdout", type=int, default=dd.holdout,
+                   help="distillation: the last N photos are not trained on (they measure the fidelity)")
+    p.add_argument("--width", type=int, default=0,
+                   help="channels of the first layer C (paper 32; default 16, or the slim net when distilling)")
+    p.add_argument("--res-blocks", type=int, default=0, help="residual blocks (default 5)")
+    p.add_argument("--encoder-widths", type=int, nargs=3, default=None, metavar="C",
+                   help="channels of the 9x9 conv and the two stride-2 convs (the last is the trunk); default C 2C 4C")
+    p.add_argument("--decoder-widths", type=int, nargs=2, default=None, metavar="C",
+                   help="channels of the two upsampling convs; default 2C C")
     p.add_argument("--backbone", default="auto", choices=BACKBONE_CHOICES, help="loss network")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
 
 
+def _model_config(args: argparse.Namespace, distilling: bool):
+    from dataclasses import replace
+
+    from .fast import SLIM, FastConfig
+
+    explicit = args.width or args.res_blocks or args.encoder_widths or args.decoder_widths
+    if distilling and not explicit:
+        return replace(SLIM)
+    try:
+        return FastConfig(width=args.width or 16, res_blocks=args.res_blocks or 5,
+                          encoder_widths=tuple(args.encoder_widths or ()),
+                          decoder_widths=tuple(args.decoder_widths or ()))
+    except ValueError as e:
+        raise UserError(f"network shape: {e}") from None
+
+
 def train(args: argparse.Namespace) -> int:
-    from .fast import FastConfig
-    from .train import FastTrainConfig
+    from .train import DistillConfig, FastTrainConfig, distill
     from .train import train as train_fast
 
-    cfg = FastTrainConfig(style=args.style, out=args.out, data=args.data, steps=args.steps, batch=args.batch,
-                          crop=args.crop, style_weight=args.style_weight, tv_weight=args.tv_weight, lr=args.lr,
-                          backbone="" if args.backbone == "auto" else args.backbone, threads=args.threads,
-                          seed=args.seed, model=FastConfig(width=args.width))
-    path = train_fast(cfg)
+    backbone = "" if args.backbone == "auto" else args.backbone
+    if args.distill_from:
+        if args.style:
+            raise UserError("--style and --distill-from exclude each other: the teacher network carries the style")
+        d = DistillConfig()
+        cfg = DistillConfig(teacher=args.distill_from, out=args.out or d.out, data=args.data, holdout=args.holdout,
+                            steps=args.steps or d.steps, batch=args.batch or d.batch, crop=args.crop or d.crop,
+                            lr=args.lr or d.lr, perceptual_weight=args.perceptual_weight, backbone=backbone,
+                            threads=args.threads, seed=args.seed, model=_model_config(args, True))
+        path = distill(cfg)
+    else:
+        d = FastTrainConfig()
+        cfg = FastTrainConfig(style=args.style, out=args.out or d.out, data=args.data, steps=args.steps or d.steps,
+                              batch=args.batch or d.batch, crop=args.crop or d.crop, style_weight=args.style_weight,
+                              tv_weight=args.tv_weight, lr=args.lr or d.lr, backbone=backbone, threads=args.threads,
+                              seed=args.seed, model=_model_config(args, False))
+        path = train_fast(cfg)
     print(f"wrote {path}.safetensors; stylise with: deepgallery run style --method fast --fast {path} --content X")
     return 0
 

@@ -31,7 +31,9 @@ from .video import stylise_frames
 HERE = Path(__file__).parent
 EXAMPLES = HERE / "examples"
 CHECKPOINTS = HERE / "checkpoints"
-SHIPPED = ("swirl", "mosaic")  # fast networks that ship (checkpoints/<name>.safetensors)
+# fast networks that ship (checkpoints/<name>.safetensors): the default slim nets (fast.SLIM, distilled from the
+# full-width ones) and the full-width nets (width 16, trained with the perceptual losses)
+SHIPPED = ("swirl", "mosaic", "swirl-full", "mosaic-full")
 MAX_SIDE = {"gatys": 2048, "fast": 4096}  # larger inputs are downscaled with a note
 MIN_SIDE = 32  # five poolings deep the style layers still need a few pixels
 
