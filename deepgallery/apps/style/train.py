@@ -56,14 +56,19 @@ class FastTrainConfig:
     model: FastConfig = field(default_factory=FastConfig)
 
 
-def train(cfg: FastTrainConfig) -> Path:
-    if not cfg.style:
-        raise UserError("give the style image: --style PATH")
+def _check_and_seed(cfg) -> None:
+    """Shared start of training and distillation: positive sizes, the thread count, the seed."""
     for name in ("steps", "batch", "crop", "lr"):
         check_positive(f"--{name}", getattr(cfg, name))
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
+
+
+def train(cfg: FastTrainConfig) -> Path:
+    if not cfg.style:
+        raise UserError("give the style image: --style PATH")
+    _check_and_seed(cfg)
     style_img, _ = load_rgb(cfg.style, max_side=cfg.style_size, what="style image")
     photos = folder_photos(cfg.data) if cfg.data else offline_photos()
     name = cfg.backbone or default_backbone("style")
@@ -141,11 +146,7 @@ def distill(cfg: DistillConfig) -> Path:
     """Train `cfg.model` (by default the slim fast.SLIM) to reproduce the teacher checkpoint's output."""
     if not cfg.teacher:
         raise UserError("give the network to distil: --distill-from CHECKPOINT (e.g. swirl-full)")
-    for name in ("steps", "batch", "crop", "lr"):
-        check_positive(f"--{name}", getattr(cfg, name))
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    seed_everything(cfg.seed)
+    _check_and_seed(cfg)
     from .pipeline import fast_checkpoint
 
     teacher_path = fast_checkpoint(cfg.teacher)
