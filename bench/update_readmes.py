@@ -4,7 +4,8 @@ For every app with a ``measured.json`` (written by ``deepgallery bench ID --save
 ``<!-- measured:begin -->`` and ``<!-- measured:end -->`` in its README becomes a table of those
 metrics (``--force`` also replaces blocks that hold a richer table, e.g. with paper and peer
 columns); the main README's application table (between ``<!-- apps:begin -->`` / ``<!-- apps:end -->``)
-is rebuilt from the registry. Run: ``python bench/update_readmes.py`` (``--check`` exits 1 if stale).
+is rebuilt from the registry. Run: ``python bench/update_readmes.py`` (``--check`` exits 1 if stale;
+``--app ID --force`` rewrites one app's block only).
 """
 
 from __future__ import annotations
@@ -57,11 +58,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report READMEs that are out of date")
     parser.add_argument("--force", action="store_true", help="also replace measured blocks that are not empty")
+    parser.add_argument("--app", metavar="ID", help="only this app's README (with --force: leave the others alone)")
     args = parser.parse_args(argv)
+    apps = registry.all_apps()
+    if args.app and args.app not in apps:
+        parser.error(f"unknown app {args.app!r}; one of: {', '.join(apps)}")
     updates: dict[Path, str] = {}
     readme = ROOT / "README.md"
     updates[readme] = replace_block(readme.read_text(encoding="utf-8"), "apps", apps_table())
-    for app in registry.all_apps().values():
+    for app in apps.values():
+        if args.app and app.id != args.app:
+            continue
         app_readme, measured = APPS_DIR / app.id / "README.md", app.measured()
         if measured and app_readme.is_file():
             text = app_readme.read_text(encoding="utf-8")
