@@ -220,6 +220,10 @@ def test_predict_returns_image_and_gaze_report():
     assert result["image"].is_file() and "animation" not in result
     eyes = result["gaze"]["faces"][0]
     assert set(eyes) == {"left", "right"} and all(len(e["turned_by"]) == 2 for e in eyes.values())
+    for eye in eyes.values():  # asked for 15 deg to the left: the validated localiser sees about that
+        yaw, pitch = eye["turned_by"]
+        assert -20 < yaw < -10 and abs(pitch) < 5
+        assert len(eye["turned_by_mediapipe"]) == 2
     with pytest.raises(UserError):
         predict(image=str(EXAMPLES / "astronaut.jpg"), yaw=40, pitch=0)
 
