@@ -1,4 +1,4 @@
-"""`deepgallery bench deepwarp`: gaze error measured by the iris landmarks on the output, and speed.
+"""`deepgallery bench deepwarp`: gaze error measured by the iris landmarks on the output (two real faces), and speed.
 
 For each test face (640×480 frames) and each requested redirection (yaw, pitch) the face mesh measures
 the gaze of each eye before and after (eyeball model of `geometry.py`); the achieved redirection is the
@@ -29,15 +29,28 @@ def to_frame(rgb: np.ndarray, box: tuple[int, int, int, int], size: tuple[int, i
 
 
 def test_frames() -> list[tuple[str, np.ndarray]]:
-    """640×480 frames of the astronaut photo's face: a close-up (eyes ≈ 50 px wide), a medium shot
-    (≈ 38 px) and both mirrored."""
+    """640×480 frames of two real faces, each as a close-up and a medium shot, and both mirrored:
+    the astronaut photo (eyes ≈ 50 and 38 px wide in the frame) and matplotlib's Grace Hopper portrait
+    (≈ 60 and 46 px). The order interleaves the faces so `--quick` (the first two) sees both."""
+    from matplotlib import cbook
+
     from ...core.media import read_image
 
-    rgb = read_image(EXAMPLES / "astronaut.jpg")
-    close, medium = (105, 40, 345, 220), (65, 10, 385, 250)
-    return [("close", to_frame(rgb, close)), ("medium", to_frame(rgb, medium)),
-            ("close-mirrored", to_frame(rgb[:, ::-1], (512 - 345, 40, 512 - 105, 220))),
-            ("medium-mirrored", to_frame(rgb[:, ::-1], (512 - 385, 10, 512 - 65, 250)))]
+    def views(name: str, rgb: np.ndarray, close: tuple, medium: tuple) -> list[tuple[str, np.ndarray]]:
+        width = rgb.shape[1]
+
+        def mirror(box: tuple) -> tuple:
+            return (width - box[2], box[1], width - box[0], box[3])
+
+        flipped = rgb[:, ::-1]
+        return [(f"{name}-close", to_frame(rgb, close)), (f"{name}-medium", to_frame(rgb, medium)),
+                (f"{name}-close-mirrored", to_frame(flipped, mirror(close))),
+                (f"{name}-medium-mirrored", to_frame(flipped, mirror(medium)))]
+
+    astronaut = views("astronaut", read_image(EXAMPLES / "astronaut.jpg"), (105, 40, 345, 220), (65, 10, 385, 250))
+    hopper = views("hopper", read_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)),
+                   (64, 72, 464, 372), (0, 10, 512, 394))
+    return [frame for pair in zip(astronaut, hopper, strict=True) for frame in pair]
 
 
 def achieved_redirection(before, after) -> np.ndarray:
@@ -148,7 +161,9 @@ def run_bench(quick: bool = False) -> dict:
     red = Redirector()
     angles = QUICK_ANGLES if quick else FULL_ANGLES
     ours, ours_mp, known, known_mp = [], [], [], []
-    for _, frame in test_frames()[: 2 if quick else None]:
+    per_face: dict[str, list] = {}
+    for frame_name, frame in test_frames()[: 2 if quick else None]:
+        face_store = per_face.setdefault(frame_name.split("-")[0], [])
         before = red.mesh.faces(frame)
         if not before:
             continue
@@ -162,6 +177,8 @@ def run_bench(quick: bool = False) -> dict:
                     achieved = measured_redirection(frame, out, eye, fits[name])
                     if achieved is not None:
                         store.append(((yaw, pitch), achieved))
+                        if store is ours:
+                            face_store.append(((yaw, pitch), achieved))
                     if after:
                         store_mp.append(((yaw, pitch), achieved_redirection(eye, after[0][name])))
     s, k, s_mp, k_mp = _score(ours), _score(known), _score(ours_mp), _score(known_mp)
@@ -192,6 +209,7 @@ def run_bench(quick: bool = False) -> dict:
             "achieved_over_requested_yaw": r(s["gain_yaw"]),
             "achieved_over_requested_pitch": r(s["gain_pitch"]),
             "noop_gaze_error_deg": r(s["noop"]),
+            **{f"gaze_error_{face}_deg": r(_score(pairs)["error"]) for face, pairs in per_face.items() if pairs},
             "instrument_error_deg": r(k["error"]),
             "instrument_gain_yaw": r(k["gain_yaw"]),
             "instrument_gain_pitch": r(k["gain_pitch"]),
@@ -207,7 +225,8 @@ def run_bench(quick: bool = False) -> dict:
             "eyes_measured": len(ours),
             "eyes_measured_known_shift": len(known),
         },
-        "config": {"frames": "astronaut face 640x480 (close-up, medium, both mirrored)", "angles": angles,
+        "config": {"frames": "640x480 frames of the astronaut and Grace Hopper (matplotlib sample) faces, each as "
+                             "close-up, medium shot and both mirrored", "angles": angles,
                    "metric": "mean |achieved - requested| (yaw, pitch) in degrees; achieved = iris centre after vs "
                              "before (limbus circle fit on the input + sub-pixel iris tracking, iris.py), in the "
                              "input's eye-corner frame, eyeball radius 0.42 x eye width",
