@@ -294,3 +294,20 @@ def test_instrument_recovers_known_iris_shifts_on_the_test_face():
             got = measured_redirection(frame, out, eye)
             assert got is not None and np.hypot(got[0] - yaw, got[1] - pitch) < 1.5, (yaw, pitch, got)
     assert all(np.hypot(*measured_redirection(frame, frame, eye)) < 0.5 for eye in face.values())
+
+
+def test_lids_follow_vertical_gaze():
+    """Renders' lids move with the pitch as real lids do: the upper margin travels with the iris centre,
+    the lower one by about a third, in the same direction (render.lid_margins)."""
+    from deepgallery.apps.deepwarp.geometry import EYEBALL_RATIO
+    from deepgallery.apps.deepwarp.render import LID_FOLLOW, RenderConfig, lid_margins, sample_params
+
+    p = sample_params(3, RenderConfig(), torch.Generator().manual_seed(0))
+    ew, apex = torch.full((3, 1, 1), 40.0), torch.ones(1, 1, 1)
+    up_0, low_0 = lid_margins(p, torch.zeros(3), ew, apex)
+    up_u, low_u = lid_margins(p, torch.full((3,), 10.0), ew, apex)
+    rise = EYEBALL_RATIO * 40.0 * torch.sin(torch.deg2rad(torch.tensor(10.0)))
+    assert torch.allclose(up_0 - up_u, LID_FOLLOW[0] * rise * torch.ones(3, 1, 1), atol=1e-4)  # v grows downwards
+    assert torch.allclose(low_0 - low_u, LID_FOLLOW[1] * rise * torch.ones(3, 1, 1), atol=1e-4)
+    up_d, _ = lid_margins(p, torch.full((3,), -10.0), ew, apex)
+    assert (up_d > up_0).all()  # looking down lowers the upper lid

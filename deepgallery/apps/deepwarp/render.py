@@ -5,7 +5,7 @@ two known gaze directions. No such data exists offline, so we draw them: an almo
 two parabolic lids, a shaded sclera, a textured iris (radial fibres, dark limbal ring) with a pupil and a
 corneal glint, lashes, and skin with low-frequency blotches — rendered at 2× and box-filtered. The iris
 sits where the eyeball model of `geometry.py` puts it for the gaze, foreshortened to an ellipse, and the
-upper lid follows the pitch a little as real lids do. A pair shares every parameter but the gaze.
+lids follow the pitch as real lids do (`lid_margins`). A pair shares every parameter but the gaze.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import torch.nn.functional as F
 
 from .geometry import EYEBALL_RATIO, FRAME, IRIS_RATIO, CropFrame
 
+LID_FOLLOW = (1.0, 0.35)  # lid-margin travel / iris travel in vertical gaze (upper, lower), see `lid_margins`
+
 
 @dataclass
 class RenderConfig:
@@ -26,6 +28,23 @@ class RenderConfig:
     max_gaze: float = 22.0  # |yaw|, |pitch| of the rendered gazes (degrees)
     max_redirect: float = 25.0  # |target − source| per axis (degrees), clipped to the gaze range
     noise: float = 0.02  # std of per-pixel sensor noise
+    lid_follow: tuple[float, float] = LID_FOLLOW  # (upper, lower) lid-margin travel / iris travel in pitch
+
+
+def lid_margins(params: dict[str, torch.Tensor], pitch: torch.Tensor, ew: torch.Tensor, shape: torch.Tensor,
+                follow: tuple[float, float] = LID_FOLLOW) -> tuple[torch.Tensor, torch.Tensor]:
+    """Upper and lower lid margins (eye-aligned v, px; negative = up) of B eyes at `pitch` (degrees).
+
+    Real lids move with vertical gaze (lid-globe synchrony): the upper lid margin rides on the cornea and
+    travels nearly as far as it, up when looking up and down when looking down; the lower lid follows by
+    about a third. Here each margin's apex moves by ``follow`` × the iris centre's vertical travel
+    (`geometry`: R·sin p), tapering to zero at the fixed corners (``shape``).
+    """
+    b = pitch.shape[0]
+    rise = EYEBALL_RATIO * ew * torch.sin(torch.deg2rad(pitch)).view(b, 1, 1)  # iris centre's upward travel
+    upper_h = (ew * params["upper"].view(b, 1, 1) + follow[0] * rise).clamp(min=0.03 * ew)
+    lower_h = (ew * params["lower"].view(b, 1, 1) - follow[1] * rise).clamp(min=0.03 * ew)
+    return -upper_h * shape, lower_h * shape
 
 
 def _lowfreq(b: int, h: int, w: int, cells: int, gen: torch.Generator) -> torch.Tensor:
@@ -75,10 +94,7 @@ def render(params: dict[str, torch.Tensor], yaw: torch.Tensor, pitch: torch.Tens
     half = ew / 2
     q = (u_ / half - col(params["lid_skew"])).clamp(-1.5, 1.5)
     shape = (1 - q**2).clamp(min=0)
-    sp = torch.sin(torch.deg2rad(pitch)).view(b, 1, 1)
-    upper_h = ew * col(params["upper"]) * (1 + 0.6 * sp)  # the upper lid rises when looking up
-    lower_h = ew * col(params["lower"]) * (1 - 0.2 * sp)
-    upper_y, lower_y = -upper_h * shape, lower_h * shape
+    upper_y, lower_y = lid_margins(params, pitch, ew, shape, cfg.lid_follow)  # lids move with vertical gaze
     opening = ((v_ > upper_y) & (v_ < lower_y)).float()
 
     # eyeball: iris centre from the gaze (geometry.angles_to_offset), ellipse foreshortened by the rotation
@@ -126,7 +142,8 @@ GEOMETRY_KEYS = ("scale", "shift_x", "shift_y", "tilt", "upper", "lower", "lid_s
 
 
 def iris_flow(params: dict[str, torch.Tensor], src: torch.Tensor, dst: torch.Tensor,
-              frame: CropFrame = FRAME, margin: float = 0.9) -> tuple[torch.Tensor, torch.Tensor]:
+              frame: CropFrame = FRAME, margin: float = 0.9,
+              lid_follow: tuple[float, float] = LID_FOLLOW) -> tuple[torch.Tensor, torch.Tensor]:
     """The true warp of the iris between two gazes of one rendered eye: (flow (B, 2, H, W), weight (B, 1, H, W)).
 
     The iris is painted on the eyeball, so it moves rigidly with it: the target pixel at normalised iris
@@ -157,9 +174,7 @@ def iris_flow(params: dict[str, torch.Tensor], src: torch.Tensor, dst: torch.Ten
     def opening(u, v, pitch):
         q = (u / (ew / 2) - col(params["lid_skew"])).clamp(-1.5, 1.5)
         shape = (1 - q**2).clamp(min=0)
-        sp = torch.sin(torch.deg2rad(pitch)).view(b, 1, 1)
-        upper_y = -ew * col(params["upper"]) * (1 + 0.6 * sp) * shape
-        lower_y = ew * col(params["lower"]) * (1 - 0.2 * sp) * shape
+        upper_y, lower_y = lid_margins(params, pitch, ew, shape, lid_follow)
         return (v > upper_y) & (v < lower_y)
 
     icx, icy, ax, ay = iris_frame(dst)
@@ -216,7 +231,8 @@ class PairBank:
             geo.append(torch.stack([params[k] for k in GEOMETRY_KEYS], 1))
             imgs.append(torch.stack([render(params, self.gaze[i:i + n, v, 0], self.gaze[i:i + n, v, 1], cfg, gen)
                                      for v in range(views)], 1))
-        self.images = (torch.cat(imgs) * 255 + 0.5).to(torch.uint8)  # (S, V, 3, H, W)
+        self.images = (torch.cat(imgs).clamp(0, 1) * 255 + 0.5).to(torch.uint8)  # (S, V, 3, H, W); clamp: bright
+        # scleras exceed 1 and would wrap around in uint8
         self.geometry = torch.cat(geo)  # (S, len(GEOMETRY_KEYS)): what `iris_flow` needs
 
     @classmethod
@@ -250,7 +266,8 @@ class PairBank:
         delta = self.gaze[i, c] - self.gaze[i, a]
         if iris:
             geo = {k: self.geometry[i, j] for j, k in enumerate(GEOMETRY_KEYS)}
-            flow, weight = iris_flow(geo, self.gaze[i, a], self.gaze[i, c], self.cfg.frame)
+            flow, weight = iris_flow(geo, self.gaze[i, a], self.gaze[i, c], self.cfg.frame,
+                                     lid_follow=self.cfg.lid_follow)
         sigma = float(torch.rand(1, generator=gen)) * 1.2  # real crops are often upsampled, hence soft
         if sigma > 0.3:
             x, y = _blur(x, sigma), _blur(y, sigma)
