@@ -423,3 +423,22 @@ def test_distillation_with_perceptual_terms_runs(tmp_path):
     distill(cfg)
     meta = checkpoint.load(tmp_path / "s")[2]
     assert meta["step"] == 1 and np.isfinite(meta["loss"])
+
+
+def test_resume_reads_a_slim_checkpoint_and_refuses_another_shape(tmp_path):
+    """Training and distillation resume through one function; widths read back from JSON (lists) still match."""
+    from dataclasses import asdict
+    from types import SimpleNamespace
+
+    from deepgallery.apps.style.fast import SLIM, FastConfig, TransformNet
+    from deepgallery.apps.style.train import _resume
+    from deepgallery.core import checkpoint
+    from deepgallery.core.errors import UserError
+
+    net = TransformNet(SLIM)
+    opt = torch.optim.Adam(net.parameters())
+    assert _resume(SimpleNamespace(out=tmp_path / "ck", model=SLIM), net, opt) == 0  # nothing to resume
+    checkpoint.save(tmp_path / "ck", net.state_dict(), {"model": asdict(SLIM)}, {"step": 5}, optimizer=opt)
+    assert _resume(SimpleNamespace(out=tmp_path / "ck", model=SLIM), net, opt) == 5
+    with pytest.raises(UserError, match="another shape"):
+        _resume(SimpleNamespace(out=tmp_path / "ck", model=FastConfig()), TransformNet(FastConfig()), opt)

@@ -65,6 +65,20 @@ def _check_and_seed(cfg) -> None:
     seed_everything(cfg.seed)
 
 
+def _resume(cfg, model: TransformNet, opt: torch.optim.Optimizer) -> int:
+    """Load `cfg.out` into the model and optimizer if it exists (training and distillation resume alike);
+    returns the step to continue from. A checkpoint of another network shape is a UserError."""
+    if not checkpoint.exists(cfg.out):
+        return 0
+    tensors, saved, meta = checkpoint.load(cfg.out)
+    old = FastConfig(**saved.get("model", {}))
+    if (old.encoder, old.decoder, old.res_blocks) != (cfg.model.encoder, cfg.model.decoder, cfg.model.res_blocks):
+        raise UserError(f"{cfg.out} holds a network of another shape ({saved.get('model')}); choose a new --out")
+    model.load_state_dict({k: v.float() for k, v in tensors.items()})
+    checkpoint.restore_optimizer(opt, meta)
+    return int(meta.get("step", 0))
+
+
 def train(cfg: FastTrainConfig) -> Path:
     if not cfg.style:
         raise UserError("give the style image: --style PATH")
@@ -80,12 +94,7 @@ def train(cfg: FastTrainConfig) -> Path:
 
     model = TransformNet(cfg.model)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    step = 0
-    if checkpoint.exists(cfg.out):
-        tensors, _, meta = checkpoint.load(cfg.out)
-        model.load_state_dict({k: v.float() for k, v in tensors.items()})
-        checkpoint.restore_optimizer(opt, meta)
-        step = int(meta.get("step", 0))
+    step = _resume(cfg, model, opt)
     rng = np.random.default_rng(cfg.seed + step)
     history: list[float] = []
     bar = progress(total=cfg.steps, initial=step, desc="train style")
@@ -166,15 +175,7 @@ def distill(cfg: DistillConfig) -> Path:
 
     model = TransformNet(cfg.model)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    step = 0
-    if checkpoint.exists(cfg.out):
-        tensors, saved, meta = checkpoint.load(cfg.out)
-        old = FastConfig(**saved.get("model", {}))
-        if (old.encoder, old.decoder, old.res_blocks) != (cfg.model.encoder, cfg.model.decoder, cfg.model.res_blocks):
-            raise UserError(f"{cfg.out} holds a network of another shape ({saved.get('model')}); choose a new --out")
-        model.load_state_dict({k: v.float() for k, v in tensors.items()})
-        checkpoint.restore_optimizer(opt, meta)
-        step = int(meta.get("step", 0))
+    step = _resume(cfg, model, opt)
     rng = np.random.default_rng(cfg.seed + step)
     history: list[float] = []
     bar = progress(total=cfg.steps, initial=step, desc="distil style")
