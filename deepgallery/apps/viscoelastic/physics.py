@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import numpy as np
 
 from ...core.errors import UserError
 from . import layered, solver
+
+
+def _column(value, shape: tuple[int, ...]):
+    """`value` (scalar or array) broadcast to `shape` as a flat float32 tensor: one surrogate input column."""
+    import torch
+
+    return torch.tensor(np.broadcast_to(value, shape).ravel(), dtype=torch.float32)  # a copy
 
 
 @dataclass
@@ -87,19 +95,13 @@ def check_domain(model_cfg, m: EarthModel, x_km: np.ndarray, t_years: np.ndarray
 
 def surrogate_displacement(model, m: EarthModel, x_km, t_years) -> np.ndarray:
     """Surface displacement (m) from the network at broadcast (x, t), same shape as the solver's answer."""
-    import torch
-
     from .model import evaluate_batched
 
     x, t = np.broadcast_arrays(np.asarray(x_km, float), np.asarray(t_years, float))
-    shape = x.shape
-
-    def column(value) -> torch.Tensor:
-        return torch.tensor(np.broadcast_to(value, shape).ravel(), dtype=torch.float32)  # a copy
-
+    column = partial(_column, shape=x.shape)
     u = evaluate_batched(model, column(x), column(t), column(m.fault_depth), column(m.layer_thickness),
                          column(m.tau_years), column(m.slip))
-    return u.double().numpy().reshape(shape)
+    return u.double().numpy().reshape(x.shape)
 
 
 @dataclass
@@ -138,15 +140,10 @@ def solver_velocity(m: EarthModel, c: Cycle, x_km, t_years) -> np.ndarray:
 
 def surrogate_velocity(model, m: EarthModel, c: Cycle, x_km, t_years) -> np.ndarray:
     """Interseismic surface velocity (mm/yr) from the cycle network, same shape as the solver's answer."""
-    import torch
-
     from .model import evaluate_batched
 
     x, t = np.broadcast_arrays(np.asarray(x_km, float), np.asarray(t_years, float))
-
-    def column(value) -> torch.Tensor:
-        return torch.tensor(np.broadcast_to(value, x.shape).ravel(), dtype=torch.float32)  # a copy
-
+    column = partial(_column, shape=x.shape)
     v = evaluate_batched(model, column(x), column(t / c.recurrence), column(m.fault_depth),
                          column(m.layer_thickness), column(m.tau_years), column(c.recurrence), column(c.plate_rate))
     return v.double().numpy().reshape(x.shape)
@@ -165,16 +162,11 @@ def layered_solver_displacement(m: EarthModel, x_km, t_years) -> np.ndarray:
 
 def layered_surrogate_displacement(model, m: EarthModel, x_km, t_years) -> np.ndarray:
     """Surface displacement (m) from the layered network at broadcast (x, t), same shape as the solver's."""
-    import torch
-
     from .model import evaluate_batched
 
     x, t = np.broadcast_arrays(np.asarray(x_km, float), np.asarray(t_years, float))
     tau2, tau3 = m.maxwell_years
-
-    def column(value) -> torch.Tensor:
-        return torch.tensor(np.broadcast_to(value, x.shape).ravel(), dtype=torch.float32)  # a copy
-
+    column = partial(_column, shape=x.shape)
     u = evaluate_batched(model, column(x), column(t), column(m.fault_depth), column(m.layer_thickness),
                          column(m.lower_crust_thickness), column(tau2), column(tau3), column(m.slip))
     return u.double().numpy().reshape(x.shape)
@@ -221,16 +213,11 @@ def layered3d_solver_displacement(m: EarthModel, length_km: float, y_km, t_years
 
 def layered3d_surrogate_displacement(model, m: EarthModel, length_km: float, y_km, t_years, x_km=0.0) -> np.ndarray:
     """(u_x, u_y, u_z) (m) from Okada (1985, exact) + the 3-D network's postseismic part, like the solver's."""
-    import torch
-
     from . import okada
     from .model import evaluate_batched
 
     x, y, t = np.broadcast_arrays(*(np.asarray(a, float) for a in (x_km, y_km, t_years)))
-
-    def column(value) -> torch.Tensor:
-        return torch.tensor(np.broadcast_to(value, x.shape).ravel(), dtype=torch.float32)  # a copy
-
+    column = partial(_column, shape=x.shape)
     post = evaluate_batched(model, column(x), column(y), column(t), column(length_km), column(m.fault_depth),
                             column(m.layer_thickness), column(m.maxwell_years[0]), column(m.slip))
     elastic = okada.surface_displacement(x, y, length_km, 0.0, m.fault_depth, m.slip)
