@@ -11,7 +11,7 @@ import torch
 
 pytest.importorskip("ale_py")
 
-from deepgallery.apps.dqn.agent import Agent, epsilon  # noqa: E402
+from deepgallery.apps.dqn.agent import Agent, epsilon, native_bf16  # noqa: E402
 from deepgallery.apps.dqn.atari import AtariEnv, FrameStack, VectorAtari, resolve_game  # noqa: E402
 from deepgallery.apps.dqn.config import FAST, NATURE  # noqa: E402
 from deepgallery.apps.dqn.model import DeepMindRMSprop, NatureQNetwork  # noqa: E402
@@ -149,6 +149,16 @@ def test_network_shapes_and_config():
     assert NATURE.replay_bytes() == 1_000_000 * (84 * 84 + 7)
     assert epsilon(NATURE, 0) == 1.0 and epsilon(NATURE, 500_000) == pytest.approx(0.55)
     assert epsilon(NATURE, 10**8) == pytest.approx(0.1)
+
+
+def test_precision_auto_picks_bf16_only_on_cpus_with_bf16_instructions(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("flags\t: fpu sse2 avx2 avx512f avx512bw\n")
+    assert not native_bf16(torch.device("cpu"), str(info))  # bf16 would be emulated: slower
+    info.write_text("flags\t: fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni\n")
+    assert native_bf16(torch.device("cpu"), str(info))
+    assert not native_bf16(torch.device("cuda"), str(info))  # GPUs keep fp32 under auto
+    assert not native_bf16(torch.device("cpu"), str(tmp_path / "absent"))
 
 
 def test_game_names_and_scores():

@@ -12,6 +12,7 @@ The target network Q^ is a copy of Q refreshed every C steps.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,6 +22,19 @@ from deepgallery.core import checkpoint
 
 from .config import DQNConfig
 from .model import NatureQNetwork, make_optimizer
+
+
+def native_bf16(device: torch.device, cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether the update should run in bfloat16 under `--precision auto`: on CPUs with bf16 instructions
+    (AVX512-BF16 or AMX), where oneDNN's bf16 convolutions are ~1.5x faster than fp32. Elsewhere bf16 is
+    emulated (slower), and on GPUs fp32/TF32 is kept, so auto means fp32 there."""
+    if device.type != "cpu":
+        return False
+    try:
+        flags = Path(cpuinfo).read_text(errors="ignore")
+    except OSError:  # not Linux: no cheap way to know, keep fp32
+        return False
+    return any(f in flags.split() for f in ("avx512_bf16", "amx_bf16"))
 
 
 def epsilon(cfg: DQNConfig, step: int) -> float:

@@ -5,7 +5,8 @@ hyperparameters (Adam 1e-4, batch 32, one update every 4 agent steps, target cop
 replay size and learning start, epsilon at its final 0.01 from the learning start), on Pong, one after the other
 in this process and with the same torch thread count. SB3 runs its documented Atari setup (one emulator,
 AtariWrapper + VecFrameStack); ours steps 4 emulators with batched action selection (updates per agent step
-unchanged). `sps` is ours with bfloat16 autocast in the update (`--bf16`), `sps_fp32` ours in float32.
+unchanged). `sps` is ours at the default `--precision auto` (bfloat16 autocast in the update on CPUs with
+bf16 instructions, as this one; else float32), `sps_bf16` and `sps_fp32` ours at either precision.
 Each contender runs twice in ABBA order and its two rates are averaged.
 Scores: the shipped checkpoints under the paper's evaluation protocol (epsilon 0.05, up to 30
 no-ops, 5 minutes); --quick plays 2 games each instead of 30.
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .agent import native_bf16
 from .config import FAST
 
 
@@ -79,13 +81,16 @@ def run_bench(quick: bool) -> dict:
     runs: dict[str, list[float]] = {"bf16": [], "peer": [], "fp32": []}
     for name in ("bf16", "peer", "fp32", "fp32", "peer", "bf16"):
         runs[name].append(sps_sb3(s) if name == "peer" else sps_ours(s, bf16=name == "bf16"))
-    ours, peer, fp32 = (float(np.mean(runs[k])) for k in ("bf16", "peer", "fp32"))
+    bf16, peer, fp32 = (float(np.mean(runs[k])) for k in ("bf16", "peer", "fp32"))
+    default = "bf16" if native_bf16(torch.device("cpu")) else "fp32"
+    ours = bf16 if default == "bf16" else fp32
     episodes = 2 if quick else 30
     metrics = {"sps": round(ours, 1), "sps_peer": round(peer, 1), "sps_ratio": round(ours / peer, 3),
+               "sps_bf16": round(bf16, 1), "sps_ratio_bf16": round(bf16 / peer, 3),
                "sps_fp32": round(fp32, 1), "sps_ratio_fp32": round(fp32 / peer, 3),
                "pong_eval_score": shipped_score("pong", episodes),
                "breakout_eval_score": shipped_score("breakout", episodes)}
-    config = {**s, "eval_episodes": episodes,
+    config = {**s, "eval_episodes": episodes, "default_precision": default,
               "runs_sps": {k: [round(x, 1) for x in v] for k, v in runs.items()},
               "torch_threads": torch.get_num_threads(),
               "peer": "stable-baselines3 DQN (CnnPolicy, make_atari_env, VecFrameStack 4)"}

@@ -47,7 +47,8 @@ class DQNConfig:
     num_envs: int = 1  # emulators stepped together (batched action selection); transitions are interleaved
     workers: int = 0  # subprocesses stepping the emulators (0 = in this process)
     seed: int = 1
-    bf16: bool = False  # bfloat16 autocast in the learning update (CPU: ~1.5x faster with AVX512-BF16); not the paper
+    bf16: bool = False  # bfloat16 autocast in the learning update (CPU: ~1.3x faster with AVX512-BF16); not the paper;
+    # the CLI's `--precision auto` turns it on where the CPU has bf16 instructions (agent.native_bf16)
 
     def replay_bytes(self) -> int:
         """Host (or GPU) memory the replay memory needs: one uint8 frame + 7 bytes per transition."""

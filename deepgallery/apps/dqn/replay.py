@@ -33,9 +33,16 @@ class ReplayMemory:
         self.hist = torch.zeros((self.E, self.C), dtype=torch.uint8, device=d)  # 0..m-1, see module doc
         self.pos = np.zeros(self.E, np.int64)  # next slot to write, per stream (host copy)
         self.size = np.zeros(self.E, np.int64)  # slots written, per stream (<= C) (host copy)
-        self._pos = torch.zeros(self.E, dtype=torch.long, device=d)  # device copies: no host syncs
-        self._size = torch.zeros(self.E, dtype=torch.long, device=d)
         self._last_hist = np.zeros(self.E, np.int64)
+        # On the CPU the tensors and numpy arrays share memory: writes go through numpy (a dozen small
+        # torch indexing ops per step cost more than the emulators), and pos/size need no second copy.
+        self._host = self.device.type == "cpu"
+        if self._host:
+            self._pos, self._size = torch.from_numpy(self.pos), torch.from_numpy(self.size)
+            self._np = {k: getattr(self, k).numpy() for k in ("frames", "action", "reward", "done", "valid", "hist")}
+        else:  # device copies: sampling needs no host syncs
+            self._pos = torch.zeros(self.E, dtype=torch.long, device=d)
+            self._size = torch.zeros(self.E, dtype=torch.long, device=d)
 
     def __len__(self) -> int:
         """Transitions held (approximately: history-start slots are not transitions)."""
@@ -48,6 +55,15 @@ class ReplayMemory:
         return t
 
     def _write(self, envs: np.ndarray, frames: np.ndarray, action, reward, done, valid, hist: np.ndarray) -> None:
+        if self._host:
+            p, a = self.pos[envs], self._np
+            a["frames"][envs, p] = frames
+            a["action"][envs, p], a["reward"][envs, p] = action, reward
+            a["done"][envs, p], a["valid"][envs, p], a["hist"][envs, p] = done, valid, hist
+            self._last_hist[envs] = hist
+            self.pos[envs] = (p + 1) % self.C  # also moves self._pos (shared memory)
+            self.size[envs] = np.minimum(self.size[envs] + 1, self.C)
+            return
         e = self._to_device(envs, torch.long)
         p = self._pos[e]
         self.frames[e, p] = self._to_device(frames, torch.uint8)
@@ -88,7 +104,9 @@ class ReplayMemory:
         back = torch.arange(self.m - 1, -1, -1, device=self.device)  # (m,) = m-1 .. 0
         h = self.hist[e, t].long()  # (B,)
         idx = (t[:, None] - torch.minimum(back[None, :], h[:, None])) % self.C  # (B, m)
-        return self.frames[e[:, None], idx]
+        # one gather from the flat (E*C, H, W) view: ~10x faster on the CPU than 2-D advanced indexing
+        flat = self.frames.view(self.E * self.C, *self.frames.shape[2:])
+        return flat.index_select(0, (e[:, None] * self.C + idx).reshape(-1)).view(*idx.shape, *flat.shape[1:])
 
     def sample(self, batch: int, generator: torch.Generator | None = None):
         """A uniform minibatch of transitions: (s, a, r, done, s') with s, s' of shape (B, m, H, W) uint8."""
