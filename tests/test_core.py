@@ -133,3 +133,76 @@ def test_bench_json_contract(tmp_path, monkeypatch):
     assert cli.main(["bench", "fake", "--quick", "--json", str(tmp_path / "r.json")]) == 0
     record = json.loads((tmp_path / "r.json").read_text())
     assert record["app"] == "fake" and record["metrics"] == {"score": 1.5} and record["config"] == {"quick": True}
+
+
+# ------------------------------------------------------------------ optical flow (core/flow.py)
+
+def _texture(h=64, w=80, seed=0):
+    """Smooth random texture (H, W, 3) uint8: enough structure everywhere for the flow."""
+    cv2 = pytest.importorskip("cv2")
+    rng = np.random.default_rng(seed)
+    return cv2.GaussianBlur((rng.random((h, w, 3)) * 255).astype(np.uint8), (7, 7), 2)
+
+
+def test_flow_recovers_a_known_shift_and_warping_undoes_it():
+    from deepgallery.core.flow import flow_warp, optical_flow, warp
+
+    base = _texture()
+    moved = np.roll(base, (-2, 3), axis=(0, 1))  # the scene moves 3 px right and 2 px up
+    inner = (slice(12, -12), slice(12, -12))
+    forward = optical_flow(base, moved)  # (H, W, 2): where base's pixels went
+    assert forward.shape == (64, 80, 2)
+    assert np.allclose(np.median(forward[inner], axis=(0, 1)), [3, -2], atol=0.2)
+    backward = optical_flow(moved, base)
+    assert np.allclose(np.median(backward[inner], axis=(0, 1)), [-3, 2], atol=0.2)
+    back = warp(base, backward)  # base carried into moved's geometry
+    assert np.abs(back[inner].astype(int) - moved[inner]).mean() < 1.5
+    assert np.abs(base[inner].astype(int) - moved[inner]).mean() > 10  # the shift matters
+    assert np.array_equal(flow_warp(base, base, moved), back)
+    # an exact integer flow is an exact shift, for uint8 and float images with and without channels
+    flow = np.zeros((64, 80, 2), np.float32)
+    flow[..., 0] = -3  # every pixel comes from 3 px to its left
+    img = np.random.default_rng(1).random((64, 80)).astype(np.float32)
+    assert np.array_equal(warp(img, flow)[:, 3:], img[:, :-3])
+    assert np.array_equal(warp(base, flow)[:, 3:], base[:, :-3])
+    assert warp(img[..., None], flow).shape == (64, 80, 1)
+
+
+def test_consistency_mask_marks_disocclusions_and_motion_boundaries():
+    """Ruder et al. Sec. 3.2 on known flows: an object (rows 10-29) moves 6 px right over a still background."""
+    from deepgallery.core.flow import consistency_mask
+
+    h, w, d = 40, 60, 6
+    backward = np.zeros((h, w, 2), np.float32)  # ŵ, frame i -> i-1, on frame i: the object is at x 26..45
+    backward[10:30, 26:46, 0] = -d
+    forward = np.zeros((h, w, 2), np.float32)  # w, frame i-1 -> i, on frame i-1: the object was at x 20..39
+    forward[10:30, 20:40, 0] = d
+    c = consistency_mask(backward, forward)
+    assert c.shape == (h, w) and c.dtype == np.float32
+    assert (c[12:28, 20:26] == 0).all()  # background uncovered behind the object: disoccluded
+    assert (c[12:28, 45:47] == 0).all()  # the object's leading edge: a motion boundary
+    assert (c[12:28, 28:44] == 1).all()  # the object's inside moves consistently
+    assert (c[:8] == 1).all() and (c[12:28, :18] == 1).all() and (c[12:28, 49:] == 1).all()  # still background
+
+
+def test_consistency_mask_on_a_pan_keeps_the_inside_and_drops_the_entering_border():
+    from deepgallery.core.flow import optical_flow, warp_previous
+
+    base = _texture()
+    prev, moved = base[:, 4:], base[:, :-4]  # the window pans left: content moves 4 px right, new enters left
+    omega, c = warp_previous(prev, prev, moved)
+    assert c[8:-8, 12:-8].mean() == 1.0  # consistent motion: trusted
+    assert c[:, :3].mean() == 0.0  # came from outside the previous frame: disoccluded
+    assert omega.shape == moved.shape and omega.dtype == np.uint8
+    assert optical_flow(prev, moved).shape == (64, 76, 2)
+
+
+def test_flow_without_opencv_is_a_user_error(monkeypatch):
+    import sys
+
+    from deepgallery.core.flow import optical_flow
+
+    monkeypatch.setitem(sys.modules, "cv2", None)  # `import cv2` now raises ImportError
+    img = np.zeros((8, 8, 3), np.uint8)
+    with pytest.raises(UserError, match="pip install opencv-python-headless"):
+        optical_flow(img, img)

@@ -10,15 +10,18 @@ from deepgallery.apps.style.fast import TransformNet, total_variation
 from deepgallery.apps.style.gatys import (
     GatysConfig,
     StyleLoss,
+    TemporalTarget,
     content_loss,
     gram,
     preserve_colour,
     style_layer_loss,
     stylise,
+    temporal_loss,
 )
 from deepgallery.cli import main
 from deepgallery.core.backbones.base import IMAGENET
 from deepgallery.core.backbones.vgg import VGG
+from deepgallery.core.errors import UserError
 from deepgallery.core.media import save_image
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -105,23 +108,105 @@ def test_fast_training_steps_and_resume(tmp_path):
     assert meta["step"] == 3 and model(torch.rand(1, 3, 20, 24)).shape == (1, 3, 20, 24)
 
 
-def test_flow_warp_follows_motion():
-    pytest.importorskip("cv2")
-    from deepgallery.apps.style.video import flow_warp, stylise_frames
+def _texture(h=64, w=80, seed=0):
+    cv2 = pytest.importorskip("cv2")
+    rng = np.random.default_rng(seed)
+    return cv2.GaussianBlur((rng.random((h, w, 3)) * 255).astype(np.uint8), (7, 7), 2)
 
-    rng = np.random.default_rng(0)
-    base = (rng.random((64, 80, 3)) * 255).astype(np.uint8)
-    import cv2
 
-    base = cv2.GaussianBlur(base, (7, 7), 2)
+def test_stylise_frames_hands_on_the_warped_previous_result_and_its_mask():
+    from deepgallery.apps.style.video import stylise_frames
+
+    base = _texture()
     moved = np.roll(base, 3, axis=1)  # the scene moves 3 px right
-    warped = flow_warp(base, base, moved)  # previous "stylised" = previous frame itself
+    seen = []
+    out = list(stylise_frames(iter([base, moved]), lambda f, omega, c: (seen.append((omega, c)), 255 - f)[1]))
+    assert len(out) == 2 and seen[0] == (None, None)
+    omega, c = seen[1]
+    assert omega.shape == base.shape and c.shape == base.shape[:2]
     inner = (slice(10, -10), slice(10, -10))
-    err_warped = np.abs(warped[inner].astype(int) - moved[inner]).mean()
-    assert err_warped < np.abs(base[inner].astype(int) - moved[inner]).mean()
-    inits = []
-    list(stylise_frames(iter([base, moved]), lambda f, init: (inits.append(init), f)[1]))
-    assert inits[0] is None and inits[1].shape == base.shape
+    assert np.abs(omega[inner].astype(int) - (255 - moved[inner])).mean() < 1.5  # the previous result, moved along
+    assert c[inner].mean() == 1.0
+    seen.clear()
+    list(stylise_frames(iter([base, moved]), lambda f, omega, c: (seen.append(omega), f)[1], temporal=False))
+    assert seen == [None, None]
+
+
+def test_temporal_loss_is_the_masked_mean_squared_difference():
+    """Ruder et al. Eq. 7: 1/D sum_k c_k (x_k - ω_k)^2 with D = 3 H W."""
+    g = torch.Generator().manual_seed(0)
+    x, omega = torch.rand(1, 3, 8, 10, generator=g), torch.rand(1, 3, 8, 10, generator=g)
+    ones, zeros = torch.ones(1, 1, 8, 10), torch.zeros(1, 1, 8, 10)
+    assert temporal_loss(x, x, ones).item() == 0.0
+    assert temporal_loss(x, omega, ones).item() == pytest.approx(((x - omega) ** 2).mean().item())
+    assert temporal_loss(x, omega, zeros).item() == 0.0
+    half = ones.clone()
+    half[..., :5] = 0  # the left half is disoccluded: differences there do not count
+    moved = x.clone()
+    moved[..., :5] += 0.5
+    assert temporal_loss(moved, x, half).item() == 0.0 and temporal_loss(moved, x, ones).item() > 0.05
+    assert temporal_loss(x + 0.2, x, ones).item() > temporal_loss(x + 0.1, x, ones).item() > 0
+
+
+def test_temporal_term_pulls_the_result_towards_the_warped_previous_frame(tiny_vgg):
+    g = torch.Generator().manual_seed(1)
+    content = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 48, 48, generator=g), 3, 1, 1)
+    style = torch.rand(1, 3, 48, 48, generator=g).pow(3)
+    omega = (0.5 * content + 0.5 * torch.rand(1, 3, 48, 48, generator=g)).clamp(0, 1)  # "previous result"
+    mask = torch.ones(1, 1, 48, 48)
+    mask[..., 36:] = 0  # a disocclusion on the right
+    target = TemporalTarget(omega, mask)
+    cfg = GatysConfig(iterations=5, size=48, scales=2, style_weight=1e3, temporal_weight=0.0)
+    init_only, _ = stylise(tiny_vgg, IMAGENET, content, [style], cfg, init=omega, temporal=target)
+    cfg.temporal_weight = 1e3
+    pulled, hist = stylise(tiny_vgg, IMAGENET, content, [style], cfg, init=omega, temporal=target)
+    assert "temporal" in hist[-1] and pulled.shape == content.shape  # levels of 32 and 48 px, target resized
+    assert temporal_loss(pulled, omega, mask) < 0.5 * temporal_loss(init_only, omega, mask)
+    with pytest.raises(UserError, match="temporal-weight"):
+        stylise(tiny_vgg, IMAGENET, content, [style], GatysConfig(iterations=1, size=48, temporal_weight=-1))
+
+
+def test_temporal_error_metric_sees_flicker():
+    from deepgallery.apps.style.video import temporal_error
+
+    base = _texture(64, 80)
+    frames = [base[:, 8 - 2 * k: 72 - 2 * k] for k in range(4)]  # a pan: content moves 2 px right per frame
+    steady = temporal_error(frames, frames)  # a "stylisation" that follows the motion exactly
+    rng = np.random.default_rng(0)
+    noisy = [np.clip(f + rng.normal(0, 20, f.shape), 0, 255).astype(np.uint8) for f in frames]
+    assert steady < 1e-4 and temporal_error(noisy, frames) > 20 * steady + 1e-3
+    assert temporal_error(frames[:1], frames[:1]) == 0.0
+
+
+def test_bench_video_consistency_ranks_the_three_ways(tiny_vgg):
+    pytest.importorskip("cv2")
+    from deepgallery.apps.style.bench import VIDEO_MODES, pan_zoom_video, video_consistency
+
+    frames = pan_zoom_video(_texture(120, 160, seed=2), 3, (48, 36))
+    assert len(frames) == 3 and frames[0].shape == (36, 48, 3) and not np.array_equal(frames[0], frames[1])
+    style = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(4)).pow(3)
+    cfg = GatysConfig(size=48, iterations=6, style_weight=1e3, temporal_weight=1e3)
+    r = video_consistency(tiny_vgg, IMAGENET, frames, style, cfg, frame_iterations=3)
+    assert set(r) == set(VIDEO_MODES) and all(r[m]["style"] > 0 for m in VIDEO_MODES)
+    assert r["temporal"]["error"] < r["init"]["error"] and r["temporal"]["error"] < r["independent"]["error"]
+
+
+def test_video_pipeline_runs_with_the_temporal_loss(tmp_path, tiny_vgg, monkeypatch):
+    from deepgallery.apps.style import pipeline
+    from deepgallery.core.media import read_video, write_video
+
+    base = _texture(72, 96)
+    video = tmp_path / "clip.mp4"
+    write_video(video, [base[:, 12 - 4 * k: 76 - 4 * k] for k in range(3)], fps=5)  # (72, 64) frames
+    style = tmp_path / "s.png"
+    save_image(style, _texture(48, 48, seed=3))
+    monkeypatch.setattr(pipeline, "_net", lambda job: (tiny_vgg, IMAGENET))
+    job = pipeline.StyleJob(content=str(video), styles=[str(style)], out=str(tmp_path / "out.mp4"),
+                            gatys=GatysConfig(size=48, iterations=4, style_weight=1e3, temporal_weight=100.0))
+    res = pipeline.run_job(job)
+    frames = [f for _, _, f in read_video(res.output)]
+    assert len(frames) == 3 and frames[0].shape == (48, 42, 3)  # frames fitted to --size, cropped even
+    assert "temporal" in res.losses
 
 
 def _cli(capsys, *argv):
@@ -149,6 +234,7 @@ def test_bad_inputs_exit_2_one_line(tmp_path, capsys, monkeypatch):
         (["--content", str(ok), "--method", "fast", "--fast", "mosiac"], "mosaic"),
         (["--content", str(ok), "--style", str(ok), "--size", "99999"], "between"),
         (["--content", str(ok), "--style", str(ok), "--backbone", "vgg19"], "download"),
+        (["--content", str(ok), "--style", str(ok), "--temporal-weight", "-1"], "--temporal-weight"),
     ]
     for argv, needle in cases:
         code, err = _cli(capsys, *argv, "-o", str(out))

@@ -19,9 +19,9 @@ APP = App(
     summary=(
         "Paint a photo in the style of another image: the photo's features at conv4_2 and the style's Gram "
         "matrices at conv1_1..conv5_1 of an ImageNet network, matched by L-BFGS (average pooling, colour "
-        "preservation, blended styles, coarse-to-fine, video with flow-warped initialisation). Also the fast "
-        "feed-forward network of Johnson et al. 2016: `deepgallery train style --style X.jpg`, two ship, as slim "
-        "nets distilled from full-width ones (`--distill-from`)."
+        "preservation, blended styles, coarse-to-fine, video with Ruder et al.'s flow-warped start and temporal "
+        "loss). Also the fast feed-forward network of Johnson et al. 2016: `deepgallery train style --style X.jpg`, "
+        "two ship, as slim nets distilled from full-width ones (`--distill-from`)."
     ),
     status="built",
     extra="art",

@@ -52,6 +52,9 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backbone", default="auto", choices=BACKBONE_CHOICES, help="loss network (auto = best installed)")
     p.add_argument("--download", action="store_true", help="download torchvision weights for vgg19/vgg16 if missing")
     p.add_argument("--no-temporal", action="store_true", help="video: stylise frames independently")
+    p.add_argument("--temporal-weight", type=float, default=d.temporal_weight,
+                   help=f"video: gamma of Ruder et al.'s temporal loss towards the flow-warped previous frame "
+                        f"(default {d.temporal_weight:g}; 0 = only start from it)")
     p.add_argument("--frame-iterations", type=int, default=0, help="video: evaluations per later frame")
     p.add_argument("--max-frames", type=int, default=0, help="video: stop after N frames")
     p.add_argument("--every", type=int, default=1, help="video: every N-th frame")
@@ -67,12 +70,12 @@ def _job(args: argparse.Namespace):
     for name in ("iterations", "scales", "every"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name} must be >= 1, got {getattr(args, name)}")
-    if args.style_weight < 0 or args.content_weight < 0 or args.style_scale <= 0:
-        raise UserError("--style-weight and --content-weight must be >= 0, --style-scale > 0")
+    if args.style_weight < 0 or args.content_weight < 0 or args.temporal_weight < 0 or args.style_scale <= 0:
+        raise UserError("--style-weight, --content-weight and --temporal-weight must be >= 0, --style-scale > 0")
     cfg = GatysConfig(content_weight=args.content_weight, style_weight=args.style_weight, iterations=args.iterations,
                       size=args.size, scales=args.scales, pooling=args.pooling, init=args.init,
                       preserve_colour=args.preserve_colour, style_scale=args.style_scale, seed=args.seed,
-                      style_weights=list(args.style_weights))
+                      style_weights=list(args.style_weights), temporal_weight=args.temporal_weight)
     return StyleJob(content=args.content, styles=list(args.style), out=args.out, method=args.method, fast=args.fast,
                     backbone="" if args.backbone == "auto" else args.backbone, allow_download=args.download,
                     gatys=cfg, temporal=not args.no_temporal, frame_iterations=args.frame_iterations,

@@ -14,6 +14,12 @@ Extras from the same group's follow-ups, all optional: average pooling (Sec. 2 �
 flow"), colour preservation (Gatys et al. 2016b, luminance-only transfer), several styles blended
 (target Gram = weighted mean of the styles' Grams), and coarse-to-fine for large images
 (Gatys et al. CVPR 2017, Sec. 5: result at low resolution upsampled as the initialisation at high).
+
+For video (Ruder, Dosovitskiy & Brox 2016, Sec. 3.2) a short-term temporal term pulls frame i towards the
+previous stylised frame warped into it, ω, except where the mask c marks disocclusions and motion boundaries:
+
+    L_temporal(x, ω, c) = 1/D * sum_k c_k (x_k - ω_k)^2,   D = 3 H W                      (Ruder Eq. 7)
+    L_shortterm = alpha * L_content + beta * L_style + gamma * L_temporal                  (Ruder Eq. 8)
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ class GatysConfig:
     style_scale: float = 1.0  # style images are resized to style_scale * size (brush-stroke scale)
     seed: int = 0  # for the noise initialisation
     style_weights: list[float] = field(default_factory=list)  # blend weights of several styles (default equal)
+    temporal_weight: float = 1.0  # gamma in Ruder et al. Eq. 8 (video frames after the first); 0 = warped start only
 
 
 # beta per backbone (alpha = 1): feature scales differ between nets, so one ratio does not fit all.
@@ -69,12 +76,35 @@ def style_layer_loss(g: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     return 0.25 * (g - a).pow(2).sum()
 
 
+def temporal_loss(x: torch.Tensor, omega: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """Ruder et al. Eq. 7: 1/D sum_k c_k (x_k - ω_k)^2 over all D = 3 H W values.
+
+    x, ω: (1, 3, H, W) in [0, 1]; c: (1, 1, H, W) in [0, 1], the same weight for the three channels.
+    """
+    return (c * (x - omega).pow(2)).mean()
+
+
+@dataclass
+class TemporalTarget:
+    """What the temporal term of frame i compares with: ω (1, 3, H, W), the previous stylised frame warped
+    into frame i, and c (1, 1, H, W), Ruder et al.'s mask (0 at disocclusions and motion boundaries)."""
+
+    omega: torch.Tensor
+    mask: torch.Tensor
+
+    def resized(self, size: tuple[int, int]) -> TemporalTarget:
+        """At another coarse-to-fine level (a shrunk mask takes values between 0 and 1 at its edges)."""
+        return TemporalTarget(resize(self.omega, size), resize(self.mask, size).clamp(0, 1))
+
+
 class StyleLoss:
-    """Precomputes P (content features) and A (blended style Grams) once; evaluates Eq. 7 for an image."""
+    """Precomputes P (content features) and A (blended style Grams) once; evaluates Eq. 7 for an image,
+    plus gamma * L_temporal (Ruder et al. Eq. 8) when a temporal target is given and cfg.temporal_weight > 0."""
 
     def __init__(self, net, prep, cfg: GatysConfig, content: torch.Tensor, styles: Sequence[torch.Tensor],
-                 style_weights: Sequence[float]) -> None:
+                 style_weights: Sequence[float], temporal: TemporalTarget | None = None) -> None:
         self.net, self.prep, self.cfg = net, prep, cfg
+        self.temporal = temporal if cfg.temporal_weight > 0 else None
         self.layers = net.check_layers([cfg.content_layer, *cfg.style_layers])
         with torch.no_grad():
             self.p = net.extract(prep.normalize(content), [cfg.content_layer])[cfg.content_layer]
@@ -92,7 +122,12 @@ class StyleLoss:
         ls = sum(w_l * style_layer_loss(gram(feats[layer]), self.a[layer]) for layer in self.cfg.style_layers)
         beta = self.cfg.style_weight or DEFAULT_STYLE_WEIGHT.get(self.net.name, 1e3)
         total = self.cfg.content_weight * lc + beta * ls
-        return total, {"content": lc.item(), "style": ls.item(), "total": total.item()}
+        parts = {"content": lc.item(), "style": ls.item()}
+        if self.temporal is not None:
+            lt = temporal_loss(x, self.temporal.omega, self.temporal.mask)
+            total = total + self.cfg.temporal_weight * lt
+            parts["temporal"] = lt.item()
+        return total, {**parts, "total": total.item()}
 
 
 def lbfgs(x0: torch.Tensor, loss_fn: Callable, iterations: int, on_step: Callable | None = None
@@ -136,13 +171,16 @@ def _level_size(h: int, w: int, scale: float) -> tuple[int, int]:
 
 
 def stylise(net, prep, content: torch.Tensor, styles: Sequence[torch.Tensor], cfg: GatysConfig,
-            init: torch.Tensor | None = None, on_step: Callable | None = None
-            ) -> tuple[torch.Tensor, list[dict[str, float]]]:
+            init: torch.Tensor | None = None, on_step: Callable | None = None,
+            temporal: TemporalTarget | None = None) -> tuple[torch.Tensor, list[dict[str, float]]]:
     """Stylise `content` (1, 3, H, W) with `styles` [(1, 3, h, w)], coarse-to-fine over cfg.scales levels.
 
     `init` (same size as content) replaces the content/noise start — video uses the previous stylised
-    frame warped by optical flow. Returns the image (1, 3, H, W) in [0, 1] and the loss history.
+    frame warped by optical flow (Ruder et al. Sec. 3.1). `temporal` adds their short-term loss (Sec. 3.2)
+    with weight cfg.temporal_weight. Returns the image (1, 3, H, W) in [0, 1] and the loss history.
     """
+    if cfg.temporal_weight < 0:
+        raise UserError(f"--temporal-weight must be >= 0, got {cfg.temporal_weight}")
     if cfg.init not in ("content", "noise"):
         raise UserError(f"init must be 'content' or 'noise', got {cfg.init!r}")
     if not styles:
@@ -162,7 +200,7 @@ def stylise(net, prep, content: torch.Tensor, styles: Sequence[torch.Tensor], cf
         for s in styles:  # style resized so its longer side is style_scale * the level's longer side
             k = cfg.style_scale * max(size) / max(s.shape[-2:])
             ss.append(resize(s, _level_size(*s.shape[-2:], k)))
-        loss = StyleLoss(net, prep, cfg, c, ss, weights)
+        loss = StyleLoss(net, prep, cfg, c, ss, weights, temporal.resized(size) if temporal is not None else None)
         if x is not None:
             start = resize(x, size)  # coarse-to-fine: upsampled coarser result
         elif init is not None:

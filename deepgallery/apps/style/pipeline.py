@@ -26,7 +26,7 @@ from deepgallery.core.runtime import progress
 from .fast_infer import FastInference
 from .gatys import GatysConfig, stylise
 from .train import load_fast, stylise_fast
-from .video import stylise_frames
+from .video import stylise_frames, temporal_target
 
 HERE = Path(__file__).parent
 EXAMPLES = HERE / "examples"
@@ -48,7 +48,7 @@ class StyleJob:
     backbone: str = ""  # '' = best installed
     allow_download: bool = False  # fetch torchvision weights for --backbone vgg19/vgg16 (needs internet)
     gatys: GatysConfig = field(default_factory=GatysConfig)
-    temporal: bool = True  # video: initialise from the flow-warped previous result
+    temporal: bool = True  # video: start from the flow-warped previous result (+ gatys.temporal_weight loss)
     frame_iterations: int = 0  # video: L-BFGS evaluations per frame after the first (0 = iterations / 4)
     max_frames: int = 0  # video: stop after this many frames (0 = all)
     threads: int = 0  # CPU threads (0 = auto: PyTorch's default, 1 when the machine is oversubscribed)
@@ -113,7 +113,7 @@ def _run_job(job: StyleJob) -> StyleResult:
         model = FastInference(net)  # the same function as `net`, rearranged for the CPU (fast_infer.py)
         label = f"fast network {job.fast} (trained {meta.get('step', '?')} steps on {meta.get('data', '?')})"
 
-        def one(frame: np.ndarray, init=None) -> np.ndarray:
+        def one(frame: np.ndarray, init=None, mask=None) -> np.ndarray:
             return to_uint8(stylise_fast(model, to_tensor(fit_side(frame, job.gatys.size))))
     else:
         if not job.styles:
@@ -128,15 +128,18 @@ def _run_job(job: StyleJob) -> StyleResult:
         cfg = job.gatys
         losses: dict[str, float] = {}
 
-        def one(frame: np.ndarray, init=None) -> np.ndarray:
+        def one(frame: np.ndarray, init=None, mask=None) -> np.ndarray:
+            """One image or video frame; later video frames get ω (`init`, H x W x 3) and its mask c (H x W)."""
             c = to_tensor(fit_side(frame, cfg.size))
-            frame_cfg = cfg
+            frame_cfg, temporal = cfg, None
             if init is not None:  # later video frames: fewer evaluations from the warped previous result
                 k = job.frame_iterations or max(1, cfg.iterations // 4)
                 frame_cfg = GatysConfig(**{**cfg.__dict__, "iterations": k, "scales": 1})
-                init = to_tensor(fit_side(init, cfg.size))
+                temporal = temporal_target(init, mask)  # ω and c at the frame's size (stylise_frames)
+                init = temporal.omega
             bar = progress(total=frame_cfg.iterations * max(1, frame_cfg.scales), desc="L-BFGS", leave=False)
-            x, hist = stylise(net, prep, c, styles, frame_cfg, init=init, on_step=lambda i: bar.update(1))
+            x, hist = stylise(net, prep, c, styles, frame_cfg, init=init, on_step=lambda i: bar.update(1),
+                              temporal=temporal)
             bar.close()
             losses.update(hist[-1])
             return to_uint8(x)
@@ -146,7 +149,8 @@ def _run_job(job: StyleJob) -> StyleResult:
         total = info["frames"] // max(1, job.every)
         if job.max_frames:
             total = min(total, job.max_frames)
-        frames = (f for i, (_, _, f) in enumerate(read_video(job.content, every=job.every))
+        frames = (fit_side(f, job.gatys.size)  # at the result's size: the optical flow is computed on them
+                  for i, (_, _, f) in enumerate(read_video(job.content, every=job.every))
                   if not job.max_frames or i < job.max_frames)
         styled = (even(f) for f in stylise_frames(frames, one, temporal=job.temporal and job.method == "gatys"))
         write_video(out, progress(styled, total=total or None, desc="frames"), fps=info["fps"] / max(1, job.every))
