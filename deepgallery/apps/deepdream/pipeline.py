@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from deepgallery.core.backbones import backbone, default_backbone, download
@@ -19,6 +20,7 @@ from deepgallery.core.backbones.images import (
     to_uint8,
 )
 from deepgallery.core.errors import UserError
+from deepgallery.core.flow import warp_previous
 from deepgallery.core.media import is_video, read_video, save_image, video_info, write_video
 from deepgallery.core.runtime import progress
 
@@ -47,7 +49,7 @@ class DreamJob:
     max_frames: int = 0  # video input: stop after N frames
     threads: int = 0  # CPU threads (0 = auto: PyTorch's default, 1 when the machine is oversubscribed)
     every: int = 1  # video input: every N-th frame
-    blend: float = 0.5  # video: start each frame from this much of the previous dream (temporal coherence)
+    blend: float = 0.5  # video: start each frame from this much of the previous dream, warped along the flow
 
 
 @dataclass
@@ -127,15 +129,16 @@ def _run_job(job: DreamJob) -> DreamResult:
         total = min(total, job.max_frames) if job.max_frames else total
 
         def frames():
-            prev = None
+            prev_frame = prev_dream = None
             for i, (_, _, f) in enumerate(read_video(job.image, every=job.every)):
                 if job.max_frames and i >= job.max_frames:
                     return
-                x = to_tensor(fit_side(f, cfg.size))
-                if prev is not None and prev.shape == x.shape:  # start from part of the last dream
-                    x = (1 - job.blend) * x + job.blend * prev
-                prev = one(x)
-                yield even(to_uint8(prev))
+                frame = fit_side(f, cfg.size)  # (H, W, 3) uint8
+                x = to_tensor(frame)
+                if prev_dream is not None and job.blend > 0 and prev_frame.shape == frame.shape:
+                    x = carry_over(x, prev_dream, prev_frame, frame, job.blend)
+                prev_frame, prev_dream = frame, to_uint8(one(x))
+                yield even(prev_dream)
 
         write_video(out, progress(frames(), total=total or None, desc="frames"), fps=info["fps"] / max(1, job.every))
     elif job.zoom_frames > 0:
@@ -165,6 +168,19 @@ def _run_job(job: DreamJob) -> DreamResult:
     return DreamResult(out, label, layer, notes, time.perf_counter() - start, gain)
 
 
+def carry_over(x: torch.Tensor, prev_dream: np.ndarray, prev_frame: np.ndarray, frame: np.ndarray,
+               blend: float) -> torch.Tensor:
+    """The start of a video frame's dream: the frame x (1, 3, H, W) blended with the previous dream warped along
+    the optical flow into this frame (as Ruder et al. 2016 carry stylised frames over, `core.flow`):
+
+        x0 = x + blend * c * (ω - x)
+
+    where ω is the warped previous dream and c the flow's consistency mask — 0 at disocclusions and motion
+    boundaries, where the plain frame is used. prev_dream, prev_frame, frame: RGB uint8 (H, W, 3).
+    """
+    omega, c = warp_previous(prev_dream, prev_frame, frame)  # (H, W, 3) uint8, (H, W) float32
+    mask = torch.from_numpy(c)[None, None].to(x)  # (1, 1, H, W)
+    return x + blend * mask * (to_tensor(omega).to(x) - x)
 
 
-__all__ = ["DreamJob", "DreamResult", "run_job"]
+__all__ = ["DreamJob", "DreamResult", "carry_over", "run_job"]
