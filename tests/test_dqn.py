@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -205,8 +206,10 @@ def test_train_resumes_and_writes_curve(tmp_path):
     assert first["step"] == 240
     assert (tmp_path / "checkpoint.safetensors").is_file() and (tmp_path / "curve.png").is_file()
     assert (tmp_path / "best.safetensors").is_file()  # the evaluation at step 200 saved a policy
-    again = train(cfg.with_(total_steps=300), opts)  # same folder: resumes at 240
+    again = train(cfg.with_(total_steps=300, lr=5e-5), opts)  # same folder: resumes at 240
     assert again["step"] == 300
+    saved = json.loads((tmp_path / "checkpoint.json").read_text())
+    assert saved["optimizer"]["param_groups"][0]["lr"] == 5e-5  # the resumed run's --lr, not the saved one
     lines = (tmp_path / "curve.csv").read_text().splitlines()
     assert lines[0].startswith("step,") and [ln.split(",")[0] for ln in lines[1:]] == ["100", "200", "300"]
 

@@ -140,6 +140,8 @@ def train(cfg: DQNConfig, opts: RunOptions) -> dict:
             raise UserError(f"{run_dir} holds a {saved_cfg.get('game')} run; choose another --run-dir")
         agent.load_tensors(tensors)
         agent.restore_optimizer(meta)
+        for group in agent.opt.param_groups:  # this run's --lr wins over the saved one (e.g. a lower lr to fine-tune)
+            group["lr"] = cfg.lr
         state.update({k: meta[k] for k in state if k in meta})
         print(f"resumed {run_dir} at step {state['step']:,}", flush=True)
     else:
