@@ -21,7 +21,7 @@ APP = App(
         "matrices at conv1_1..conv5_1 of an ImageNet network, matched by L-BFGS (average pooling, colour "
         "preservation, blended styles, coarse-to-fine, video with Ruder et al.'s flow-warped start and temporal "
         "loss). Also the fast feed-forward network of Johnson et al. 2016: `deepgallery train style --style X.jpg`, "
-        "two ship, as slim nets distilled from full-width ones (`--distill-from`)."
+        "two ship as slim nets (a quarter of the multiply-adds), and `--distill-from` shrinks any net."
     ),
     status="built",
     extra="art",

