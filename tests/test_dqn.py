@@ -194,6 +194,13 @@ def test_cli_refuses_replay_memory_that_does_not_fit(tmp_path):
     assert not run_dir.exists()  # nothing written
 
 
+def test_final_epsilon_out_of_range_is_one_line(tmp_path):
+    res = _cli("train", "dqn", "--game", "Pong", "--final-epsilon", "1.5", "--run-dir", str(tmp_path / "r"),
+               "--device", "cpu")
+    assert res.returncode == 2 and "--final-epsilon" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "r").exists()
+
+
 def test_train_resumes_and_writes_curve(tmp_path):
     from deepgallery.apps.dqn.train import RunOptions, train
 
@@ -206,12 +213,16 @@ def test_train_resumes_and_writes_curve(tmp_path):
     assert first["step"] == 240
     assert (tmp_path / "checkpoint.safetensors").is_file() and (tmp_path / "curve.png").is_file()
     assert (tmp_path / "best.safetensors").is_file()  # the evaluation at step 200 saved a policy
+    assert not (tmp_path / "evals").exists()
+    opts.keep_evaluated, opts.eval_every = True, 50
     again = train(cfg.with_(total_steps=300, lr=5e-5), opts)  # same folder: resumes at 240
     assert again["step"] == 300
+    kept = json.loads((tmp_path / "evals" / "step_250.json").read_text())  # evaluations at 250 and 300 kept
+    assert kept["meta"]["step"] == 250 and (tmp_path / "evals" / "step_300.safetensors").is_file()
     saved = json.loads((tmp_path / "checkpoint.json").read_text())
     assert saved["optimizer"]["param_groups"][0]["lr"] == 5e-5  # the resumed run's --lr, not the saved one
     lines = (tmp_path / "curve.csv").read_text().splitlines()
-    assert lines[0].startswith("step,") and [ln.split(",")[0] for ln in lines[1:]] == ["100", "200", "300"]
+    assert lines[0].startswith("step,") and [ln.split(",")[0] for ln in lines[1:]] == ["100", "200", "250", "300"]
 
 
 def test_shipped_agent_records_and_scores(tmp_path):

@@ -73,6 +73,8 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--learning-starts", type=_positive_int, help="random-policy steps before learning")
     parser.add_argument("--optimizer", choices=("rmsprop", "adam"), help="default: preset")
     parser.add_argument("--lr", type=float, help="learning rate; default: preset")
+    parser.add_argument("--final-epsilon", type=float, metavar="EPS",
+                        help="exploration epsilon at the end of its linear decay (paper: 0.1); default: preset")
     parser.add_argument("--num-envs", type=_positive_int, help="emulators stepped together")
     parser.add_argument("--workers", type=int, help="subprocesses for the emulators (0: this process)")
     parser.add_argument("--seed", type=int, default=1)
@@ -86,6 +88,9 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-every", type=_positive_int, default=250_000, help="steps between evaluations")
     parser.add_argument("--eval-episodes", type=_positive_int, default=8, help="episodes per periodic evaluation")
     parser.add_argument("--minutes", type=float, help="stop (and save) after this many minutes; rerun to resume")
+    parser.add_argument("--keep-evaluated", action="store_true",
+                        help="keep the policy of every periodic evaluation in <run-dir>/evals/ (3.3 MB each), "
+                             "to pick the best with a longer evaluation than the periodic one")
     parser.add_argument("--replay-device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="where the replay memory lives (auto: with the network)")
     add_device_arg(parser)
@@ -104,6 +109,8 @@ def train(args: argparse.Namespace) -> int:
         check_positive("--lr", args.lr)
     if args.minutes is not None:
         check_positive("--minutes", args.minutes)
+    if args.final_epsilon is not None and not 0.0 <= args.final_epsilon <= 1.0:
+        raise UserError(f"--final-epsilon must be within [0, 1], got {args.final_epsilon}")
     if args.workers is not None and args.workers < 0:
         raise UserError(f"--workers must be >= 0, got {args.workers}")
     device = choose_device(args.device)
@@ -116,6 +123,7 @@ def train(args: argparse.Namespace) -> int:
     for game in games:
         cfg = base.with_(game=game, total_steps=args.steps, replay_size=args.replay_size,
                          learning_starts=args.learning_starts, optimizer=args.optimizer, lr=args.lr,
+                         eps_final=args.final_epsilon,
                          num_envs=args.num_envs, workers=args.workers, seed=args.seed, bf16=bf16)
         if cfg.learning_starts >= cfg.total_steps:
             raise UserError(f"--learning-starts ({cfg.learning_starts}) must be below --steps ({cfg.total_steps})")
@@ -126,7 +134,8 @@ def train(args: argparse.Namespace) -> int:
               f"{cfg.replay_size:,} = {cfg.replay_bytes() / 1e9:.2f} GB on {replay_device}, update in "
               f"{'bf16' if cfg.bf16 else 'fp32'}) -> {run_dir}", flush=True)
         opts = RunOptions(run_dir=run_dir, device=device, replay_device=torch.device(replay_device),
-                          eval_every=args.eval_every, eval_episodes=args.eval_episodes, max_minutes=args.minutes)
+                          eval_every=args.eval_every, eval_episodes=args.eval_episodes, max_minutes=args.minutes,
+                          keep_evaluated=args.keep_evaluated)
         summaries[game] = train_loop(cfg, opts)
         print(json.dumps(summaries[game]), flush=True)
     if args.games:

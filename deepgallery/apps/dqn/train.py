@@ -48,6 +48,7 @@ class RunOptions:
     checkpoint_minutes: float = 10.0  # wall-clock minutes between checkpoints
     max_minutes: float | None = None  # stop (and save) after this long; resume later
     final_eval: bool = True
+    keep_evaluated: bool = False  # keep every periodically evaluated policy as evals/step_<N> (float16 Q, 3.3 MB)
     extra_meta: dict = field(default_factory=dict)
 
 
@@ -184,10 +185,13 @@ def train(cfg: DQNConfig, opts: RunOptions) -> dict:
     def run_eval(episodes: int) -> tuple[float, float | None]:
         scores = evaluate(agent.q, cfg, episodes=episodes, seed=cfg.seed * 7919 + state["step"])
         score = float(np.mean(scores))
+        meta = {"step": state["step"], "eval_score": score, "eval_episodes": episodes}
+        if opts.keep_evaluated:
+            (run_dir / "evals").mkdir(exist_ok=True)
+            save_policy(run_dir / "evals" / f"step_{state['step']}", agent, cfg, meta)
         if score > state["best_eval"]:
             state["best_eval"] = score
-            save_policy(run_dir / "best", agent, cfg, {"step": state["step"], "eval_score": score,
-                                                       "eval_episodes": episodes})
+            save_policy(run_dir / "best", agent, cfg, meta)
         return score, human_normalized(cfg.game, score)
 
     try:
