@@ -201,6 +201,22 @@ def test_final_epsilon_out_of_range_is_one_line(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+def test_train_flags_reach_the_config(tmp_path, monkeypatch):
+    import deepgallery.apps.dqn.train as train_module
+    from deepgallery.cli import main
+
+    seen = {}
+
+    def fake_train(cfg, opts):
+        seen.update(cfg=cfg, opts=opts)
+        return {"step": 0, "final": None}
+
+    monkeypatch.setattr(train_module, "train", fake_train)
+    assert main(["train", "dqn", "--game", "Pong", "--preset", "fast", "--final-epsilon", "0.05", "--keep-evaluated",
+                 "--lr", "3e-5", "--run-dir", str(tmp_path), "--device", "cpu"]) in (0, None)
+    assert seen["cfg"].eps_final == 0.05 and seen["cfg"].lr == 3e-5 and seen["opts"].keep_evaluated
+
+
 def test_train_resumes_and_writes_curve(tmp_path):
     from deepgallery.apps.dqn.train import RunOptions, train
 
