@@ -423,8 +423,8 @@ def test_old_full_width_checkpoints_load_and_slim_ones_are_default():
 
 def test_shipped_fast_networks_carry_the_style():
     """Each shipped slim network brings a photo's Gram statistics far closer to its style image than the photo
-    itself is: 16x (mosaic) and 280x (swirl) closer in style loss; the networks shipped before, trained with a ~4x
-    smaller style weight, reached 1.8x and 8x."""
+    itself is: 16x (mosaic) and 280x (swirl) closer in style loss; the networks shipped before, distilled from nets
+    trained with a ~4x smaller style weight, reached 1.8x and 8x."""
     from deepgallery.apps.style.bench import fast_losses
     from deepgallery.apps.style.pipeline import EXAMPLES, fast_checkpoint
     from deepgallery.apps.style.train import load_fast

@@ -1,6 +1,6 @@
 """How close the shipped slim nets are to the full-width nets: the measure of a distillation (`--distill-from`).
 The slim nets shipped now are trained on their own with a larger style weight, so for them it measures how
-different the two are; point `report` at a distilled student to measure the distillation gap.
+different the two are, not a distillation gap; for a student of your own, `train.fidelity` gives the same numbers.
 
     python -m deepgallery.apps.style.distill_report
 
