@@ -8,13 +8,13 @@ from __future__ import annotations
 import argparse
 import html
 import json
-import platform
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__, registry
+from .core.app import App
 from .core.atomic import write_text
 from .core.errors import UserError
 
@@ -53,44 +53,18 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _app_parser(app: registry.App, verb: str) -> argparse.ArgumentParser:
-    hooks = app.hooks()
-    adder = getattr(hooks, f"add_{verb}_args", None)
-    if getattr(hooks, verb, None) is None:
-        raise UserError(f"{app.id} has no `{verb}` command yet")
-    parser = argparse.ArgumentParser(prog=f"deepgallery {verb} {app.id}", description=f"{app.title} ({app.paper})")
-    if adder is not None:
-        adder(parser)
-    return parser
-
-
 def _cmd_run_or_train(args: argparse.Namespace) -> int:
     app = registry.get(args.app)
-    parser = _app_parser(app, args.verb)
+    parser = app.arg_parser(args.verb)
     app_args = parser.parse_args(args.rest)
     result = getattr(app.hooks(), args.verb)(app_args)
     return int(result or 0)
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    if args.app == "gallery":
-        from .web import bench as bench_module  # the web gallery's load check
-    else:
-        app = registry.get(args.app)
-        bench_module = app.hooks()
-        if not hasattr(bench_module, "bench"):
-            raise UserError(f"{app.id} has no benchmark yet")
-    start = time.perf_counter()
-    result = bench_module.bench(quick=args.quick)
-    record = {
-        "app": args.app,
-        "metrics": result["metrics"],
-        "config": result.get("config", {}),
-        "quick": bool(args.quick),
-        "seconds": round(time.perf_counter() - start, 1),
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {_cpu_count()} cores, {result.get('device', 'cpu')}",
-    }
+    from .api import bench
+
+    record = bench(args.app, quick=args.quick)
     width = max([len(k) for k in record["metrics"]] + [6])
     print(f"{'metric':<{width}}  value")
     for key, value in record["metrics"].items():
@@ -99,14 +73,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         write_text(args.json, text + "\n")
     if args.save and args.app != "gallery":
-        write_text(Path(__file__).parent / "apps" / args.app / "measured.json", text + "\n")
+        write_text(registry.get(args.app).folder / "measured.json", text + "\n")
     return 0
-
-
-def _cpu_count() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -140,7 +108,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _demo_section(app: registry.App, items: list, error: str, total: float, out: Path) -> str:
+def _demo_section(app: App, items: list, error: str, total: float, out: Path) -> str:
     esc = html.escape
     rows = []
     for item in items:
@@ -197,13 +165,19 @@ def _cmd_assets(args: argparse.Namespace) -> int:
     from .core import assets as asset_store
 
     print(f"asset folder: {asset_store.home() / 'assets'} (set DEEPGALLERY_HOME to move it)")
-    bad = 0
+    corrupt = missing = 0
     for app in registry.all_apps().values():
         for asset in app.assets:
             state = asset_store.status(asset)
-            bad += state != "ok"
+            corrupt += state == "corrupt"
+            missing += state == "missing"
             print(f"{app.id:<13} {asset.name:<28} {state:<8} {asset.how_to_get if state != 'ok' else ''}")
-    return 0
+    if missing:
+        print(f"{missing} asset(s) not installed: the apps that need them say so when run")
+    if corrupt:
+        print(f"deepgallery: error: {corrupt} asset(s) fail their SHA-256 check; reinstall them as shown",
+              file=sys.stderr)
+    return 1 if corrupt else 0
 
 
 def build_parser() -> argparse.ArgumentParser:

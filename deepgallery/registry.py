@@ -1,115 +1,17 @@
-"""The application registry: one `App` record per application, read by the CLI, `demo` and the web gallery.
-
-Each built application lives in ``deepgallery/apps/<id>/``; its ``__init__.py`` defines ``APP`` (light:
-no torch import, so ``deepgallery list`` stays instant) and names an ``entry`` module holding the hooks,
-imported only when used:
-
-    add_run_args(parser) / run(args)        `deepgallery run ID ...`
-    add_train_args(parser) / train(args)    `deepgallery train ID ...`
-    bench(quick: bool) -> {"metrics": {...}, "config": {...}}
-    demo(out_dir: Path) -> list[DemoItem]   built-in examples for `deepgallery demo`
-    predict(**inputs) -> dict[str, Any]     the web gallery's call, inputs as declared in APP.inputs
-
-Applications not built yet appear as "planned" records from `PLANNED` below.
+"""Discovery: finds the `App` record of every application under ``deepgallery/apps/`` (the contract types
+live in `deepgallery.core.app`). Applications not built yet appear as "planned" records from `PLANNED`.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
-from typing import Any, Literal
 
-from .core.errors import UserError, unknown_name_error
+from .core.app import App
+from .core.errors import unknown_name_error
 
-ParamKind = Literal["image", "video", "text", "int", "float", "choice", "bool", "file"]
-
-
-@dataclass(frozen=True)
-class Param:
-    """One input of an application, declared once for the CLI and the web gallery."""
-
-    name: str
-    kind: ParamKind
-    help: str
-    default: Any = None
-    choices: tuple[Any, ...] = ()
-    minimum: float | None = None
-    maximum: float | None = None
-    step: float | None = None
-
-
-@dataclass(frozen=True)
-class Output:
-    """One output of an application: its name, kind (image, video, text, plot, table, json, file) and meaning."""
-
-    name: str
-    kind: str
-    help: str = ""
-
-
-@dataclass
-class DemoItem:
-    """One built-in example as shown on the demo page."""
-
-    title: str
-    inputs: dict[str, str] = field(default_factory=dict)  # name -> text or file path
-    outputs: list[Path] = field(default_factory=list)  # files written
-    text: str = ""  # printed result, if any
-    seconds: float = 0.0  # filled in by `deepgallery demo`
-
-
-@dataclass(frozen=True)
-class App:
-    """What the CLI, the demo page and the web gallery know of one application."""
-
-    id: str
-    title: str
-    paper: str  # "Authors Year, Title"
-    paper_url: str
-    summary: str
-    status: Literal["built", "partial", "planned"] = "planned"
-    extra: str = ""  # pip extra that installs its dependencies: pip install 'deepgallery[EXTRA]'
-    entry: str | None = None  # module with the hooks (see module docstring)
-    inputs: tuple[Param, ...] = ()
-    outputs: tuple[Output, ...] = ()
-    assets: tuple[Any, ...] = ()  # core.assets.Asset records it can use
-    checkpoints: tuple[str, ...] = ()  # shipped checkpoint names
-
-    def hooks(self) -> ModuleType:
-        """Import the entry module; a missing optional dependency becomes a UserError saying what to install."""
-        if self.entry is None:
-            raise UserError(f"{self.id} is planned but not built yet (see `deepgallery list`)")
-        try:
-            return importlib.import_module(self.entry)
-        except ModuleNotFoundError as exc:
-            if exc.name and not exc.name.startswith("deepgallery"):
-                extra = self.extra or "all"
-                how = NO_DEPS_INSTALLS.get(exc.name.split(".")[0], f"pip install 'deepgallery[{extra}]'")
-                raise UserError(f"{self.id} needs the Python package {exc.name!r}: {how}") from None
-            raise
-
-    def has(self, hook: str) -> bool:
-        return self.entry is not None and hasattr(self.hooks(), hook)
-
-    def measured(self) -> dict[str, Any]:
-        """Numbers from the last saved benchmark run (measured.json beside the app), if any."""
-        import json
-
-        path = Path(__file__).parent / "apps" / self.id / "measured.json"
-        if not path.is_file():
-            return {}
-        return json.loads(path.read_text(encoding="utf-8"))
-
-
-# Packages whose own requirements break the environment, installed without them (see pyproject.toml).
-NO_DEPS_INSTALLS = {
-    "mediapipe": "pip install 'deepgallery[people]' && pip install --no-deps mediapipe==0.10.14",
-}
-
-# The twenty landmark applications (ids are stable). Built apps replace these records with their own.
+# The nineteen applications of the list of twenty landmark ones (DQN on Breakout and DQN on the other Atari
+# games are one app), ids stable. Built apps replace these records with their own.
 PLANNED: list[tuple[str, str, str, str]] = [
     ("face2face", "Live facial reenactment", "Thies et al. 2016, Face2Face", "https://arxiv.org/abs/2007.14808"),
     ("colorize", "Automatic colorization", "Iizuka et al. 2016, Let there be Color!",

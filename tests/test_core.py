@@ -12,6 +12,7 @@ import torch
 
 from deepgallery import cli, registry
 from deepgallery.core import assets, checkpoint, media
+from deepgallery.core.app import App
 from deepgallery.core.atomic import atomic_path
 from deepgallery.core.errors import UserError, closest
 
@@ -126,10 +127,10 @@ def test_bench_json_contract(tmp_path, monkeypatch):
         def bench(quick):
             return {"metrics": {"score": 1.5}, "config": {"quick": quick}}
 
-    fake = registry.App(id="fake", title="Fake", paper="p", paper_url="u", summary="s", status="built",
+    fake = App(id="fake", title="Fake", paper="p", paper_url="u", summary="s", status="built",
                         entry="x")
     monkeypatch.setattr(registry, "get", lambda _id: fake)
-    monkeypatch.setattr(registry.App, "hooks", lambda self: FakeHooks)
+    monkeypatch.setattr(App, "hooks", lambda self: FakeHooks)
     assert cli.main(["bench", "fake", "--quick", "--json", str(tmp_path / "r.json")]) == 0
     record = json.loads((tmp_path / "r.json").read_text())
     assert record["app"] == "fake" and record["metrics"] == {"score": 1.5} and record["config"] == {"quick": True}

@@ -19,8 +19,8 @@ gr = pytest.importorskip("gradio")
 pytestmark = pytest.mark.filterwarnings("ignore:::gradio.queueing")  # Gradio's own pandas deprecations
 
 from deepgallery import cli, registry  # noqa: E402
+from deepgallery.core.app import App, Output, Param  # noqa: E402
 from deepgallery.core.errors import UserError  # noqa: E402
-from deepgallery.registry import App, Output, Param  # noqa: E402
 from deepgallery.web import bench, jobs, probe, server, widgets  # noqa: E402
 from deepgallery.web.limits import Limits  # noqa: E402
 

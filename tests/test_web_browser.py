@@ -27,7 +27,7 @@ pytestmark = [
 ]
 
 from deepgallery import registry  # noqa: E402
-from deepgallery.registry import App, Output, Param  # noqa: E402
+from deepgallery.core.app import App, Output, Param  # noqa: E402
 from deepgallery.web import bench, probe, server  # noqa: E402
 from deepgallery.web.limits import Limits  # noqa: E402
 

@@ -1,1 +1,1 @@
-"""One sub-package per application; each defines APP (see deepgallery.registry)."""
+"""One sub-package per application; each defines APP (see deepgallery.core.app)."""

@@ -118,3 +118,51 @@ def _flatten_optimizer(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torc
             else:
                 scalars.setdefault(str(idx), {})[name] = value
     return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def half(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Floating-point tensors as float16 (integers untouched): what a shipped checkpoint stores."""
+    return {k: v.detach().half() if v.is_floating_point() else v.detach() for k, v in tensors.items()}
+
+
+def export_half(path: str | os.PathLike, tensors: dict[str, torch.Tensor], config: dict[str, Any],
+                meta: dict[str, Any] | None = None) -> Path:
+    """Ship a model: its tensors in float16, no optimizer state (a few MB instead of a training checkpoint)."""
+    return save(path, half(tensors), config, meta)
+
+
+def unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    """The module inside a DistributedDataParallel (or DataParallel) wrapper; the module itself otherwise."""
+    return getattr(model, "module", model)
+
+
+def resume(
+    path: str | os.PathLike | None,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    *,
+    same: dict[str, Any] | None = None,
+    how_to_fix: str = "choose another output path, or delete it to start again",
+) -> dict[str, Any] | None:
+    """Continue training from the checkpoint at `path`, if there is one.
+
+    Loads the tensors (as float32, since a shipped one may be float16) into `model` and the optimizer state into
+    `optimizer`; returns the checkpoint's meta (``meta["step"]`` is where to continue), or None when `path`
+    holds no checkpoint. `same` lists config values the checkpoint must share with this run (e.g. the network's
+    shape); a mismatch, or tensors that do not fit the model, is a UserError instead of a traceback.
+    """
+    if path is None or not exists(path):
+        return None
+    tensors, config, meta = load(path)
+    for key, value in (same or {}).items():
+        if config.get(key) != value:
+            raise UserError(f"{path} was trained with {key}={config.get(key)!r}, this run has {value!r}; {how_to_fix}")
+    try:
+        unwrap(model).load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise UserError(f"{path} holds a network of another shape ({first}); {how_to_fix}") from None
+    if optimizer is not None:
+        restore_optimizer(optimizer, meta)
+    meta.setdefault("step", 0)
+    return meta

@@ -1,7 +1,8 @@
-"""Seeding, device choice and progress bars — the same three lines every training loop needs."""
+"""Seeding, device choice, mixed precision, torch threads and progress bars: what every run and training loop needs."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sys
@@ -54,3 +55,41 @@ def add_device_arg(parser) -> None:
     """The shared `--device auto|cpu|cuda|mps` flag."""
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
                         help="where to compute: auto picks cuda, then mps, then cpu (default: auto)")
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """Run a block with `n` intra-op torch threads (None or 0: leave as is), restoring the previous count after."""
+    import torch
+
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+PRECISION_CHOICES = ("auto", "fp32", "bf16")
+
+
+def autocast(device, precision: str = "auto"):
+    """Mixed precision for a forward pass: bfloat16 autocast on a CUDA GPU under `auto` or `bf16`, float32
+    elsewhere under `auto` (so CPU numbers never change unless asked). Returns a context manager."""
+    import torch
+
+    device = torch.device(device)
+    if precision not in PRECISION_CHOICES:
+        raise UserError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISION_CHOICES)}")
+    enabled = precision == "bf16" or (precision == "auto" and device.type == "cuda")
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def add_precision_arg(parser, default: str = "auto") -> None:
+    """The shared `--precision auto|fp32|bf16` flag."""
+    parser.add_argument("--precision", default=default, choices=PRECISION_CHOICES,
+                        help="arithmetic: auto = bfloat16 autocast on a CUDA GPU, float32 elsewhere; fp32; bf16 "
+                             f"(default: {default})")

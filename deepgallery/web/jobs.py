@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.app import App, Output, Param
 from ..core.atomic import write_text
 from ..core.errors import UserError, unknown_name_error
-from ..registry import App, Output, Param
 from .limits import Limits
 
 MEDIA_KINDS = ("image", "video", "file")  # inputs that arrive as uploaded files

@@ -12,8 +12,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..core.app import App, Output, Param
 from ..core.errors import UserError
-from ..registry import App, Output, Param
 
 APP = App(
     id="probe",

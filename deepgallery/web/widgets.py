@@ -12,7 +12,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..registry import Output, Param
+from ..core.app import Output, Param
 from .jobs import widget_kind
 
 

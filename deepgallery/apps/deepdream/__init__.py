@@ -1,7 +1,7 @@
 """deepdream — DeepDream / inceptionism (Mordvintsev et al. 2015): amplify what a network sees in a photo."""
 
+from ...core.app import App, Output, Param
 from ...core.backbones import ASSETS as BACKBONE_ASSETS
-from ...registry import App, Output, Param
 
 APP = App(
     id="deepdream",

@@ -1,6 +1,6 @@
 """deepwarp — gaze redirection (Ganin et al. 2016): make the eyes in a photo look in a chosen direction."""
 
-from ...registry import App, Output, Param
+from ...core.app import App, Output, Param
 
 APP = App(
     id="deepwarp",

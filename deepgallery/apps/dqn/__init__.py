@@ -1,6 +1,6 @@
 """dqn: deep Q-networks that learn Atari games from pixels (Mnih et al. 2015, Nature)."""
 
-from deepgallery.registry import App, Output, Param
+from deepgallery.core.app import App, Output, Param
 
 APP = App(
     id="dqn",

@@ -235,7 +235,7 @@ def demo(out_dir: Path) -> list:
 
     import torch
 
-    from deepgallery.registry import DemoItem
+    from deepgallery.core.app import DemoItem
 
     from .record import record
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ...registry import App, Output, Param
+from ...core.app import App, Output, Param
 
 EXAMPLES = Path(__file__).parent / "examples"
 

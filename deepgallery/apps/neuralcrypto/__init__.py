@@ -1,6 +1,6 @@
 """neuralcrypto: Alice and Bob learn to encrypt so that Eve cannot read (Abadi & Andersen 2016)."""
 
-from deepgallery.registry import App, Output, Param
+from deepgallery.core.app import App, Output, Param
 
 APP = App(
     id="neuralcrypto",

@@ -1,4 +1,4 @@
-"""Hooks for `deepgallery run|train|bench|demo neuralcrypto` and the web gallery (see registry.py)."""
+"""Hooks for `deepgallery run|train|bench|demo neuralcrypto` and the web gallery (see core/app.py)."""
 
 from __future__ import annotations
 
@@ -351,7 +351,7 @@ DEMO_MESSAGES = ("attack at dawn", "Alice → Bob: Eve can't read this ✓")
 
 def demo(out_dir: Path) -> list:
     """Two messages through the shipped checkpoint, plus the shipped training curve."""
-    from deepgallery.registry import DemoItem
+    from deepgallery.core.app import DemoItem
 
     out_dir = Path(out_dir)
     items = []

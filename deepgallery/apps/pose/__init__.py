@@ -1,7 +1,7 @@
 """pose — real-time multi-person 2D pose (Cao et al. 2017, part affinity fields): every person's skeleton."""
 
+from ...core.app import App, Output, Param
 from ...core.assets import Asset
-from ...registry import App, Output, Param
 
 MOVENET_ASSET = Asset(
     name="movenet-multipose-onnx",

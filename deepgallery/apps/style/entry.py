@@ -1,4 +1,4 @@
-"""Hooks for the CLI, `deepgallery demo`, `deepgallery bench` and the web gallery (see registry.py)."""
+"""Hooks for the CLI, `deepgallery demo`, `deepgallery bench` and the web gallery (see core/app.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ...core.app import DemoItem
 from ...core.errors import UserError
 from ...core.runtime import add_device_arg
-from ...registry import DemoItem
 
 EXAMPLES = Path(__file__).parent / "examples"
 BACKBONE_CHOICES = ("auto", "vgg19", "vgg16", "craft-vgg16bn", "efficientnet-lite0", "googlenet")

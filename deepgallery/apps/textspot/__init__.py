@@ -1,6 +1,6 @@
 """textspot — read the text in videos and search them by word (Jaderberg et al. 2016)."""
 
-from deepgallery.registry import App, Output, Param
+from deepgallery.core.app import App, Output, Param
 
 APP = App(
     id="textspot",

@@ -13,8 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from deepgallery.core.app import DemoItem
 from deepgallery.core.errors import UserError, check_positive
-from deepgallery.registry import DemoItem
 
 from .readers import BACKENDS
 

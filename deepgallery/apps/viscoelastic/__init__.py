@@ -1,6 +1,6 @@
 """viscoelastic: a neural surrogate for postseismic viscoelastic relaxation (DeVries et al. 2017)."""
 
-from ...registry import App, Output, Param
+from ...core.app import App, Output, Param
 
 APP = App(
     id="viscoelastic",

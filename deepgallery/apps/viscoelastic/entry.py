@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ...core.app import DemoItem
 from ...core.atomic import write_text
 from ...core.errors import UserError, unknown_name_error
-from ...registry import DemoItem
 from . import layered, layered3d, solver
 from .figure import Quantity
 from .physics import (

@@ -1,0 +1,147 @@
+"""The contract every application fills in: its `App` record, declared inputs and outputs, demo items.
+
+Each app's ``__init__.py`` builds one `App` (light: no torch import, so ``deepgallery list`` stays instant)
+and names an ``entry`` module holding the hooks, imported only when used:
+
+    add_run_args(parser) / run(args)        `deepgallery run ID ...`
+    add_train_args(parser) / train(args)    `deepgallery train ID ...`
+    bench(quick: bool) -> {"metrics": {...}, "config": {...}}
+    demo(out_dir: Path) -> list[DemoItem]   built-in examples for `deepgallery demo`
+    predict(**inputs) -> dict[str, Any]     the web gallery's and the Python API's call, inputs as in APP.inputs
+
+`deepgallery.registry` finds the records; this module imports nothing of the project but `core.errors`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal
+
+from .errors import UserError, unknown_name_error
+
+APPS_DIR = Path(__file__).resolve().parent.parent / "apps"
+
+ParamKind = Literal["image", "video", "text", "int", "float", "choice", "bool", "file"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One input of an application, declared once for the CLI and the web gallery."""
+
+    name: str
+    kind: ParamKind
+    help: str
+    default: Any = None
+    choices: tuple[Any, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output of an application: its name, kind (image, video, text, plot, table, json, file) and meaning."""
+
+    name: str
+    kind: str
+    help: str = ""
+
+
+@dataclass
+class DemoItem:
+    """One built-in example as shown on the demo page."""
+
+    title: str
+    inputs: dict[str, str] = field(default_factory=dict)  # name -> text or file path
+    outputs: list[Path] = field(default_factory=list)  # files written
+    text: str = ""  # printed result, if any
+    seconds: float = 0.0  # filled in by `deepgallery demo`
+
+
+@dataclass(frozen=True)
+class App:
+    """What the CLI, the demo page and the web gallery know of one application."""
+
+    id: str
+    title: str
+    paper: str  # "Authors Year, Title"
+    paper_url: str
+    summary: str
+    status: Literal["built", "partial", "planned"] = "planned"
+    extra: str = ""  # pip extra that installs its dependencies: pip install 'deepgallery[EXTRA]'
+    entry: str | None = None  # module with the hooks (see module docstring)
+    inputs: tuple[Param, ...] = ()
+    outputs: tuple[Output, ...] = ()
+    assets: tuple[Any, ...] = ()  # core.assets.Asset records it can use
+    checkpoints: tuple[str, ...] = ()  # shipped checkpoint names
+
+    def hooks(self) -> ModuleType:
+        """Import the entry module; a missing optional dependency becomes a UserError saying what to install."""
+        if self.entry is None:
+            raise UserError(f"{self.id} is planned but not built yet (see `deepgallery list`)")
+        return self._import(self.entry)
+
+    def arg_parser(self, verb: str) -> argparse.ArgumentParser:
+        """The flags of `deepgallery run|train ID`, from the entry's ``add_<verb>_args`` hook."""
+        hooks = self.hooks()
+        if getattr(hooks, verb, None) is None:
+            raise UserError(f"{self.id} has no `{verb}` command yet")
+        parser = argparse.ArgumentParser(prog=f"deepgallery {verb} {self.id}",
+                                         description=f"{self.title} ({self.paper})")
+        adder = getattr(hooks, f"add_{verb}_args", None)
+        if adder is not None:
+            adder(parser)
+        return parser
+
+    def bench_module(self) -> ModuleType:
+        """The app's ``bench.py``, whose ``bench(quick)`` measures it against the paper and a peer."""
+        if self.entry is None:
+            raise UserError(f"{self.id} is planned but not built yet (see `deepgallery list`)")
+        name = self.entry.rsplit(".", 1)[0] + ".bench"
+        if importlib.util.find_spec(name) is None:
+            raise UserError(f"{self.id} has no benchmark yet")
+        return self._import(name)
+
+    def _import(self, module: str) -> ModuleType:
+        try:
+            return importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name and not exc.name.startswith("deepgallery"):
+                extra = self.extra or "all"
+                how = NO_DEPS_INSTALLS.get(exc.name.split(".")[0], f"pip install 'deepgallery[{extra}]'")
+                raise UserError(f"{self.id} needs the Python package {exc.name!r}: {how}") from None
+            raise
+
+    @property
+    def folder(self) -> Path:
+        """The app's package folder, deepgallery/apps/<id>/."""
+        return APPS_DIR / self.id
+
+    def checkpoint(self, name: str) -> Path:
+        """Path (without suffix) of the shipped checkpoint `name`; `checkpoints` above is the one place names live."""
+        if name not in self.checkpoints:
+            raise unknown_name_error(f"{self.id} checkpoint", name, self.checkpoints)
+        return self.folder / "checkpoints" / name
+
+    def has(self, hook: str) -> bool:
+        return self.entry is not None and hasattr(self.hooks(), hook)
+
+    def measured(self) -> dict[str, Any]:
+        """Numbers from the last saved benchmark run (measured.json beside the app), if any."""
+        path = self.folder / "measured.json"
+        if not path.is_file():
+            return {}
+        return json.loads(path.read_text(encoding="utf-8"))
+
+
+# Packages whose own requirements break the environment, installed without them (see pyproject.toml).
+NO_DEPS_INSTALLS = {
+    "mediapipe": "pip install 'deepgallery[people]' && pip install --no-deps mediapipe==0.10.14",
+}
+

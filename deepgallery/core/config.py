@@ -1,0 +1,106 @@
+"""Typed configs that make their own command-line flags, so every flag is declared once.
+
+A config is a dataclass whose fields are made with `option(default, "why", ...)`. `add_config_args` turns
+each such field into a flag (``--batch-size``; ints and floats checked against their bounds with a one-line
+UserError, booleans as ``--x/--no-x``, ``Literal`` fields as choices) and `config_from_args` builds the
+dataclass back from the parsed namespace. Fields made without `option` stay out of the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+from typing import Any, Literal, TypeVar
+
+from .errors import UserError
+
+C = TypeVar("C")
+
+
+def option(default: Any, help: str, *, minimum: float | None = None, maximum: float | None = None,
+           allow_zero: bool = True) -> Any:
+    """A config field that is also a flag: its default, one line on what it does, and its bounds if numeric."""
+    meta = {"help": help, "minimum": minimum, "maximum": maximum, "allow_zero": allow_zero}
+    if isinstance(default, (list, dict, set)):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def number(kind: type, name: str, minimum: float | None = None, maximum: float | None = None,
+           allow_zero: bool = True):
+    """An argparse type for `kind` (int or float) that turns a bad value into one UserError line (exit 2)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise UserError(f"{name} must be {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        check_range(name, value, minimum, maximum, allow_zero)
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its own messages
+    return parse
+
+
+def check_range(name: str, value: float, minimum: float | None = None, maximum: float | None = None,
+                allow_zero: bool = True) -> float:
+    """`value` within [minimum, maximum] (and not NaN); `allow_zero=False` makes a minimum of 0 exclusive."""
+    if value != value:  # NaN
+        raise UserError(f"{name} must be a number, got {value}")
+    if minimum is not None and (value < minimum or (value == minimum and not allow_zero)):
+        raise UserError(f"{name} must be {'>=' if allow_zero else '>'} {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise UserError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+def _flag(name: str, prefix: str) -> str:
+    return f"--{prefix}{name.replace('_', '-')}"
+
+
+def add_config_args(parser: argparse.ArgumentParser, cls: type, prefix: str = "", skip: tuple[str, ...] = (),
+                    defaults: dict[str, Any] | None = None) -> None:
+    """One flag per `option` field of the dataclass `cls` (``--{prefix}{field-name}``); `defaults` overrides
+    the dataclass defaults for this command (e.g. a shorter quick run)."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if "help" not in f.metadata or f.name in skip:
+            continue
+        flag = _flag(f.name, prefix)
+        default = (defaults or {}).get(f.name, f.default if f.default is not dataclasses.MISSING
+                                       else f.default_factory())  # type: ignore[misc]
+        kind = hints[f.name]
+        args = typing.get_args(kind)
+        if typing.get_origin(kind) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+            kind = next(a for a in args if a is not type(None))  # `int | None`: the flag takes an int
+            args = typing.get_args(kind)
+        dest = f"{prefix.replace('-', '_')}{f.name}"
+        text = f"{f.metadata['help']} (default: {default})"
+        m = f.metadata
+        if kind is bool:
+            parser.add_argument(flag, dest=dest, default=default, action=argparse.BooleanOptionalAction, help=text)
+        elif typing.get_origin(kind) is Literal:
+            parser.add_argument(flag, dest=dest, default=default, choices=args, help=text)
+        elif kind in (int, float):
+            parser.add_argument(flag, dest=dest, default=default, help=text,
+                                type=number(kind, flag, m["minimum"], m["maximum"], m["allow_zero"]))
+        elif typing.get_origin(kind) in (tuple, list):
+            item = args[0] if args else str
+            parser.add_argument(flag, dest=dest, default=default, nargs="+", help=text,
+                                type=number(item, flag, m["minimum"], m["maximum"], m["allow_zero"])
+                                if item in (int, float) else item)
+        else:
+            parser.add_argument(flag, dest=dest, default=default, type=kind, help=text)
+
+
+def config_from_args(cls: type[C], args: argparse.Namespace, prefix: str = "", **overrides: Any) -> C:
+    """The dataclass `cls` from the flags `add_config_args` made (fields without a flag keep their default)."""
+    values = {}
+    for f in dataclasses.fields(cls):
+        dest = f"{prefix.replace('-', '_')}{f.name}"
+        if "help" in f.metadata and hasattr(args, dest):
+            value = getattr(args, dest)
+            values[f.name] = tuple(value) if isinstance(value, list) else value
+    values.update(overrides)
+    return cls(**values)
