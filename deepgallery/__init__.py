@@ -6,9 +6,9 @@ load on first use.
 """
 
 from .core.errors import UserError
+from .version import __version__
 
-__version__ = "0.1.0"
-__all__ = ["UserError", "bench", "info", "list", "run", "run_cli", "train"]
+__all__ = ["UserError", "__version__", "bench", "info", "list", "run", "run_cli", "train"]
 
 _API = {"list": "list_apps", "info": "info", "run": "run", "run_cli": "run_cli", "train": "train", "bench": "bench"}
 

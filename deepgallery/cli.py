@@ -13,10 +13,11 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import __version__, registry
+from . import registry
 from .core.app import App
 from .core.atomic import write_text
 from .core.errors import UserError
+from .version import __version__
 
 
 def _cmd_list(args: argparse.Namespace) -> int:

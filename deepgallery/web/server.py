@@ -21,9 +21,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before Gradio is i
 
 import gradio as gr  # noqa: E402
 
-from .. import __version__, registry  # noqa: E402
+from .. import registry  # noqa: E402
 from ..core.app import App  # noqa: E402
 from ..core.errors import UserError  # noqa: E402
+from ..version import __version__  # noqa: E402
 from .jobs import JobDirs, failure_message, run_job  # noqa: E402
 from .limits import Limits  # noqa: E402
 from .widgets import example_rows, input_component, output_component  # noqa: E402
