@@ -20,6 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .atomic import atomic_path, write_text
+from .distributed import unwrap
 from .errors import UserError
 from .hashing import sha256_file
 
@@ -129,11 +130,6 @@ def export_half(path: str | os.PathLike, tensors: dict[str, torch.Tensor], confi
                 meta: dict[str, Any] | None = None) -> Path:
     """Ship a model: its tensors in float16, no optimizer state (a few MB instead of a training checkpoint)."""
     return save(path, half(tensors), config, meta)
-
-
-def unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    """The module inside a DistributedDataParallel (or DataParallel) wrapper; the module itself otherwise."""
-    return getattr(model, "module", model)
 
 
 def resume(

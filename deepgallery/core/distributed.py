@@ -78,10 +78,14 @@ def wrap(model, ctx: Dist):
     return DistributedDataParallel(model, device_ids=ids)
 
 
+def unwrap(model):
+    """The module inside a DistributedDataParallel (or DataParallel) wrapper; the module itself otherwise."""
+    return getattr(model, "module", model)
+
+
 def sampler(dataset, ctx: Dist, shuffle: bool = True, seed: int = 0):
-    """A DistributedSampler giving this process its share of `dataset` (None alone: the loader shuffles)."""
-    if not ctx.active:
-        return None
+    """A DistributedSampler giving this process its share of `dataset`. It is used alone too (one replica), so
+    one process sees the same global batches, in the same order, as N processes see together."""
     from torch.utils.data.distributed import DistributedSampler
 
     return DistributedSampler(dataset, num_replicas=ctx.world, rank=ctx.rank, shuffle=shuffle, seed=seed)
@@ -92,11 +96,11 @@ def loader(dataset, ctx: Dist, batch_size: int, shuffle: bool = True, seed: int 
     Call ``set_epoch(loader, epoch)`` at each epoch so the shards reshuffle."""
     import torch
 
-    per_rank = max(1, batch_size // ctx.world)
+    if batch_size % ctx.world:
+        raise UserError(f"a batch of {batch_size} cannot be split evenly over {ctx.world} processes; "
+                        f"use a multiple of {ctx.world}")
     smp = sampler(dataset, ctx, shuffle=shuffle, seed=seed)
-    gen = torch.Generator().manual_seed(seed)
-    return torch.utils.data.DataLoader(dataset, batch_size=per_rank, sampler=smp,
-                                       shuffle=shuffle if smp is None else False, generator=gen, **kw)
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size // ctx.world, sampler=smp, **kw)
 
 
 def set_epoch(data_loader, epoch: int) -> None:
