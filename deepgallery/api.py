@@ -132,6 +132,10 @@ def _call(app_id: str, verb: str, positional: tuple[str, ...], flags: dict[str, 
         if action is None:
             raise unknown_name_error(f"`{verb} {app.id}` option", name, [d for d in by_dest if d != "help"])
         argv += _flag_words(action, value)
+    def refuse(message: str):
+        raise UserError(f"{verb} {app.id}: {message}")
+
+    parser.error = refuse  # argparse's own complaints become the API's UserError instead of SystemExit
     ns = parser.parse_args(argv)
     code = int(getattr(app.hooks(), verb)(ns) or 0)
     if code:
@@ -140,9 +144,10 @@ def _call(app_id: str, verb: str, positional: tuple[str, ...], flags: dict[str, 
 
 
 def _flag_words(action: argparse.Action, value: Any) -> list[str]:
-    long = max(action.option_strings, key=len)
     if isinstance(action, argparse.BooleanOptionalAction):
-        return [long if value else f"--no-{long[2:]}"]
+        on = next(o for o in action.option_strings if o.startswith("--") and not o.startswith("--no-"))
+        return [on if value else f"--no-{on[2:]}"]
+    long = max(action.option_strings, key=len)
     if action.nargs == 0:  # store_true / store_false
         return [long] if bool(value) != bool(action.default) else []
     if isinstance(value, (list, tuple)):
