@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from deepgallery.apps.face2face.bench import run_bench
+from deepgallery.apps.face2face.bench import bench
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="48 frames instead of 96")
-    print(json.dumps(run_bench(quick=parser.parse_args().quick), indent=2))
+    print(json.dumps(bench(quick=parser.parse_args().quick), indent=2))

@@ -7,7 +7,6 @@ import pytest
 
 pytest.importorskip("mediapipe")
 
-from deepgallery import cli  # noqa: E402
 from deepgallery.apps.face2face import mesh, mouth, pipeline, render, synthetic, transfer  # noqa: E402
 
 EXAMPLES = synthetic.EXAMPLES
@@ -182,7 +181,7 @@ def test_frame_without_a_face_is_said_and_written_unchanged(face, tmp_path, caps
     assert "frame 0" not in said and "frame 2" not in said
 
 
-def test_two_photos_need_the_actors_neutral_photo(face, tmp_path, capsys):
+def test_two_photos_need_the_actors_neutral_photo(face, tmp_path, run_cli):
     import imageio.v2 as iio
 
     from deepgallery.core.media import read_image, save_image
@@ -192,18 +191,19 @@ def test_two_photos_need_the_actors_neutral_photo(face, tmp_path, capsys):
     smile = save_image(tmp_path / "open.png", frames[0])  # the actor with the mouth wide open
     target = str(EXAMPLES / "astronaut.jpg")
     out, plain = tmp_path / "x.png", tmp_path / "plain.png"
-    assert cli.main(["run", "face2face", "--source", str(smile), "--target", target, "-o", str(plain)]) == 0
-    assert "no --source-neutral was given" in capsys.readouterr().err
+    code, _, err = run_cli("run", "face2face", "--source", smile, "--target", target, "-o", plain)
+    assert code == 0
+    assert "no --source-neutral was given" in err
     assert np.abs(read_image(plain).astype(int) - photo.astype(int)).max() <= 2  # nothing to transfer
-    code = cli.main(["run", "face2face", "--source", str(smile), "--source-neutral", str(EXAMPLES / "grace_hopper.jpg"),
-                     "--target", target, "-o", str(out)])
+    code, _, _ = run_cli("run", "face2face", "--source", smile, "--source-neutral", EXAMPLES / "grace_hopper.jpg",
+                         "--target", target, "-o", out)
     assert code == 0
     found = mesh.FaceTracker(video=False)(read_image(out))
     assert mouth.mouth_opening(found) > mouth.mouth_opening(lms) + 0.15  # the target's mouth opened
 
 
 @pytest.mark.parametrize("case", ["missing", "not_a_video", "camera", "wrong_suffix"])
-def test_bad_input_exits_2_with_one_line(case, tmp_path, capsys):
+def test_bad_input_exits_2_with_one_line(case, tmp_path, run_cli):
     target = str(EXAMPLES / "astronaut.jpg")
     out = tmp_path / "out.mp4"
     if case == "missing":
@@ -217,11 +217,46 @@ def test_bad_input_exits_2_with_one_line(case, tmp_path, capsys):
     else:
         args = ["--source", str(EXAMPLES / "actor.mp4"), "--target", target]
         out = tmp_path / "out.txt"
-    code = cli.main(["run", "face2face", *args, "-o", str(out)])
-    err = capsys.readouterr().err.strip()
+    code, _, err = run_cli("run", "face2face", *args, "-o", out)
     assert code == 2
     assert len(err.splitlines()) == 1 and err.startswith("deepgallery: error:")
     assert not out.exists() and not list(tmp_path.glob(".out*"))
+
+
+@pytest.mark.parametrize("flag, value, says", [
+    ("--strength", "-1", "--strength must be >= 0"),
+    ("--strength", "strong", "--strength must be a number"),
+    ("--smoothing", "1", "--smoothing must be in [0, 1)"),
+    ("--smoothing", "1.5", "--smoothing must be in [0, 1)"),
+    ("--smoothing", "-0.1", "--smoothing must be >= 0"),
+    ("--max-side", "10", "--max-side must be >= 64"),
+    ("--max-frames", "0", "--max-frames must be >= 1"),
+    ("--max-frames", "2.5", "--max-frames must be an integer"),
+])
+def test_bad_numbers_exit_2_with_one_line(flag, value, says, tmp_path, run_cli):
+    out = tmp_path / "out.mp4"
+    code, _, err = run_cli("run", "face2face", "--source", EXAMPLES / "actor.mp4", "--target",
+                           EXAMPLES / "astronaut.jpg", "-o", out, flag, value)
+    assert code == 2 and len(err.splitlines()) == 1 and says in err
+    assert not out.exists()
+
+
+def test_computes_without_pytorch():
+    """No module of the app imports torch (so `run face2face` rightly has no --device flag: nothing would move to a
+    GPU), and the benchmark says it ran on the CPU."""
+    import ast
+    from pathlib import Path
+
+    from deepgallery import registry
+
+    app = registry.get("face2face")
+    for path in Path(app.folder).glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not any(n.split(".")[0] == "torch" for n in names), f"{path.name} imports torch"
+    assert "--device" not in app.arg_parser("run").format_help()
+    assert callable(app.bench_module().bench) and not hasattr(app.hooks(), "bench")
 
 
 def test_cavity_keeps_the_opened_mouth_dark(face):
@@ -260,15 +295,15 @@ class _FakeCamera:
         pass
 
 
-def test_webcam_as_source(face, tmp_path, monkeypatch, capsys):
+def test_webcam_as_source(face, tmp_path, monkeypatch, run_cli):
     import cv2
 
     monkeypatch.setattr(cv2, "VideoCapture", _FakeCamera)
     out = tmp_path / "cam.mp4"
-    code = cli.main(["run", "face2face", "--camera", "0", "--target", str(EXAMPLES / "astronaut.jpg"), "-o", str(out)])
-    said = capsys.readouterr()
+    code, said_out, said_err = run_cli("run", "face2face", "--camera", 0, "--target", EXAMPLES / "astronaut.jpg",
+                                       "-o", out)
     assert code == 0 and out.is_file()
-    assert "4 frames" in said.out and "camera 0 stopped" in said.err
+    assert "4 frames" in said_out and "camera 0 stopped" in said_err
 
 
 def test_poisson_solver_matches_a_direct_solve():

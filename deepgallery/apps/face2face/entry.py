@@ -1,4 +1,8 @@
-"""Hooks for the CLI, `deepgallery demo`, `deepgallery bench` and the web gallery (see core/app.py)."""
+"""Hooks for the CLI, `deepgallery demo` and the web gallery (see core/app.py); the benchmark is in bench.py.
+
+No `--device` flag: every step runs on the CPU (MediaPipe's Face Mesh, numpy geometry, OpenCV/scipy warping and
+blending); there is no PyTorch network to move to a GPU.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ...core.app import DemoItem
-from ...core.errors import UserError, check_positive
-
-EXAMPLES = Path(__file__).parent / "examples"
+from ...core.config import number
+from ...core.errors import UserError
+from . import EXAMPLES
 
 # ---------------------------------------------------------------------------------------------- run
 
@@ -32,11 +36,14 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mouth", default="retrieve", choices=("retrieve", "warp"),
                         help="retrieve: mouth interior from the best-matching target frame (the paper's); "
                              "warp: stretch the current frame's own mouth")
-    parser.add_argument("--strength", type=float, default=1.0, help="scale of the transferred expression (default 1)")
-    parser.add_argument("--smoothing", type=float, default=0.4,
+    parser.add_argument("--strength", type=number(float, "--strength", minimum=0), default=1.0,
+                        help="scale of the transferred expression (default 1)")
+    parser.add_argument("--smoothing", type=number(float, "--smoothing", minimum=0), default=0.4,
                         help="temporal smoothing of the expression in [0, 1) (0 = none; default 0.4)")
-    parser.add_argument("--max-frames", type=int, help="stop after this many frames (camera default: 150)")
-    parser.add_argument("--max-side", type=int, default=960, help="downscale frames whose longer side exceeds this")
+    parser.add_argument("--max-frames", type=number(int, "--max-frames", minimum=1),
+                        help="stop after this many frames (camera default: 150)")
+    parser.add_argument("--max-side", type=number(int, "--max-side", minimum=64), default=960,
+                        help="downscale frames whose longer side exceeds this")
     parser.add_argument("--quiet", action="store_true", help="do not list the frames without a face")
 
 
@@ -44,8 +51,7 @@ def _config(blend: str = "poisson", mouth: str = "retrieve", strength: float = 1
     from .pipeline import Face2FaceConfig
     from .transfer import TransferConfig
 
-    check_positive("--strength", strength, allow_zero=True)
-    if not 0 <= smoothing < 1:
+    if smoothing >= 1:  # the flag's type checks ≥ 0; at 1 the first frame's expression would stay for good
         raise UserError(f"--smoothing must be in [0, 1), got {smoothing}")
     return Face2FaceConfig(blend=blend, mouth=mouth, transfer=TransferConfig(strength=strength, smoothing=smoothing))
 
@@ -70,8 +76,6 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("give either --source or --camera, not both")
     if not args.target:
         raise UserError("give the person to reenact with --target VIDEO_OR_PHOTO")
-    if args.max_side < 64:
-        raise UserError(f"--max-side must be ≥ 64, got {args.max_side}")
     config = _config(args.blend, args.mouth, args.strength, args.smoothing)
     target = open_stream(args.target, args.max_side)  # unreadable files fail here, before the camera opens
     source = open_stream(args.camera if args.camera is not None else args.source, args.max_side)
@@ -105,13 +109,7 @@ def predict(source: str | None = None, target: str | None = None, layout: str = 
     return {"video": summary.output, "report": report}
 
 
-# -------------------------------------------------------------------------------------- bench, demo
-
-
-def bench(quick: bool = False) -> dict:
-    from .bench import run_bench
-
-    return run_bench(quick)
+# --------------------------------------------------------------------------------------------- demo
 
 
 def demo(out_dir: Path) -> list[DemoItem]:

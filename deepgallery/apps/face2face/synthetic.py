@@ -199,12 +199,3 @@ def write_clip(path: str | Path, frames: list[np.ndarray], fps: float = 24.0, si
             writer.close()
     return Path(path)
 
-
-def write_examples() -> None:
-    """Rebuild ``examples/actor.mp4`` (400×300, 48 frames, ~60 kB): Grace Hopper performing ``actor_script``."""
-    frames, _ = make_clip(load_photo("grace_hopper.jpg"), actor_script(48))
-    write_clip(EXAMPLES / "actor.mp4", frames, size=(400, 300), quality=5)
-
-
-if __name__ == "__main__":
-    write_examples()
