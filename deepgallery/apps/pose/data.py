@@ -4,7 +4,8 @@ Reads the standard COCO 2017 keypoint annotations (https://cocodataset.org/#keyp
 ``annotations_trainval2017.zip`` and ``train2017.zip``). Each sample is letterboxed to a square of
 ``size`` px; people with keypoints give the ground-truth maps (targets.py, Eq. 6-9); crowds and people with no
 labelled keypoint are masked out of the loss (W(p), Eq. 3-4). Augmentation: a random horizontal flip (left and
-right keypoints swapped) and a random scale.
+right keypoints swapped) and a random scale, drawn from (seed, epoch, image index) so that they do not depend
+on which process draws the image.
 """
 
 from __future__ import annotations
@@ -78,7 +79,11 @@ class CocoKeypoints(torch.utils.data.Dataset):
 
     def __init__(self, records: list[dict], cfg: DataConfig | None = None, limbs=PAF_LIMBS, seed: int = 0):
         self.records, self.cfg, self.limbs = records, cfg or DataConfig(), limbs
-        self.rng = np.random.default_rng(seed)
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """New augmentations for a new pass over the data."""
+        self.epoch = epoch
 
     def __len__(self) -> int:
         return len(self.records)
@@ -89,17 +94,19 @@ class CocoKeypoints(torch.utils.data.Dataset):
         from ...core.media import read_image
 
         cfg, rec = self.cfg, self.records[i]
+        rng = np.random.default_rng((self.seed, self.epoch, i))  # a sample's augmentation depends on nothing else,
+        # so it is the same whichever process (under torchrun) or worker draws it
         rgb = read_image(rec["path"])
         people, boxes = rec["people"].copy(), rec["ignore"].copy()
         h, w = rgb.shape[:2]
-        scale = cfg.size / max(h, w) * self.rng.uniform(*cfg.scale_range)
+        scale = cfg.size / max(h, w) * rng.uniform(*cfg.scale_range)
         img = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
         canvas = np.zeros((cfg.size, cfg.size, 3), np.uint8)
         ch, cw = min(cfg.size, img.shape[0]), min(cfg.size, img.shape[1])
         canvas[:ch, :cw] = img[:ch, :cw]
         people[..., :2] *= scale
         boxes *= scale
-        if cfg.flip and self.rng.random() < 0.5:
+        if cfg.flip and rng.random() < 0.5:
             canvas = canvas[:, ::-1]
             people = people[:, FLIP]
             people[..., 0] = cfg.size - 1 - people[..., 0]

@@ -1,4 +1,4 @@
-"""Hooks for the CLI, `deepgallery demo`, `deepgallery bench` and the web gallery (see core/app.py)."""
+"""Hooks for the CLI, `deepgallery demo` and the web gallery (see core/app.py); the benchmark is in bench.py."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from ...core.app import DemoItem
 from ...core.errors import UserError
+from ...core.runtime import DEVICE_CHOICES
 
 EXAMPLES = Path(__file__).parent / "examples"
 
@@ -32,13 +33,16 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="--model paf: a checkpoint written by `deepgallery train pose` (default: "
                                              "the shipped one, trained on synthetic stick figures only)")
     parser.add_argument("--quiet", action="store_true", help="do not list the frames without people")
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
+                        help="--model paf: where the PyTorch network runs (auto picks cuda, then mps, then cpu); "
+                             "MoveNet always runs in onnxruntime on the CPU (default: auto)")
 
 
 def _detector(args: argparse.Namespace, stream: bool):
     from .pipeline import PHOTO_SIZES, STREAM_SIZES, movenet_detector, paf_detector
 
     if args.model == "paf":
-        return paf_detector(args.checkpoint)
+        return paf_detector(args.checkpoint, device=args.device)
     return movenet_detector(args.size or (STREAM_SIZES if stream else PHOTO_SIZES))
 
 
@@ -103,13 +107,7 @@ def train(args: argparse.Namespace) -> int:
     return main(args)
 
 
-# -------------------------------------------------------------------------------------- bench, demo
-
-
-def bench(quick: bool = False) -> dict:
-    from .bench import run_bench
-
-    return run_bench(quick)
+# --------------------------------------------------------------------------------------------- demo
 
 
 def _demo_paf(out_dir: Path) -> DemoItem:
@@ -117,7 +115,7 @@ def _demo_paf(out_dir: Path) -> DemoItem:
     import numpy as np
 
     from ...core.media import save_image
-    from .infer import SHIPPED, PAFDetector
+    from .infer import PAFDetector
     from .skeleton import draw
     from .synthetic import random_scene, render
 
@@ -125,7 +123,7 @@ def _demo_paf(out_dir: Path) -> DemoItem:
     rng = np.random.default_rng(7)
     people = random_scene(rng, (96, 96), 3)
     image = render(people, (96, 96), rng)
-    found = PAFDetector.from_checkpoint(SHIPPED).detect(image)
+    found = PAFDetector.from_checkpoint().detect(image)
     big = np.kron(image, np.ones((4, 4, 1), np.uint8))  # 4× larger so that the skeletons can be seen
     for p in found:
         p.keypoints = p.keypoints * 4 + 1.5

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 import numpy as np
 import torch
 
-from ...core import checkpoint
 from ...core.runtime import choose_device
 from .data import MEAN, STD, DataConfig
 from .grouping import GroupingConfig, group
-from .model import PAFConfig, PAFNet, upsample
+from .model import PAFNet, load, upsample
 from .skeleton import Person
-
-SHIPPED = Path(__file__).parent / "checkpoints" / "paf_synthetic"  # trained here on synthetic stick figures only
 
 
 class PAFDetector:
@@ -29,10 +26,9 @@ class PAFDetector:
         self.model.to(self.device)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str = "cpu") -> PAFDetector:
-        tensors, config, _ = checkpoint.load(path, how_to_fix="train one with `deepgallery train pose`")
-        model = PAFNet(PAFConfig.from_dict(config["model"]))
-        model.load_state_dict(tensors)
+    def from_checkpoint(cls, path: str | os.PathLike | None = None, device: str = "cpu") -> PAFDetector:
+        """The network of a checkpoint (default: the shipped one, `model.load`) at the input size it was trained at."""
+        model, config = load(path)
         size = int(config.get("data", {}).get("size", DataConfig.size))
         return cls(model, size=size, device=choose_device(device))
 

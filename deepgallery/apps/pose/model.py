@@ -9,17 +9,22 @@ both (Eq. 2). Each stage is supervised (Eq. 3-5, in `losses`), which is what let
 * Stage t ≥ 2 branch: 5 × (7×7 conv, 128) → 1×1 conv 128 → 1×1 conv to the output channels.
 * Outputs: S has J + 1 channels (J parts + background), L has 2C channels (an x and y field per limb).
 
-`PAFConfig()` is the paper's size; `PAFConfig.small()` is what a CPU can train here in minutes.
+`PAFConfig()` is the paper's size; `PAFConfig.small()` is what a CPU can train here in minutes. `load(path)` reads
+a trained network back from a checkpoint; `load()` alone gives the shipped one (`paf_synthetic`, trained here on
+synthetic stick figures only).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...core import checkpoint
+from . import APP
 from .skeleton import PAF_LIMBS, K
 
 
@@ -162,3 +167,13 @@ def losses(outputs: list[tuple[torch.Tensor, torch.Tensor]], s_true: torch.Tenso
 def upsample(maps: torch.Tensor, stride: int) -> torch.Tensor:
     """Bicubic upsampling of predicted maps back to the input resolution (as the authors' inference code does)."""
     return F.interpolate(maps, scale_factor=stride, mode="bicubic", align_corners=False)
+
+
+def load(path: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> tuple[PAFNet, dict]:
+    """A trained PAFNet from the checkpoint at `path` (default: the shipped `paf_synthetic`), float32, in eval mode
+    on `device`, with the checkpoint's config (``config["data"]`` says how its inputs were made)."""
+    path = APP.checkpoint("paf_synthetic") if path is None else path
+    tensors, config, _ = checkpoint.load(path, how_to_fix="train one with `deepgallery train pose`")
+    model = PAFNet(PAFConfig.from_dict(config["model"]))
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
+    return model.to(device).eval(), config

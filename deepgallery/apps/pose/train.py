@@ -1,9 +1,11 @@
 """`deepgallery train pose`: train the paper's PAF network on COCO keypoints (or on synthetic stick figures).
 
 Plain PyTorch loop: Adam on the stage-wise L2 loss of Eq. 5, a checkpoint (safetensors + JSON, optimizer
-included) every ``--save-every`` steps, ``--resume`` continues from it. The paper trains the full network
-(VGG-19 stem from ImageNet) for days on GPUs; on this project's 2-core CPU only `--net small` on small data is
-practical, which shows the machinery works (the loss falls) but does not give a useful pose model.
+included) every ``--save-every`` steps, ``--resume`` continues from it (`core.checkpoint.resume`). The same command
+runs on several GPUs or processes under ``torchrun --nproc_per_node N -m deepgallery train pose ...``
+(`core.distributed`: DDP, a DistributedSampler share of every global batch, rank 0 writes). The paper trains the
+full network (VGG-19 stem from ImageNet) for days on GPUs; on this project's 2-core CPU only `--net small` on small
+data is practical, which shows the machinery works (the loss falls) but does not give a useful pose model.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from pathlib import Path
 
 import torch
 
-from ...core import checkpoint
+from ...core import checkpoint, distributed
 from ...core.errors import UserError, check_positive
-from ...core.runtime import add_device_arg, choose_device, progress, seed_everything
+from ...core.runtime import add_device_arg, progress, seed_everything
 from .data import CocoKeypoints, DataConfig, load_coco
 from .model import PAFConfig, PAFNet, losses
 
@@ -66,44 +68,55 @@ def _records(args: argparse.Namespace, work: Path) -> list[dict]:
 
 
 def fit(model: PAFNet, dataset: CocoKeypoints, cfg: TrainConfig, out: str | Path, device: torch.device,
-        resume: bool = False, extra_config: dict | None = None) -> list[float]:
-    """Train `model` on `dataset`; returns the loss of every step. Checkpoints go to `out`."""
+        resume: bool = False, extra_config: dict | None = None, ctx: distributed.Dist | None = None) -> list[float]:
+    """Train `model` on `dataset`; returns the loss of every step (averaged over processes). Checkpoints go to `out`.
+
+    One process or several (`ctx` from `distributed.start`, under torchrun): each sees `cfg.batch / N` of every
+    global batch through a DistributedSampler, DDP averages the gradients, so N processes take the steps one
+    process takes with the whole batch; only rank 0 writes the checkpoint.
+    """
+    ctx = ctx or distributed.Dist(device=device)
     seed_everything(cfg.seed)
-    model.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    step = 0
-    if resume and checkpoint.exists(out):
-        tensors, _, meta = checkpoint.load(out)
-        model.load_state_dict(tensors)
-        checkpoint.restore_optimizer(opt, meta)
-        step = int(meta.get("step", 0))
-        print(f"resumed from {out} at step {step}")
-    loader = torch.utils.data.DataLoader(dataset, batch_size=cfg.batch, shuffle=True, drop_last=False,
-                                         num_workers=0, generator=torch.Generator().manual_seed(cfg.seed))
+    net = distributed.wrap(model, ctx)  # on ctx.device; inside DDP when there are several processes
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     config = {"model": model.cfg.to_dict(), "train": asdict(cfg), **(extra_config or {})}
+    meta = checkpoint.resume(out if resume else None, net, opt, same={"model": config["model"]})
+    step = int(meta["step"]) if meta else 0
+    if meta and ctx.is_main:
+        print(f"resumed from {out} at step {step}")
+    loader = distributed.loader(dataset, ctx, cfg.batch, seed=cfg.seed, drop_last=False, num_workers=0)
     history: list[float] = []
 
     def save(loss: float) -> None:
-        checkpoint.save(out, model.state_dict(), config, meta={"step": step, "loss": loss}, optimizer=opt)
+        if ctx.is_main:
+            checkpoint.save(out, distributed.unwrap(net).state_dict(), config, meta={"step": step, "loss": loss},
+                            optimizer=opt)
+        distributed.barrier(ctx)
 
-    bar = progress(total=cfg.steps, initial=step, desc="pose train")
-    model.train()
+    bar = progress(total=cfg.steps, initial=step, desc="pose train") if ctx.is_main else None
+    net.train()
+    epoch = 0
     while step < cfg.steps:
+        distributed.set_epoch(loader, epoch)  # a new order of the images every pass
+        dataset.set_epoch(epoch)  # and new augmentations
         for x, s, paf, mask in loader:
-            x, s, paf, mask = (t.to(device) for t in (x, s, paf, mask))
-            loss, _ = losses(model(x), s, paf, mask)
+            x, s, paf, mask = (t.to(ctx.device) for t in (x, s, paf, mask))  # x (b, 3, H, W), maps (b, ·, h, w)
+            loss, _ = losses(net(x), s, paf, mask)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # DDP: gradients averaged over the processes here
             opt.step()
             step += 1
-            history.append(float(loss.detach()))
-            bar.update(1)
-            bar.set_postfix(loss=f"{history[-1]:.4f}")
+            history.append(distributed.mean(float(loss.detach()), ctx))
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{history[-1]:.4f}")
             if step % cfg.save_every == 0 or step == cfg.steps:
                 save(history[-1])
             if step >= cfg.steps:
                 break
-    bar.close()
+        epoch += 1
+    if bar is not None:
+        bar.close()
     return history
 
 
@@ -111,8 +124,7 @@ def export(src: str | Path, dst: str | Path, meta: dict | None = None) -> Path:
     """A shippable copy of a training checkpoint: model weights only, as float16 (loading casts them back)."""
     tensors, config, old = checkpoint.load(src)
     info = {"step": old.get("step"), "loss": old.get("loss"), **(meta or {})}
-    return checkpoint.save(dst, {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}, config,
-                           meta=info)
+    return checkpoint.export_half(dst, tensors, config, meta=info)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -120,22 +132,27 @@ def main(args: argparse.Namespace) -> int:
         check_positive(f"--{name.replace('_', '-')}", getattr(args, name))
     if args.size % 8 or args.size < 64:
         raise UserError(f"--size must be a multiple of 8 and at least 64, got {args.size}")
-    device = choose_device(args.device)
+    ctx = distributed.start(args.device)
+    say = print if ctx.is_main else (lambda *a, **k: None)
     mcfg = PAFConfig.small() if args.net == "small" else PAFConfig()
     dcfg = replace(DataConfig(), size=args.size, stride=mcfg.stride,
                    sigma=7.0 * args.size / 368, limb_width=8.0 * args.size / 368)
     tcfg = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, save_every=args.save_every, seed=args.seed)
+    seed_everything(args.seed)  # the same initial weights in every process (and in every run)
+    model = PAFNet(mcfg)
     with tempfile.TemporaryDirectory() as work:
-        records = _records(args, Path(work))
-        print(f"{len(records)} images with people; network {args.net} "
-              f"({sum(p.numel() for p in PAFNet(mcfg).parameters()) / 1e6:.2f} M weights) on {device}")
+        records = _records(args, Path(work))  # every process makes (or reads) the same records
+        where = f"{ctx.world} processes on {ctx.device.type}" if ctx.active else str(ctx.device)
+        say(f"{len(records)} images with people; network {args.net} "
+            f"({sum(p.numel() for p in model.parameters()) / 1e6:.2f} M weights) on {where}")
         start = time.perf_counter()
-        history = fit(PAFNet(mcfg), CocoKeypoints(records, dcfg, seed=args.seed), tcfg, args.out, device,
-                      resume=args.resume, extra_config={"data": asdict(dcfg)})
+        history = fit(model, CocoKeypoints(records, dcfg, seed=args.seed), tcfg, args.out, ctx.device,
+                      resume=args.resume, extra_config={"data": asdict(dcfg)}, ctx=ctx)
     if history:
         k = max(1, len(history) // 10)
         first, last = sum(history[:k]) / k, sum(history[-k:]) / k
-        print(f"loss {first:.4f} → {last:.4f} over {len(history)} steps ({time.perf_counter() - start:.0f} s)")
-    print(f"checkpoint: {args.out}.safetensors (+ .json); run it with "
-          f"`deepgallery run pose IMAGE --model paf --checkpoint {args.out}`")
+        say(f"loss {first:.4f} → {last:.4f} over {len(history)} steps ({time.perf_counter() - start:.0f} s)")
+    say(f"checkpoint: {args.out}.safetensors (+ .json); run it with "
+        f"`deepgallery run pose IMAGE --model paf --checkpoint {args.out}`")
+    distributed.finish(ctx)
     return 0

