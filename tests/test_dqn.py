@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -172,38 +170,49 @@ def test_game_names_and_scores():
     assert human_normalized("breakout", 1.7) == pytest.approx(0.0)
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "deepgallery.cli", *args], capture_output=True, text=True,
-                          timeout=120)
+def test_cli_bad_inputs_exit_2(run_cli):
+    code, _, err = run_cli("train", "dqn", "--game", "Breakot")
+    assert code == 2 and "Did you mean Breakout" in err and "Traceback" not in err
+    code, _, err = run_cli("run", "dqn", "--game", "Asterix")
+    assert code == 2 and "no shipped checkpoint" in err
+    code, _, err = run_cli("run", "dqn", "--game", "Pong", "--record", "out.avi.txt")
+    assert code == 2 and ".mp4 or .gif" in err
 
 
-def test_cli_bad_inputs_exit_2():
-    res = _cli("train", "dqn", "--game", "Breakot")
-    assert res.returncode == 2 and "Did you mean Breakout" in res.stderr and "Traceback" not in res.stderr
-    res = _cli("run", "dqn", "--game", "Asterix")
-    assert res.returncode == 2 and "no shipped checkpoint" in res.stderr
-    res = _cli("run", "dqn", "--game", "Pong", "--record", "out.avi.txt")
-    assert res.returncode == 2 and ".mp4 or .gif" in res.stderr
-
-
-def test_cli_refuses_replay_memory_that_does_not_fit(tmp_path):
+def test_cli_refuses_replay_memory_that_does_not_fit(tmp_path, run_cli):
     run_dir = tmp_path / "run"
-    res = _cli("train", "dqn", "--game", "Pong", "--replay-size", "900000000", "--run-dir", str(run_dir),
-               "--device", "cpu")
-    assert res.returncode == 2 and "--replay-size" in res.stderr and "GB" in res.stderr
+    code, _, err = run_cli("train", "dqn", "--game", "Pong", "--replay-size", "900000000", "--run-dir", run_dir,
+                           "--device", "cpu")
+    assert code == 2 and "--replay-size" in err and "GB" in err
     assert not run_dir.exists()  # nothing written
 
 
-def test_final_epsilon_out_of_range_is_one_line(tmp_path):
-    res = _cli("train", "dqn", "--game", "Pong", "--final-epsilon", "1.5", "--run-dir", str(tmp_path / "r"),
-               "--device", "cpu")
-    assert res.returncode == 2 and "--final-epsilon" in res.stderr and "Traceback" not in res.stderr
+def test_final_epsilon_out_of_range_is_one_line(tmp_path, run_cli):
+    code, _, err = run_cli("train", "dqn", "--game", "Pong", "--final-epsilon", "1.5", "--run-dir", tmp_path / "r",
+                           "--device", "cpu")
+    assert code == 2 and "--final-epsilon" in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()
 
 
-def test_train_flags_reach_the_config(tmp_path, monkeypatch):
+@pytest.mark.parametrize("argv, flag", [
+    (("train", "dqn", "--steps", "0"), "--steps"),
+    (("train", "dqn", "--steps", "many"), "--steps"),
+    (("train", "dqn", "--lr", "0"), "--lr"),
+    (("train", "dqn", "--lr", "nan"), "--lr"),
+    (("train", "dqn", "--minutes", "-1"), "--minutes"),
+    (("train", "dqn", "--workers", "-1"), "--workers"),
+    (("train", "dqn", "--num-envs", "0"), "--num-envs"),
+    (("run", "dqn", "--eps", "1.5"), "--eps"),
+    (("run", "dqn", "--episodes", "0"), "--episodes"),
+    (("run", "dqn", "--max-steps", "-3"), "--max-steps"),
+])
+def test_bad_numbers_are_one_line(run_cli, argv, flag):
+    code, _, err = run_cli(*argv)
+    assert code == 2 and len(err.splitlines()) == 1 and flag in err and "Traceback" not in err
+
+
+def test_train_flags_reach_the_config(tmp_path, monkeypatch, run_cli):
     import deepgallery.apps.dqn.train as train_module
-    from deepgallery.cli import main
 
     seen = {}
 
@@ -212,9 +221,32 @@ def test_train_flags_reach_the_config(tmp_path, monkeypatch):
         return {"step": 0, "final": None}
 
     monkeypatch.setattr(train_module, "train", fake_train)
-    assert main(["train", "dqn", "--game", "Pong", "--preset", "fast", "--final-epsilon", "0.05", "--keep-evaluated",
-                 "--lr", "3e-5", "--run-dir", str(tmp_path), "--device", "cpu"]) in (0, None)
+    code, _, _ = run_cli("train", "dqn", "--game", "Pong", "--preset", "fast", "--final-epsilon", "0.05",
+                         "--keep-evaluated", "--lr", "3e-5", "--run-dir", tmp_path, "--device", "cpu")
+    assert code in (0, None)
     assert seen["cfg"].eps_final == 0.05 and seen["cfg"].lr == 3e-5 and seen["opts"].keep_evaluated
+    assert seen["opts"].device == torch.device("cpu") and seen["opts"].replay_device == torch.device("cpu")
+    # counts may be written as the paper's tables do (2e6), as before the flags moved to core.config.number
+    code, _, _ = run_cli("train", "dqn", "--game", "Pong", "--steps", "2e6", "--learning-starts", "5e4",
+                         "--run-dir", tmp_path, "--device", "cpu")
+    assert code in (0, None) and seen["cfg"].total_steps == 2_000_000 and seen["cfg"].learning_starts == 50_000
+
+
+def test_run_device_reaches_the_network(monkeypatch, run_cli):
+    """`run --device cpu` is the device the shipped network is loaded onto and evaluated on."""
+    from deepgallery.apps.dqn import model
+
+    devices = []
+    real = model.load_policy
+
+    def spy(game, path, device):
+        devices.append(device)
+        return real(game, path, device)
+
+    monkeypatch.setattr(model, "load_policy", spy)
+    code, out, _ = run_cli("run", "dqn", "--game", "Pong", "--episodes", "1", "--max-steps", "10", "--device", "cpu")
+    assert code in (0, None) and "Pong: mean score" in out
+    assert devices == [torch.device("cpu")]
 
 
 def test_train_resumes_and_writes_curve(tmp_path):
@@ -242,8 +274,8 @@ def test_train_resumes_and_writes_curve(tmp_path):
 
 
 def test_shipped_agent_records_and_scores(tmp_path):
-    from deepgallery.apps.dqn.entry import load_policy
     from deepgallery.apps.dqn.evaluate import evaluate
+    from deepgallery.apps.dqn.model import load_policy
     from deepgallery.apps.dqn.record import record
 
     net, cfg, meta = load_policy("pong", None, torch.device("cpu"))
@@ -253,3 +285,25 @@ def test_shipped_agent_records_and_scores(tmp_path):
     assert out.stat().st_size > 1000 and score <= 0  # nobody scores in the first 30 steps
     scores = evaluate(net, cfg, episodes=2, max_steps=30)
     assert len(scores) == 2
+
+
+def test_load_policy_reaches_checkpoints_by_name_and_run_folders(tmp_path):
+    """The shipped agents are found through APP.checkpoint(name); a run folder gives its best policy, and a
+    policy of another game is refused in one line."""
+    from deepgallery.apps.dqn import APP
+    from deepgallery.apps.dqn.model import load_policy
+    from deepgallery.apps.dqn.train import save_policy
+    from deepgallery.core import checkpoint
+
+    net, cfg, _ = load_policy("breakout", None, torch.device("cpu"))
+    assert cfg.game == "breakout" and net.n_actions == 4 and not net.training
+    tensors, _, _ = checkpoint.load(APP.checkpoint("breakout"))
+    assert all(v.dtype == torch.float16 for v in tensors.values())  # shipped in float16
+    agent = Agent(n_actions=6, cfg=FAST.with_(game="pong"), device=torch.device("cpu"))
+    save_policy(tmp_path / "best", agent, agent.cfg, {"step": 7})
+    saved, _, meta = checkpoint.load(tmp_path / "best")
+    assert meta["step"] == 7 and meta["n_actions"] == 6 and all(v.dtype == torch.float16 for v in saved.values())
+    net, cfg, meta = load_policy("pong", tmp_path, torch.device("cpu"))  # the run folder: its best
+    assert meta["step"] == 7 and torch.equal(net.head[2].weight, agent.q.head[2].weight.half().float())
+    with pytest.raises(UserError, match="is a Pong agent, not Breakout"):
+        load_policy("breakout", tmp_path, torch.device("cpu"))

@@ -23,6 +23,8 @@ import torch
 
 from .agent import native_bf16
 from .config import FAST
+from .evaluate import evaluate
+from .model import load_policy
 
 
 def _settings(quick: bool) -> dict:
@@ -67,15 +69,14 @@ def sps_sb3(s: dict) -> float:
 
 
 def shipped_score(game: str, episodes: int) -> float:
-    from .entry import load_policy
-    from .evaluate import evaluate
-
     net, cfg, _ = load_policy(game, None, torch.device("cpu"))
     return float(np.mean(evaluate(net, cfg, episodes=episodes, seed=0)))
 
 
-def run_bench(quick: bool) -> dict:
+def bench(quick: bool = False) -> dict:
+    """Throughput of ours (bf16 and fp32) and of SB3 in ABBA order, and the shipped agents' scores."""
     s = _settings(quick)
+    threads = torch.get_num_threads  # only read, for the record: both contenders run with the same count
     # ABBA order over the three contenders, each measured twice, so that a load change on a shared machine
     # weighs on all of them alike.
     runs: dict[str, list[float]] = {"bf16": [], "peer": [], "fp32": []}
@@ -92,6 +93,6 @@ def run_bench(quick: bool) -> dict:
                "breakout_eval_score": shipped_score("breakout", episodes)}
     config = {**s, "eval_episodes": episodes, "default_precision": default,
               "runs_sps": {k: [round(x, 1) for x in v] for k, v in runs.items()},
-              "torch_threads": torch.get_num_threads(),
+              "torch_threads": threads(),
               "peer": "stable-baselines3 DQN (CnnPolicy, make_atari_env, VecFrameStack 4)"}
     return {"metrics": metrics, "config": config, "device": "cpu"}

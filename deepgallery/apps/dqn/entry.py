@@ -1,4 +1,7 @@
-"""The CLI / gallery hooks of the dqn app: train, run (evaluate, record), suite, bench, demo, predict."""
+"""The CLI / gallery hooks of the dqn app: train, run (evaluate, record, suite table), demo, predict.
+
+The benchmark is `bench.bench(quick)`; the shipped agents are loaded by `model.load_policy`.
+"""
 
 from __future__ import annotations
 
@@ -7,58 +10,30 @@ import json
 import tempfile
 from pathlib import Path
 
-from deepgallery.core.errors import UserError, check_positive
+from deepgallery.core.config import number
+from deepgallery.core.errors import UserError
 from deepgallery.core.runtime import add_device_arg
 
 from .atari import display_name, resolve_game
 from .config import PRESETS
 
-HERE = Path(__file__).parent
-CHECKPOINTS = HERE / "checkpoints"
-SHIPPED = ("pong", "breakout")  # games with a checkpoint in checkpoints/<game>.safetensors
-
 
 # ------------------------------------------------------------------------------------------- helpers
-def _positive_int(text: str) -> int:
+def _whole(text: str) -> int:
+    """A count, also written as 2e6 or 2000000.0 (read as float, then truncated to a whole number)."""
     try:
-        value = int(float(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return value
+        return int(float(text))
+    except OverflowError:  # "inf"
+        raise ValueError(text) from None
+
+
+def _count(flag: str):
+    """An argparse type for a positive count: a bad value is one UserError line (exit 2)."""
+    return number(_whole, flag, minimum=1)
 
 
 def _games(names: list[str]) -> list[str]:
     return [resolve_game(n) for n in names]
-
-
-def load_policy(game: str, path: str | None, device):
-    """(Q-network, config) from a checkpoint file, or the shipped one for `game`."""
-
-    from deepgallery.core import checkpoint
-
-    from .config import DQNConfig
-    from .model import NatureQNetwork
-
-    if path is None:
-        if game not in SHIPPED:
-            raise UserError(f"no shipped checkpoint for {display_name(game)} (shipped: "
-                            f"{', '.join(display_name(g) for g in SHIPPED)}); train one with "
-                            f"`deepgallery train dqn --game {display_name(game)}` and pass --checkpoint")
-        path = str(CHECKPOINTS / game)
-    p = Path(path)
-    if p.is_dir():  # a run folder: its best policy, else its last
-        p = next((p / n for n in ("best", "last", "checkpoint") if checkpoint.exists(p / n)), p / "best")
-    tensors, cfg_dict, meta = checkpoint.load(p, "pass a checkpoint written by `deepgallery train dqn`")
-    cfg = DQNConfig.from_dict(cfg_dict)
-    if cfg.game != game:
-        raise UserError(f"{p} is a {display_name(cfg.game)} agent, not {display_name(game)}")
-    q = {k[2:]: v.float() for k, v in tensors.items() if k.startswith("q.")}
-    n_actions = int(q["head.2.weight"].shape[0])
-    net = NatureQNetwork(n_actions, cfg.frame_stack)
-    net.load_state_dict(q)
-    return net.to(device).eval(), cfg, meta
 
 
 # --------------------------------------------------------------------------------------------- train
@@ -68,16 +43,21 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
                         help="suite: train each game in turn, then write the paper-style table (suite.md/.csv)")
     parser.add_argument("--preset", default="nature", choices=sorted(PRESETS),
                         help="nature: Extended Data Table 1; fast: the quicker recipe of the shipped checkpoints")
-    parser.add_argument("--steps", type=_positive_int, help="agent steps of training (x4 frames); default: preset")
-    parser.add_argument("--replay-size", type=_positive_int, help="replay memory in transitions (7.06 kB each)")
-    parser.add_argument("--learning-starts", type=_positive_int, help="random-policy steps before learning")
+    parser.add_argument("--steps", type=_count("--steps"),
+                        help="agent steps of training (x4 frames); default: preset")
+    parser.add_argument("--replay-size", type=_count("--replay-size"),
+                        help="replay memory in transitions (7.06 kB each)")
+    parser.add_argument("--learning-starts", type=_count("--learning-starts"),
+                        help="random-policy steps before learning")
     parser.add_argument("--optimizer", choices=("rmsprop", "adam"), help="default: preset")
-    parser.add_argument("--lr", type=float, help="learning rate; default: preset")
-    parser.add_argument("--final-epsilon", type=float, metavar="EPS",
+    parser.add_argument("--lr", type=number(float, "--lr", minimum=0, allow_zero=False),
+                        help="learning rate; default: preset")
+    parser.add_argument("--final-epsilon", type=number(float, "--final-epsilon", 0, 1), metavar="EPS",
                         help="exploration epsilon at the end of its linear decay (paper: 0.1); default: preset")
-    parser.add_argument("--num-envs", type=_positive_int, help="emulators stepped together")
-    parser.add_argument("--workers", type=int, help="subprocesses for the emulators (0: this process)")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--num-envs", type=_count("--num-envs"), help="emulators stepped together")
+    parser.add_argument("--workers", type=number(int, "--workers", minimum=0),
+                        help="subprocesses for the emulators (0: this process)")
+    parser.add_argument("--seed", type=number(int, "--seed"), default=1)
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                         help="arithmetic of the learning update: bf16 = bfloat16 autocast (not the paper; loss, "
                              "targets, weights and acting stay fp32); auto = bf16 on CPUs with AVX512-BF16/AMX, "
@@ -85,9 +65,12 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bf16", dest="precision", action="store_const", const="bf16", help="= --precision bf16")
     parser.add_argument("--run-dir", help="output folder (default: runs/dqn/<Game>__<preset>__<seed>); "
                                           "an existing run there is resumed")
-    parser.add_argument("--eval-every", type=_positive_int, default=250_000, help="steps between evaluations")
-    parser.add_argument("--eval-episodes", type=_positive_int, default=8, help="episodes per periodic evaluation")
-    parser.add_argument("--minutes", type=float, help="stop (and save) after this many minutes; rerun to resume")
+    parser.add_argument("--eval-every", type=_count("--eval-every"), default=250_000,
+                        help="steps between evaluations")
+    parser.add_argument("--eval-episodes", type=_count("--eval-episodes"), default=8,
+                        help="episodes per periodic evaluation")
+    parser.add_argument("--minutes", type=number(float, "--minutes", minimum=0, allow_zero=False),
+                        help="stop (and save) after this many minutes; rerun to resume")
     parser.add_argument("--keep-evaluated", action="store_true",
                         help="keep the policy of every periodic evaluation in <run-dir>/evals/ (3.3 MB each), "
                              "to pick the best with a longer evaluation than the periodic one")
@@ -101,23 +84,14 @@ def train(args: argparse.Namespace) -> int:
 
     from deepgallery.core.runtime import choose_device
 
+    from .agent import native_bf16
     from .train import RunOptions
     from .train import train as train_loop
 
     games = _games(args.games) if args.games else [resolve_game(args.game)]
-    if args.lr is not None:
-        check_positive("--lr", args.lr)
-    if args.minutes is not None:
-        check_positive("--minutes", args.minutes)
-    if args.final_epsilon is not None and not 0.0 <= args.final_epsilon <= 1.0:
-        raise UserError(f"--final-epsilon must be within [0, 1], got {args.final_epsilon}")
-    if args.workers is not None and args.workers < 0:
-        raise UserError(f"--workers must be >= 0, got {args.workers}")
     device = choose_device(args.device)
     replay_device = device if args.replay_device == "auto" else choose_device(args.replay_device)
     base = PRESETS[args.preset]
-    from .agent import native_bf16
-
     bf16 = args.precision == "bf16" or (args.precision == "auto" and native_bf16(device))
     summaries = {}
     for game in games:
@@ -155,22 +129,22 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="a checkpoint (NAME.safetensors) or run folder; default: shipped")
     parser.add_argument("--checkpoint-dir", help="suite: folder of run folders <Game>__* (default: shipped)")
     parser.add_argument("--record", metavar="OUT", help="write one game as .mp4 or .gif, score drawn on the frames")
-    parser.add_argument("--episodes", type=_positive_int, default=30, help="evaluation episodes (paper: 30)")
-    parser.add_argument("--max-steps", type=_positive_int, default=4_500,
+    parser.add_argument("--episodes", type=_count("--episodes"), default=30, help="evaluation episodes (paper: 30)")
+    parser.add_argument("--max-steps", type=_count("--max-steps"), default=4_500,
                         help="agent steps per episode (paper: 4,500 = 5 minutes of emulator time)")
-    parser.add_argument("--eps", type=float, default=0.05, help="evaluation epsilon (paper: 0.05)")
+    parser.add_argument("--eps", type=number(float, "--eps", 0, 1), default=0.05,
+                        help="evaluation epsilon (paper: 0.05)")
     parser.add_argument("--table", default="dqn-suite", help="suite: output prefix for .md and .csv")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=number(int, "--seed"), default=0)
     add_device_arg(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from deepgallery.core.runtime import choose_device
 
+    from .model import load_policy
     from .scores import human_normalized
 
-    if not 0.0 <= args.eps <= 1.0:
-        raise UserError(f"--eps must be in [0, 1], got {args.eps}")
     if args.record and Path(args.record).suffix.lower() not in (".mp4", ".gif"):
         raise UserError(f"--record {args.record}: use a .mp4 or .gif file name")
     device = choose_device(args.device)
@@ -210,6 +184,7 @@ def predict(game: str = "Pong", episodes: int = 1, format: str = "gif") -> dict:
     import torch
 
     from .evaluate import evaluate
+    from .model import load_policy
     from .record import record
     from .scores import human_normalized
 
@@ -237,6 +212,7 @@ def demo(out_dir: Path) -> list:
 
     from deepgallery.core.app import DemoItem
 
+    from .model import load_policy
     from .record import record
 
     out_dir = Path(out_dir)
@@ -249,8 +225,3 @@ def demo(out_dir: Path) -> list:
                      inputs={"game": "Pong", "checkpoint": f"shipped, {meta.get('step', '?')} steps"},
                      outputs=[path], text=f"score after 600 steps: {score:g}", seconds=time.perf_counter() - t)]
 
-
-def bench(quick: bool = False) -> dict:
-    from .bench import run_bench
-
-    return run_bench(quick)

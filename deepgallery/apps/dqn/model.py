@@ -3,12 +3,24 @@
 Q(s, .; theta): input 84x84x4 (uint8 frames scaled to [0, 1]); conv 32 filters 8x8 stride 4, conv 64 4x4
 stride 2, conv 64 3x3 stride 1, each followed by a rectifier; a fully connected layer of 512 rectifier
 units; a linear output with one Q-value per valid action (Nature, Methods "Model architecture").
+
+`load_policy` reads a trained Q-network back: a shipped one (`APP.checkpoint(game)`), a policy file or a run
+folder written by `deepgallery train dqn`.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
+
+from deepgallery.core import checkpoint
+from deepgallery.core.errors import UserError
+
+from . import APP
+from .atari import display_name
+from .config import DQNConfig
 
 
 class NatureQNetwork(nn.Module):
@@ -67,3 +79,30 @@ def make_optimizer(params, cfg) -> torch.optim.Optimizer:
         except (RuntimeError, TypeError):  # a device without a fused kernel
             return torch.optim.Adam(params, lr=cfg.lr, eps=cfg.adam_eps)
     return DeepMindRMSprop(params, lr=cfg.lr, decay=cfg.rms_decay, eps=cfg.rms_eps)
+
+
+# ------------------------------------------------------------------------------------------- loading
+def load_policy(game: str, path: str | Path | None, device) -> tuple[NatureQNetwork, DQNConfig, dict]:
+    """(Q-network in eval mode on `device`, its config, its checkpoint meta) for the ROM id `game`.
+
+    `path` is a policy checkpoint (NAME or NAME.safetensors), a run folder (its `best` policy, else `last`, else
+    the training `checkpoint`), or None for the shipped agent of `game` (`APP.checkpoints`).
+    """
+    if path is None:
+        if game not in APP.checkpoints:
+            raise UserError(f"no shipped checkpoint for {display_name(game)} (shipped: "
+                            f"{', '.join(display_name(g) for g in APP.checkpoints)}); train one with "
+                            f"`deepgallery train dqn --game {display_name(game)}` and pass --checkpoint")
+        path = APP.checkpoint(game)
+    p = Path(path)
+    if p.is_dir():  # a run folder: its best policy, else its last
+        p = next((p / n for n in ("best", "last", "checkpoint") if checkpoint.exists(p / n)), p / "best")
+    tensors, cfg_dict, meta = checkpoint.load(p, "pass a checkpoint written by `deepgallery train dqn`")
+    cfg = DQNConfig.from_dict(cfg_dict)
+    if cfg.game != game:
+        raise UserError(f"{p} is a {display_name(cfg.game)} agent, not {display_name(game)}")
+    q = {k[2:]: v.float() for k, v in tensors.items() if k.startswith("q.")}  # "q.head.2.weight" -> "head.2.weight"
+    n_actions = int(q["head.2.weight"].shape[0])
+    net = NatureQNetwork(n_actions, cfg.frame_stack)
+    net.load_state_dict(q)
+    return net.to(device).eval(), cfg, meta

@@ -40,8 +40,8 @@ def evaluate_suite(games: list[str], checkpoint_dir: str | None, episodes: int, 
     """Evaluate each game's agent (from checkpoint_dir/<Game>__*/ or the shipped ones) and write the table."""
     from deepgallery.core.errors import UserError
 
-    from .entry import load_policy
     from .evaluate import evaluate
+    from .model import load_policy
 
     rows = []
     for game in games:

@@ -118,8 +118,8 @@ def _number(text: str | None) -> float | int | str:
 
 def save_policy(path: Path, agent: Agent, cfg: DQNConfig, meta: dict) -> Path:
     """The Q-network alone in float16 (about 3.3 MB): what `run` and the shipped checkpoints use."""
-    tensors = {k: v.half() for k, v in agent.tensors(with_target=False).items()}
-    return checkpoint.save(path, tensors, config=cfg.to_dict(), meta={**meta, "n_actions": agent.n_actions})
+    return checkpoint.export_half(path, agent.tensors(with_target=False), config=cfg.to_dict(),
+                                  meta={**meta, "n_actions": agent.n_actions})
 
 
 def train(cfg: DQNConfig, opts: RunOptions) -> dict:
