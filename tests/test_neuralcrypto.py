@@ -9,12 +9,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from deepgallery.apps.neuralcrypto import entry
+from deepgallery.apps.neuralcrypto import APP, entry
+from deepgallery.apps.neuralcrypto.bench import summarize
 from deepgallery.apps.neuralcrypto.bits import blocks_to_text, text_to_blocks
 from deepgallery.apps.neuralcrypto.evaluate import EvalConfig, evaluate, judge
-from deepgallery.apps.neuralcrypto.model import BitConv, NetConfig, Trio
+from deepgallery.apps.neuralcrypto.model import BitConv, NetConfig, Trio, load_trained
 from deepgallery.apps.neuralcrypto.train import TrainConfig, alice_bob_loss, bits_wrong, train
-from deepgallery.cli import main
 from deepgallery.core import checkpoint
 from deepgallery.core.errors import UserError
 
@@ -152,11 +152,11 @@ def test_bench_summary_uses_successful_seeds_only():
     runs = [{"success": True, "bob": 0.01, "eve": 7.8, "seconds_to_converge": 10.0, "converged_step": 100},
             {"success": True, "bob": 0.03, "eve": 7.2, "seconds_to_converge": 30.0, "converged_step": 300},
             {"success": False, "bob": 3.0, "eve": 4.0, "seconds_to_converge": None, "converged_step": None}]
-    m = entry.summarize(runs)
+    m = summarize(runs)
     assert m["seeds"] == 3 and m["seeds_succeeded"] == 2
     assert m["bob_bits_wrong"] == pytest.approx(0.02) and m["eve_bits_wrong"] == pytest.approx(7.5)
     assert m["seconds_to_converge"] == pytest.approx(20.0)
-    assert entry.summarize(runs[2:])["bob_bits_wrong"] is None
+    assert summarize(runs[2:])["bob_bits_wrong"] is None
 
 
 # ------------------------------------------------------------------------------------------ text and CLI
@@ -170,9 +170,9 @@ def test_text_blocks_round_trip():
             text_to_blocks(bad)
 
 
-def test_run_on_the_shipped_checkpoint(capsys):
-    assert main(["run", "neuralcrypto", "--message", "attack at dawn", "--seed", "3"]) == 0
-    out = capsys.readouterr().out
+def test_run_on_the_shipped_checkpoint(run_cli):
+    code, out, _ = run_cli("run", "neuralcrypto", "--message", "attack at dawn", "--seed", "3")
+    assert code == 0
     assert "Bob  (has the key): attack at dawn" in out  # the shipped Alice/Bob pair decrypts
     eve_wrong = int(out.split("Eve  (no key)")[1].split("\n")[1].split("/")[0])
     assert eve_wrong > 112 // 4  # Eve far from reading it (random guessing gets 56 of the 112 bits wrong)
@@ -184,30 +184,106 @@ def test_predict_returns_text_and_plot():
     assert out["bits_wrong"]["total"] == 48  # "hello" is 5 bytes: 3 blocks of 16 bits
 
 
-def _one_line_error(capsys, argv, *needles):
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
+def _one_line_error(run_cli, argv, *needles):
+    code, _, err = run_cli(*argv)
+    assert code == 2
     assert len(err.splitlines()) == 1 and err.startswith("deepgallery: error:")
     for needle in needles:
         assert needle in err
 
 
-def test_bad_input_gives_one_line_and_exit_2(capsys, tmp_path):
-    _one_line_error(capsys, ["run", "neuralcrypto", "--message", ""], "empty")
-    _one_line_error(capsys, ["run", "neuralcrypto"], "--message")
-    _one_line_error(capsys, ["run", "neuralcrypto", "--message", "x", "--seed", "abc"], "--seed", "integer")
-    _one_line_error(capsys, ["train", "neuralcrypto", "--steps", "-5"], "--steps")
-    _one_line_error(capsys, ["train", "neuralcrypto", "--lr", "nan"], "--lr")
-    _one_line_error(capsys, ["run", "neuralcrypto", "--message", "x", "--checkpoint", str(tmp_path / "nope")],
+def test_bad_input_gives_one_line_and_exit_2(run_cli, tmp_path):
+    _one_line_error(run_cli, ["run", "neuralcrypto", "--message", ""], "empty")
+    _one_line_error(run_cli, ["run", "neuralcrypto"], "--message")
+    _one_line_error(run_cli, ["run", "neuralcrypto", "--message", "x", "--seed", "abc"], "--seed", "integer")
+    _one_line_error(run_cli, ["train", "neuralcrypto", "--steps", "-5"], "--steps")
+    _one_line_error(run_cli, ["train", "neuralcrypto", "--lr", "nan"], "--lr")
+    _one_line_error(run_cli, ["run", "neuralcrypto", "--message", "x", "--checkpoint", str(tmp_path / "nope")],
                     "not found", "deepgallery train neuralcrypto")
     bad = tmp_path / "bad"
+    shipped = APP.checkpoint("neuralcrypto")
     for suffix in (".safetensors", ".json"):
-        shutil.copy(entry.SHIPPED.with_name(entry.SHIPPED.name + suffix), bad.with_name(bad.name + suffix))
+        shutil.copy(shipped.with_name(shipped.name + suffix), bad.with_name(bad.name + suffix))
     data = bytearray(bad.with_suffix(".safetensors").read_bytes())
     data[-8:] = b"\xff" * 8
     bad.with_suffix(".safetensors").write_bytes(bytes(data))
-    _one_line_error(capsys, ["run", "neuralcrypto", "--message", "x", "--checkpoint", str(bad)], "corrupt",
+    _one_line_error(run_cli, ["run", "neuralcrypto", "--message", "x", "--checkpoint", str(bad)], "corrupt",
                     "deepgallery train neuralcrypto")
     bad.with_suffix(".json").write_text("{not json", encoding="utf-8")
-    _one_line_error(capsys, ["run", "neuralcrypto", "--message", "x", "--checkpoint", str(bad)], "corrupt")
+    _one_line_error(run_cli, ["run", "neuralcrypto", "--message", "x", "--checkpoint", str(bad)], "corrupt")
     assert not list(tmp_path.glob("*.png"))
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (("--steps", "0"), "--steps must be > 0"),  # the allowed ranges of the flags made by core.config
+    (("--probe-eve-steps", "0"), "--probe-eve-steps must be > 0"),
+    (("--eval-eves", "0"), "--eval-eves must be > 0"),
+    (("--eval-lr", "-1"), "--eval-lr must be > 0"),
+    (("--seed", "-1"), "--seed must be >= 0"),
+    (("--eval-seed", "-1"), "--eval-seed must be >= 0"),
+    (("--eve-steps-per-step", "-1"), "--eve-steps-per-step must be >= 0"),
+    (("--batch-size", "2.5"), "--batch-size must be an integer"),
+])
+def test_train_flags_keep_their_ranges(run_cli, argv, needle):
+    code, _, err = run_cli("train", "neuralcrypto", *argv)
+    assert code == 2 and needle in err
+
+
+def test_train_on_the_cpu_flags_reach_the_configs(run_cli, tmp_path, monkeypatch):
+    """`deepgallery train neuralcrypto`: the TrainConfig and --eval-* flags reach their configs, --device cpu
+    reaches the training and the evaluation, and the checkpoint, with its retrained Eve, loads back."""
+    from deepgallery.apps.neuralcrypto import evaluate as evaluate_module
+    from deepgallery.apps.neuralcrypto import train as train_module
+
+    seen = {}
+    real_train, real_evaluate = train_module.train, evaluate_module.evaluate
+
+    def spy_train(config, path, resume=False, device="cpu", log=None):
+        seen.update(train=config, train_device=device)
+        return real_train(config, path, resume=resume, device=device, log=log)
+
+    def spy_evaluate(trio, config, device="cpu"):
+        seen.update(eval=config, eval_device=device)
+        return real_evaluate(trio, config, device)
+
+    monkeypatch.setattr(train_module, "train", spy_train)
+    monkeypatch.setattr(evaluate_module, "evaluate", spy_evaluate)
+    out = tmp_path / "nc"
+    code, stdout, _ = run_cli("train", "neuralcrypto", "--n-bits", "8", "--steps", "20", "--eval-every", "10",
+                              "--batch-size", "64", "--eve-steps-per-step", "0", "--seed", "0", "--eval-eves", "1",
+                              "--eval-eve-steps", "10", "--eval-measure-every", "5", "--eval-measure-examples",
+                              "128", "--eval-seed", "0", "--out", out, "--device", "cpu")
+    assert code == 0 and "checkpoint:" in stdout
+    assert seen["train"] == TrainConfig(n_bits=8, steps=20, eval_every=10, batch_size=64, eve_steps_per_step=0,
+                                        seed=0)
+    assert seen["eval"] == EvalConfig(eves=1, eve_steps=10, measure_every=5, measure_examples=128, seed=0)
+    assert seen["train_device"] == torch.device("cpu") and seen["eval_device"] == torch.device("cpu")
+    assert out.with_name("nc.png").is_file()
+    trio, meta = load_trained(out)
+    assert trio.config.n_bits == 8 and meta["step"] == 20 and len(meta["evaluation"]["eve_bits_wrong_each"]) == 1
+    code, _, err = run_cli("train", "neuralcrypto", "--out", out)
+    assert code == 2 and "--resume" in err  # an existing checkpoint is not overwritten
+
+
+def test_run_device_reaches_the_exchange(run_cli, monkeypatch):
+    from deepgallery.apps.neuralcrypto import exchange as exchange_module
+
+    devices = []
+    real = exchange_module.exchange
+
+    def spy(message, checkpoint_path=None, seed=None, device="cpu"):
+        devices.append(device)
+        return real(message, checkpoint_path, seed, device)
+
+    monkeypatch.setattr(exchange_module, "exchange", spy)
+    code, out, _ = run_cli("run", "neuralcrypto", "--message", "hi", "--seed", "0", "--device", "cpu")
+    assert code == 0 and "Bob  (has the key): hi" in out and devices == [torch.device("cpu")]
+
+
+def test_the_shipped_trio_is_named_once():
+    """load_trained() without a path is APP.checkpoint("neuralcrypto"), with its best retrained Eve."""
+    trio, meta = load_trained()
+    tensors, _, _ = checkpoint.load(APP.checkpoint("neuralcrypto"))
+    best = {k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith("eve_best.")}
+    assert best and all(torch.equal(trio.eve.state_dict()[k], v) for k, v in best.items())
+    assert torch.equal(trio.alice.fc.weight, tensors["alice.fc.weight"]) and meta["evaluation"]["success"]

@@ -14,23 +14,29 @@ from dataclasses import dataclass, field
 
 import torch
 
+from deepgallery.core.config import option
+
 from .model import MixTransform, Trio
-from .train import errors, flag, retrain_fresh_eve
+from .train import errors, retrain_fresh_eve
 
 
 @dataclass
 class EvalConfig:
     """Retraining of fresh Eves against a frozen Alice (the authors: 5 Eves of up to 250,000 steps each)."""
 
-    eves: int = flag(3, "fresh Eves trained from scratch, one after another")
-    eve_steps: int = flag(3000, "Adam steps per fresh Eve")
-    batch_size: int = flag(512, "examples per Eve step")
-    lr: float = flag(0.0008, "Eve's Adam learning rate (the paper's)")
-    measure_every: int = flag(250, "steps between measurements of each Eve (the best measurement counts)")
-    measure_examples: int = flag(16384, "fresh examples per measurement (4 minibatches of 4096: less noise)")
-    success_bob_bits: float = flag(0.05, "success needs Bob below this many bits wrong ...")
-    success_eve_bits: float = flag(7.0, "... and the best retrained Eve at least this many of 16 wrong")
-    seed: int = flag(1234, "Eves' initialisation and data")
+    eves: int = option(3, "fresh Eves trained from scratch, one after another", minimum=0, allow_zero=False)
+    eve_steps: int = option(3000, "Adam steps per fresh Eve", minimum=0, allow_zero=False)
+    batch_size: int = option(512, "examples per Eve step", minimum=0, allow_zero=False)
+    lr: float = option(0.0008, "Eve's Adam learning rate (the paper's)", minimum=0, allow_zero=False)
+    measure_every: int = option(250, "steps between measurements of each Eve (the best measurement counts)",
+                                minimum=0, allow_zero=False)
+    measure_examples: int = option(16384, "fresh examples per measurement (4 minibatches of 4096: less noise)",
+                                   minimum=0, allow_zero=False)
+    success_bob_bits: float = option(0.05, "success needs Bob below this many bits wrong ...",
+                                     minimum=0, allow_zero=False)
+    success_eve_bits: float = option(7.0, "... and the best retrained Eve at least this many of 16 wrong",
+                                     minimum=0, allow_zero=False)
+    seed: int = option(1234, "Eves' initialisation and data", minimum=0)
 
 
 @dataclass

@@ -12,16 +12,28 @@ All three parties share one architecture (Section 2.5, "Architecture"):
   The stride-2 layer halves the 2N positions to N, so the last layer outputs N values;
 * a sigmoid after every layer but the last, which ends in tanh so outputs lie in (-1, 1), the range of
   the bits (the paper encodes bits as -1 and 1).
+
+`load_trained` reads a trained trio back (the shipped one, `APP.checkpoint("neuralcrypto")`, by default).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from deepgallery.core import checkpoint
+from deepgallery.core.errors import UserError
+
+from . import APP
+
+FIX = "Train one with `deepgallery train neuralcrypto --out PATH` or use the shipped one (leave --checkpoint out)."
 
 # The convolutions of Section 2.5: (window size, input depth, output depth, stride).
 CONV_LAYERS: tuple[tuple[int, int, int, int], ...] = ((4, 1, 2, 1), (2, 2, 4, 2), (1, 4, 4, 1), (1, 4, 1, 1))
@@ -106,3 +118,33 @@ class Trio(nn.Module):
         """A new Eve from scratch, as in the paper's evaluation (Section 3.1)."""
         n = self.config.n_bits
         return MixTransform(n, n).to(self.alice.fc.weight.device)
+
+
+# ---------------------------------------------------------------------------------------------- loading
+def load_weights(trio: Trio, tensors: dict[str, torch.Tensor], path: Path | str) -> None:
+    """Copy Alice/Bob/Eve tensors into `trio`; a checkpoint of another shape is a UserError."""
+    wanted = {k: v for k, v in tensors.items() if k.split(".")[0] in ("alice", "bob", "eve")}
+    try:
+        trio.load_state_dict(wanted)
+    except RuntimeError:
+        raise UserError(f"checkpoint {path} does not hold Alice/Bob/Eve networks of this size (corrupt or "
+                        "from another program). Train again with `deepgallery train neuralcrypto`.") from None
+
+
+def load_trained(path: str | os.PathLike | None = None) -> tuple[Trio, dict[str, Any]]:
+    """(Trio with the best retrained Eve if saved, metadata) from a checkpoint, by default the shipped one;
+    UserError with a fix if it is missing, corrupt or of another shape. The trio is on the CPU."""
+    path = Path(path) if path else APP.checkpoint("neuralcrypto")
+    tensors, config, meta = checkpoint.load(path, how_to_fix=FIX)
+    n_bits = config.get("n_bits", 16)
+    if not isinstance(n_bits, int) or n_bits <= 0 or n_bits % 8:
+        raise UserError(f"checkpoint {path} has an unusable n_bits={n_bits!r} (corrupt?). {FIX}")
+    trio = Trio(NetConfig(n_bits))
+    load_weights(trio, tensors, path)
+    best = {k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith("eve_best.")}  # "eve_best.fc.weight"
+    if best:
+        try:
+            trio.eve.load_state_dict(best)
+        except RuntimeError:
+            raise UserError(f"checkpoint {path}: the saved best Eve has the wrong shape (corrupt?). {FIX}") from None
+    return trio, meta

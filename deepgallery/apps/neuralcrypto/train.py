@@ -30,33 +30,35 @@ from typing import Any
 import torch
 
 from deepgallery.core import checkpoint
+from deepgallery.core.config import option
 from deepgallery.core.runtime import progress, seed_everything
 
-from .model import MixTransform, NetConfig, Trio
-
-
-def flag(default: Any, help: str) -> Any:
-    """A config field with its command-line help text (`deepgallery train neuralcrypto --help`)."""
-    return field(default=default, metadata={"help": help})
+from .model import MixTransform, NetConfig, Trio, load_weights
 
 
 @dataclass
 class TrainConfig:
     """Adversarial training; defaults follow the paper except `steps` (a CPU budget, see README)."""
 
-    n_bits: int = flag(16, "N: plaintext, key and ciphertext length (Section 3.1)")
-    batch_size: int = flag(512, "fresh random (P, K) pairs per step (Section 3.1: 4096; 512 fits a CPU budget)")
-    lr: float = flag(0.0008, "Adam learning rate (Section 3.1)")
-    eve_steps_per_step: int = flag(2, "Eve minibatches per Alice/Bob minibatch (Section 2.5: twice)")
-    steps: int = flag(15000, "most Alice/Bob steps; training stops earlier once both thresholds below are met")
-    stop_bob_bits: float = flag(0.03, "stop when Bob's error is below this ... (authors' code: 0.02)")
-    stop_eve_bits: float = flag(7.3, "... and Eve's above this (authors' code: 7.7 of 16 bits)")
-    eval_every: int = flag(200, "steps between evaluations (authors' code: 200)")
-    eval_examples: int = flag(4096, "fresh random examples per evaluation (authors' code: one batch of 4096)")
-    probe_eve_steps: int = flag(3000, "when both thresholds hold, retrain a fresh Eve this many steps; if she "
-                                      "beats the threshold she replaces the co-trained Eve and training goes on "
-                                      "(0: stop on the co-trained Eve alone, as the authors' code)")
-    seed: int = flag(0, "initialisation and data")
+    n_bits: int = option(16, "N: plaintext, key and ciphertext length (Section 3.1)", minimum=0, allow_zero=False)
+    batch_size: int = option(512, "fresh random (P, K) pairs per step (Section 3.1: 4096; 512 fits a CPU budget)",
+                             minimum=0, allow_zero=False)
+    lr: float = option(0.0008, "Adam learning rate (Section 3.1)", minimum=0, allow_zero=False)
+    eve_steps_per_step: int = option(2, "Eve minibatches per Alice/Bob minibatch (Section 2.5: twice)", minimum=0)
+    steps: int = option(15000, "most Alice/Bob steps; training stops earlier once both thresholds below are met",
+                        minimum=0, allow_zero=False)
+    stop_bob_bits: float = option(0.03, "stop when Bob's error is below this ... (authors' code: 0.02)",
+                                  minimum=0, allow_zero=False)
+    stop_eve_bits: float = option(7.3, "... and Eve's above this (authors' code: 7.7 of 16 bits)",
+                                  minimum=0, allow_zero=False)
+    eval_every: int = option(200, "steps between evaluations (authors' code: 200)", minimum=0, allow_zero=False)
+    eval_examples: int = option(4096, "fresh random examples per evaluation (authors' code: one batch of 4096)",
+                                minimum=0, allow_zero=False)
+    probe_eve_steps: int = option(3000, "when both thresholds hold, retrain a fresh Eve this many steps; if she "
+                                        "beats the threshold she replaces the co-trained Eve and training goes on "
+                                        "(0: stop on the co-trained Eve alone, as the authors' code)",
+                                  minimum=0, allow_zero=False)
+    seed: int = option(0, "initialisation and data", minimum=0)
 
 
 @dataclass
@@ -268,15 +270,3 @@ def load_training_state(path: Path, trio: Trio, optimizers: OptimizerPair | None
     return {"history": History(h.get("steps", []), h.get("bob", []), h.get("eve", []), h.get("probes", [])),
             "step": int(meta.get("step", 0)), "converged_step": meta.get("converged_step"),
             "seconds": float(meta.get("seconds", 0.0)), "sttc": meta.get("seconds_to_converge"), "meta": meta}
-
-
-def load_weights(trio: Trio, tensors: dict[str, torch.Tensor], path: Path | str) -> None:
-    """Copy Alice/Bob/Eve tensors into `trio`; a checkpoint of another shape is a UserError."""
-    from deepgallery.core.errors import UserError
-
-    wanted = {k: v for k, v in tensors.items() if k.split(".")[0] in ("alice", "bob", "eve")}
-    try:
-        trio.load_state_dict(wanted)
-    except RuntimeError:
-        raise UserError(f"checkpoint {path} does not hold Alice/Bob/Eve networks of this size (corrupt or "
-                        "from another program). Train again with `deepgallery train neuralcrypto`.") from None
