@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from deepgallery.apps.deepwarp.bench import run_bench
+from deepgallery.apps.deepwarp.bench import bench
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="two frames, eight angles")
-    print(json.dumps(run_bench(parser.parse_args().quick)["metrics"], indent=2))
+    print(json.dumps(bench(parser.parse_args().quick)["metrics"], indent=2))

@@ -10,7 +10,6 @@ import torch
 
 from deepgallery.apps.deepwarp.geometry import angles_to_offset, offset_to_angles, parse_angle
 from deepgallery.apps.deepwarp.model import DeepWarp, DeepWarpConfig, warp
-from deepgallery.cli import main
 from deepgallery.core.errors import UserError
 
 HAS_MEDIAPIPE = importlib.util.find_spec("mediapipe") is not None
@@ -35,25 +34,20 @@ def test_network_shapes_and_identity_start():
     assert (pred["out"] - x).abs().max() < 0.05
 
 
-def test_tiny_training_run_lowers_the_loss():
+@pytest.mark.usefixtures("one_torch_thread")  # tiny convs: more threads only contend on a shared CPU
+def test_tiny_training_run_lowers_the_loss(monkeypatch):
+    import deepgallery.apps.deepwarp.train as train_module
     from deepgallery.apps.deepwarp.render import PairBank
     from deepgallery.apps.deepwarp.train import TrainConfig, fit
 
     torch.manual_seed(0)
     model = DeepWarp(DeepWarpConfig(channels=8, coarse_layers=2, fine_layers=2))
     cfg = TrainConfig(steps=60, batch=8, lr=3e-3, bank_sets=12, bank_views=3)
-    import deepgallery.apps.deepwarp.train as train_module
-
     bank = PairBank(12, 3, seed=0)
     gen = torch.Generator().manual_seed(1)
-    original, threads = train_module.batches, torch.get_num_threads()
-    train_module.batches = lambda cfg, data, device: iter(lambda: bank.sample(cfg.batch, gen), None)
-    torch.set_num_threads(1)  # tiny convs: more threads only contend on a shared CPU
-    try:
-        losses = fit(model, cfg, log=lambda _: None)
-    finally:
-        train_module.batches = original
-        torch.set_num_threads(threads)
+    monkeypatch.setattr(train_module, "batches", lambda cfg, data, device: iter(lambda: bank.sample(cfg.batch, gen),
+                                                                                  None))
+    losses = fit(model, cfg, log=lambda _: None)
     assert np.mean(losses[-10:]) < 0.8 * np.mean(losses[:5])
 
 
@@ -100,8 +94,10 @@ def test_iris_loss_is_used_and_zero_for_the_true_flow():
     assert abs(float(iris_loss(flow + torch.tensor([3.0, 4.0]).view(1, 2, 1, 1), flow, weight)) - 25.0) < 1e-4
 
 
-def test_training_with_the_iris_loss_moves_the_iris():
+@pytest.mark.usefixtures("one_torch_thread")
+def test_training_with_the_iris_loss_moves_the_iris(monkeypatch):
     """A few steps on bank pairs with their true iris flow: the flow error inside the iris drops."""
+    import deepgallery.apps.deepwarp.train as train_module
     from deepgallery.apps.deepwarp.render import PairBank
     from deepgallery.apps.deepwarp.train import TrainConfig, fit, iris_loss
 
@@ -111,16 +107,9 @@ def test_training_with_the_iris_loss_moves_the_iris():
     x, angle, _, flow, weight = bank.sample(16, torch.Generator().manual_seed(9), iris=True)
     before = float(iris_loss(model(x, angle)["flow"], flow, weight))
     gen = torch.Generator().manual_seed(1)
-    import deepgallery.apps.deepwarp.train as train_module
-
-    original, threads = train_module.batches, torch.get_num_threads()
-    train_module.batches = lambda cfg, data, device: iter(lambda: bank.sample(cfg.batch, gen, iris=True), None)
-    torch.set_num_threads(1)
-    try:
-        fit(model, TrainConfig(steps=80, batch=8, lr=3e-3, iris_weight=0.05), log=lambda _: None)
-    finally:
-        train_module.batches = original
-        torch.set_num_threads(threads)
+    monkeypatch.setattr(train_module, "batches",
+                        lambda cfg, data, device: iter(lambda: bank.sample(cfg.batch, gen, iris=True), None))
+    fit(model, TrainConfig(steps=80, batch=8, lr=3e-3, iris_weight=0.05), log=lambda _: None)
     with torch.no_grad():
         after = float(iris_loss(model(x, angle)["flow"], flow, weight))
     assert after < 0.7 * before, (before, after)
@@ -143,34 +132,36 @@ def test_columbia_names():
     assert parse_name("notes.txt") is None
 
 
-def test_bad_input_exits_2_with_one_line(tmp_path, capsys):
+def test_bad_input_exits_2_with_one_line(tmp_path, run_cli):
     bad = tmp_path / "bad.jpg"
     bad.write_text("not an image")
     for argv in (["run", "deepwarp", str(tmp_path / "missing.jpg")], ["run", "deepwarp", str(bad)],
                  ["run", "deepwarp", str(bad), "--angle", "up"]):
-        assert main(argv + ["-o", str(tmp_path / "out.png")]) == 2
-        err = capsys.readouterr().err.strip()
+        code, _, err = run_cli(*argv, "-o", tmp_path / "out.png")
+        assert code == 2
         assert err.count("\n") == 0 and err.startswith("deepgallery: error:")
     assert not (tmp_path / "out.png").exists()
 
 
 @needs_mediapipe
-def test_unreadable_camera_is_one_line(tmp_path, capsys):
-    assert main(["run", "deepwarp", "--camera", "97", "-o", str(tmp_path / "cam.mp4")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
+def test_unreadable_camera_is_one_line(tmp_path, run_cli):
+    code, _, err = run_cli("run", "deepwarp", "--camera", "97", "-o", tmp_path / "cam.mp4")
+    assert code == 2
+    err = err.splitlines()
     assert err[-1].startswith("deepgallery: error: camera 97")
     assert not (tmp_path / "cam.mp4").exists()
 
 
 @needs_mediapipe
-def test_no_face_image_written_unchanged_with_message(tmp_path, capsys):
+def test_no_face_image_written_unchanged_with_message(tmp_path, run_cli):
     from PIL import Image
 
     rng = np.random.default_rng(0)
     img = (rng.random((120, 160, 3)) * 60 + 100).astype(np.uint8)
     Image.fromarray(img).save(tmp_path / "wall.png")
-    assert main(["run", "deepwarp", str(tmp_path / "wall.png"), "-o", str(tmp_path / "out.png")]) == 0
-    assert "no face found" in capsys.readouterr().err
+    code, _, err = run_cli("run", "deepwarp", tmp_path / "wall.png", "-o", tmp_path / "out.png")
+    assert code == 0
+    assert "no face found" in err
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out.png").convert("RGB")), img)
 
 
@@ -196,18 +187,17 @@ def test_astronaut_eyes_turn_the_requested_way(tmp_path):
 
 
 @needs_mediapipe
-def test_video_frames_without_face_are_said_and_kept(tmp_path, capsys):
+def test_video_frames_without_face_are_said_and_kept(tmp_path, run_cli):
     from deepgallery.apps.deepwarp.bench import test_frames
     from deepgallery.core.media import read_video, write_video
 
     face = test_frames()[1][1]
     blank = np.full_like(face, 128)
     write_video(tmp_path / "clip.mp4", [face, blank, face], fps=5)
-    assert main(["run", "deepwarp", str(tmp_path / "clip.mp4"), "--angle", "-12,5", "-o",
-                 str(tmp_path / "out.mp4")]) == 0
-    captured = capsys.readouterr()
-    assert "frame 1: no face found" in captured.err and "frame 0:" not in captured.err
-    assert "3 frames, 1 without a face" in captured.out
+    code, said, err = run_cli("run", "deepwarp", tmp_path / "clip.mp4", "--angle", "-12,5", "-o", tmp_path / "out.mp4")
+    assert code == 0
+    assert "frame 1: no face found" in err and "frame 0:" not in err
+    assert "3 frames, 1 without a face" in said
     assert len(list(read_video(tmp_path / "out.mp4"))) == 3
 
 
@@ -311,3 +301,80 @@ def test_lids_follow_vertical_gaze():
     assert torch.allclose(low_0 - low_u, LID_FOLLOW[1] * rise * torch.ones(3, 1, 1), atol=1e-4)
     up_d, _ = lid_margins(p, torch.full((3,), -10.0), ew, apex)
     assert (up_d > up_0).all()  # looking down lowers the upper lid
+
+
+# ------------------------------------------------------------------- devices, resume, several processes
+
+
+def test_iris_loss_of_slices_averages_to_the_loss_of_the_whole_batch():
+    """What a process under torchrun computes on its half of a global batch: the global weight / 2 as the
+    divisor, so the two halves' losses average to the single-process loss (and so do their gradients)."""
+    from deepgallery.apps.deepwarp.train import iris_loss
+
+    gen = torch.Generator().manual_seed(0)
+    flow, target = torch.randn(4, 2, 4, 6, generator=gen), torch.randn(4, 2, 4, 6, generator=gen)
+    weight = (torch.rand(4, 1, 4, 6, generator=gen) > 0.3).float()
+    whole = iris_loss(flow, target, weight)
+    total = weight.sum().clamp(min=1.0) / 2
+    halves = [iris_loss(flow[i:i + 2], target[i:i + 2], weight[i:i + 2], total=total) for i in (0, 2)]
+    assert torch.allclose((halves[0] + halves[1]) / 2, whole, rtol=1e-6)
+
+
+def test_the_shipped_network_loads_beside_the_model():
+    from deepgallery.apps.deepwarp import APP
+    from deepgallery.apps.deepwarp.model import load
+
+    model = load()
+    assert not model.training and all(p.dtype == torch.float32 for p in model.parameters())
+    assert model.cfg == DeepWarpConfig()
+    again = load(APP.checkpoint("deepwarp"))
+    first, second = model.state_dict(), again.state_dict()
+    assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
+
+
+_TINY = ["--bank-sets", "4", "--channels", "4", "--batch", "4", "--lr", "3e-3", "--seed", "2"]
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_train_resume_init_and_run_on_the_cpu_device(tmp_path, run_cli):
+    from deepgallery.core import checkpoint
+
+    out = tmp_path / "dw"
+    code, text, _ = run_cli("train", "deepwarp", *_TINY, "--steps", "2", "--out", out, "--device", "cpu")
+    assert code == 0 and "trained on cpu" in text and checkpoint.load(out)[2]["step"] == 2
+    code, text, _ = run_cli("train", "deepwarp", *_TINY, "--steps", "3", "--out", out, "--device", "cpu")
+    assert code == 0 and f"resumed {out} at step 2" in text and checkpoint.load(out)[2]["step"] == 3
+    code, text, _ = run_cli("train", "deepwarp", *_TINY, "--steps", "1", "--out", tmp_path / "b", "--init", out)
+    assert code == 0 and f"initialised from {out}" in text
+    code, _, err = run_cli("train", "deepwarp", *_TINY[:2], "--steps", "1", "--out", tmp_path / "c", "--init", out)
+    assert code == 2 and "channels=4" in err and len(err.splitlines()) == 1  # another width: refused in one line
+    if HAS_MEDIAPIPE:
+        from deepgallery.core.media import save_image
+
+        wall = (np.random.default_rng(0).random((120, 160, 3)) * 60 + 100).astype(np.uint8)
+        save_image(tmp_path / "wall.png", wall)
+        code, _, err = run_cli("run", "deepwarp", tmp_path / "wall.png", "--checkpoint", out, "--device", "cpu",
+                               "-o", tmp_path / "out.png")
+        assert code == 0 and "no face found" in err and (tmp_path / "out.png").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+def test_two_processes_train_the_same_network_as_one(tmp_path, run_cli, torchrun_cli):
+    """`torchrun --nproc_per_node 2`: both gloo processes draw the same global batch of 4 pairs from the seed and
+    train on their halves (pixel L2 + the iris-flow loss, normalised by the global iris weight); DDP averages the
+    gradients, so after three steps the weights match one process trained on the whole batches."""
+    from deepgallery.core import checkpoint
+
+    flags = [*_TINY, "--steps", "3", "--save-every", "3", "--device", "cpu"]
+    code, _, err = run_cli("train", "deepwarp", *flags, "--out", tmp_path / "one")
+    assert code == 0, err
+    proc = torchrun_cli(2, "train", "deepwarp", *flags, "--out", tmp_path / "two", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("wrote") == 1 and "2 processes on cpu" in proc.stdout  # only rank 0 speaks
+    one, _, meta_one = checkpoint.load(tmp_path / "one")
+    two, _, meta_two = checkpoint.load(tmp_path / "two")
+    assert meta_one["step"] == meta_two["step"] == 3 and one.keys() == two.keys()
+    worst = max(float((one[k] - two[k]).abs().max()) for k in one)
+    assert worst < 2e-5, worst  # float32 sums in another order; Adam steps lr · sign(g) early on
+    assert abs(meta_one["loss"] - meta_two["loss"]) < 1e-5 * max(1.0, abs(meta_one["loss"]))

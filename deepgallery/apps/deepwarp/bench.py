@@ -154,7 +154,10 @@ def _score(pairs: list[tuple[tuple[float, float], np.ndarray]]) -> dict[str, flo
             "noop": float(np.mean(np.hypot(req[:, 0], req[:, 1])))}
 
 
-def run_bench(quick: bool = False) -> dict:
+def bench(quick: bool = False) -> dict:
+    """`deepgallery bench deepwarp [--quick]`: the metrics above (quick: two frames, eight angles), with their
+    configuration."""
+    from ...core.runtime import torch_threads
     from .iris import locate
     from .pipeline import Redirector
 
@@ -191,15 +194,12 @@ def run_bench(quick: bool = False) -> dict:
         t = time.perf_counter()
         red(frame, 10.0, -5.0)
         times.append(time.perf_counter() - t)
-    crops = torch.rand(2, 3, 32, 48)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as in Redirector
-    with torch.no_grad():
+    crops = torch.rand(2, 3, 32, 48)  # (E, 3, H, W): two eyes
+    with torch_threads(1), torch.no_grad():  # one thread, as in Redirector
         t = time.perf_counter()
         for _ in range(20):
             red.model(crops, torch.tensor([[10.0, -5.0]] * 2))
         net_ms = (time.perf_counter() - t) / 20 * 1000
-    torch.set_num_threads(threads)
     r = lambda v: round(v, 2)  # noqa: E731
     return {
         "metrics": {

@@ -1,4 +1,4 @@
-"""Hooks for the CLI, `deepgallery demo`, `deepgallery bench` and the web gallery (see core/app.py)."""
+"""Hooks for the CLI, `deepgallery demo` and the web gallery (see core/app.py); the benchmark is in bench.py."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from ...core.app import DemoItem
 from ...core.errors import UserError
+from ...core.runtime import DEVICE_CHOICES
 
 EXAMPLES = Path(__file__).parent / "examples"
 
@@ -31,11 +32,16 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-frames", type=int, help="video: stop after this many frames")
     parser.add_argument("--checkpoint", help="a checkpoint from `deepgallery train deepwarp` (default: shipped)")
     parser.add_argument("--quiet", action="store_true", help="do not list the frames without a face")
+    parser.add_argument("--device", default="cpu", choices=DEVICE_CHOICES,
+                        help="where the network runs: cpu (default: two 32×48 eye crops a frame cost less there than "
+                             "a trip to a GPU; the face mesh runs on the CPU anyway), auto, cuda or mps")
 
 
 def run(args: argparse.Namespace) -> int:
+    from ...core.runtime import choose_device
     from .geometry import parse_angle
-    from .pipeline import Redirector, is_image, load_model, process_camera, process_image, process_video
+    from .model import load
+    from .pipeline import Redirector, is_image, process_camera, process_image, process_video
 
     yaw, pitch = parse_angle(args.angle)
     if args.camera is None and not args.input:
@@ -45,26 +51,27 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("give either an input file or --camera, not both")
     if args.frames < 1 or (args.max_frames is not None and args.max_frames < 1):
         raise UserError("--frames and --max-frames must be ≥ 1")
+    if args.animate and (args.camera is not None or not is_image(args.input)):
+        raise UserError("--animate is for photos; for a camera, -o out.mp4 records the redirected stream"
+                        if args.camera is not None else
+                        "--animate is for photos; a video is redirected frame by frame into -o")
+    device = choose_device(args.device)
+    model = load(args.checkpoint, device)  # a bad checkpoint fails here, before a camera is opened
     if args.camera is not None:
-        if args.animate:
-            raise UserError("--animate is for photos; for a camera, -o out.mp4 records the redirected stream")
-        load_model(args.checkpoint)  # fail on a bad checkpoint before opening the camera
-        stats = process_camera(args.camera, args.out or "deepwarp.mp4", yaw, pitch, args.frames, args.quiet)
+        stats = process_camera(args.camera, args.out or "deepwarp.mp4", yaw, pitch, args.frames, args.quiet,
+                               Redirector(model, static=False, device=device))
     elif is_image(args.input):
         out = args.out if (args.out or not args.animate) else None
-        red = Redirector(load_model(args.checkpoint))
         r = process_image(args.input, out or ("deepwarp.png" if out is None and not args.animate else None),
-                          yaw, pitch, args.animate, red, args.quiet)
+                          yaw, pitch, args.animate, Redirector(model, device=device), args.quiet)
         print(f"{r['faces']} face{'s' if r['faces'] != 1 else ''} found; redirected by yaw {yaw:g}°, pitch {pitch:g}°")
         for key in ("image", "animation"):
             if key in r:
                 print(f"wrote {r[key]}")
         return 0
     else:
-        if args.animate:
-            raise UserError("--animate is for photos; a video is redirected frame by frame into -o")
-        load_model(args.checkpoint)
-        stats = process_video(args.input, args.out or "deepwarp.mp4", yaw, pitch, args.max_frames, args.quiet)
+        stats = process_video(args.input, args.out or "deepwarp.mp4", yaw, pitch, args.max_frames, args.quiet,
+                              Redirector(model, static=False, device=device))
     print(f"{stats['frames']} frames, {stats['without_face']} without a face; wrote {stats['video']}")
     return 0
 
@@ -128,13 +135,7 @@ def train(args: argparse.Namespace) -> int:
     return main(args)
 
 
-# -------------------------------------------------------------------------------------- bench, demo
-
-
-def bench(quick: bool = False) -> dict:
-    from .bench import run_bench
-
-    return run_bench(quick)
+# --------------------------------------------------------------------------------------------- demo
 
 
 def demo(out_dir: Path) -> list[DemoItem]:

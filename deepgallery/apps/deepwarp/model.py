@@ -9,15 +9,20 @@ an embedding broadcast over the image (the paper's "angle embedding", concatenat
 Warping can only move pixels that exist, so a lightness-correction module (Sec. 3.3) predicts a per-pixel
 weight M ∈ [0, 1] that blends the warped crop towards a palette colour (white: uncovered sclera),
 O = (1 − M) · warp(X, F) + M · white. Training minimises the L2 distance to the target eye (Sec. 3.4).
+`load()` gives the shipped network (`checkpoints/deepwarp`, float16 on disk), `load(path)` one trained here.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from ...core import checkpoint
+from . import APP
 
 
 @dataclass
@@ -87,3 +92,13 @@ class DeepWarp(nn.Module):
         mask = torch.sigmoid(head[:, 2:3]) if self.cfg.lightness else torch.zeros_like(out[:, :1])
         out = (1 - mask) * out + mask  # palette colour: white
         return {"out": out, "flow": flow, "coarse_flow": flow_c, "mask": mask}
+
+
+def load(path: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> DeepWarp:
+    """The shipped network (or the checkpoint at `path`), float32, in eval mode on `device`."""
+    path = APP.checkpoint("deepwarp") if path is None else path
+    tensors, config, _ = checkpoint.load(path, how_to_fix="train one with `deepgallery train deepwarp`")
+    known = DeepWarpConfig.__dataclass_fields__
+    model = DeepWarp(DeepWarpConfig(**{k: v for k, v in config.items() if k in known}))
+    model.load_state_dict({k: v.float() for k, v in tensors.items()})
+    return model.to(device).eval()

@@ -10,31 +10,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ...core import checkpoint
 from ...core.media import IMAGE_SUFFIXES, open_camera, read_image, read_video, save_image, video_info, write_video
+from ...core.runtime import torch_threads
 from .face import FaceMesh, apply_flow, crop_eye, eye_distance_ok
 from .geometry import FRAME
-from .model import DeepWarp, DeepWarpConfig
-from .train import DEFAULT_CHECKPOINT
+from .model import DeepWarp, load
 
 NO_FACE = "no face found; frame written unchanged"
-
-
-def load_model(path: str | Path | None = None) -> DeepWarp:
-    """The shipped checkpoint (or `path`), float32, eval mode."""
-    path = Path(path) if path else DEFAULT_CHECKPOINT
-    tensors, config, _ = checkpoint.load(path, how_to_fix="train one with `deepgallery train deepwarp`")
-    known = DeepWarpConfig.__dataclass_fields__
-    model = DeepWarp(DeepWarpConfig(**{k: v for k, v in config.items() if k in known}))
-    model.load_state_dict({k: v.float() for k, v in tensors.items()})
-    return model.eval()
 
 
 class Redirector:
     """Redirects every eye of every face in RGB frames by (yaw, pitch) degrees."""
 
-    def __init__(self, model: DeepWarp | None = None, static: bool = True, mesh: FaceMesh | None = None):
-        self.model = model or load_model()
+    def __init__(self, model: DeepWarp | None = None, static: bool = True, mesh: FaceMesh | None = None,
+                 device: torch.device | str = "cpu"):
+        self.device = torch.device(device)  # the CPU by default: two 32×48 crops cost less than a GPU round trip
+        self.model = (model or load()).to(self.device)
         self.mesh = mesh or FaceMesh(static=static)
 
     @torch.no_grad()
@@ -45,14 +36,10 @@ class Redirector:
         if not eyes:
             return rgb, len(faces)
         crops = torch.from_numpy(np.stack([crop_eye(rgb, e) for e in eyes])).permute(0, 3, 1, 2)  # (E, 3, H, W)
-        angle = torch.tensor([[yaw, pitch]], dtype=torch.float32).expand(len(eyes), 2)
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # a few 32×48 crops: extra threads only wait on each other (6 vs 40+ ms here)
-        try:
-            pred = self.model(crops, angle)
-        finally:
-            torch.set_num_threads(threads)
-        flow, mask = pred["flow"].numpy(), pred["mask"][:, 0].numpy()
+        angle = torch.tensor([[yaw, pitch]], dtype=torch.float32).expand(len(eyes), 2)  # (E, 2)
+        with torch_threads(1):  # a few 32×48 crops: extra threads only wait on each other (6 vs 40+ ms here)
+            pred = self.model(crops.to(self.device), angle.to(self.device))
+        flow, mask = pred["flow"].cpu().numpy(), pred["mask"][:, 0].cpu().numpy()  # (E, 2, H, W), (E, H, W)
         out = rgb
         for i, eye in enumerate(eyes):
             out = apply_flow(out, eye, flow[i], mask[i], FRAME)
@@ -132,16 +119,16 @@ def process_stream(frames, out: str | Path, yaw: float, pitch: float, fps: float
 
 
 def process_video(path: str | Path, out: str | Path, yaw: float, pitch: float, max_frames: int | None = None,
-                  quiet: bool = False) -> dict:
+                  quiet: bool = False, redirector: Redirector | None = None) -> dict:
     fps = video_info(path)["fps"]
     frames = ((i, f) for i, _, f in read_video(path))
     if max_frames:
         frames = itertools.islice(frames, max_frames)
-    return process_stream(frames, out, yaw, pitch, fps, quiet)
+    return process_stream(frames, out, yaw, pitch, fps, quiet, redirector)
 
 
 def process_camera(index: int, out: str | Path, yaw: float, pitch: float, frames: int = 100,
-                   quiet: bool = False) -> dict:
+                   quiet: bool = False, redirector: Redirector | None = None) -> dict:
     import cv2
 
     cap, first = open_camera(index)
@@ -159,7 +146,7 @@ def process_camera(index: int, out: str | Path, yaw: float, pitch: float, frames
         finally:
             cap.release()
 
-    return process_stream(gen(), out, yaw, pitch, fps if 1 <= fps <= 120 else 15.0, quiet)
+    return process_stream(gen(), out, yaw, pitch, fps if 1 <= fps <= 120 else 15.0, quiet, redirector)
 
 
 def is_image(path: str | Path) -> bool:

@@ -1,7 +1,10 @@
 """Training loop (Ganin et al. 2016, Sec. 3.4): L2 between the redirected eye and the target eye.
 
 Pairs come from the procedural renderer (`render.py`) by default, or from a public gaze dataset
-(`--data`: Columbia Gaze folder, see `data.py`). Plain PyTorch, Adam, resumable from its checkpoint.
+(`--data`: Columbia Gaze folder, see `data.py`). Plain PyTorch, Adam, resumable from its checkpoint
+(`core.checkpoint.resume`). Under ``torchrun --nproc_per_node N -m deepgallery train deepwarp ...`` every process
+draws the same global batch from the same seed and trains on its own slice of it (`core.distributed.shard`); DDP
+averages the gradients, so N processes take the steps one process takes, and only rank 0 writes the checkpoint.
 """
 
 from __future__ import annotations
@@ -14,13 +17,12 @@ from pathlib import Path
 
 import torch
 
-from ...core import checkpoint
+from ...core import checkpoint, distributed
 from ...core.errors import UserError
-from ...core.runtime import add_device_arg, choose_device, progress, seed_everything
+from ...core.runtime import add_device_arg, progress, seed_everything, torch_threads
+from . import APP
 from .model import DeepWarp, DeepWarpConfig
 from .render import PairBank
-
-DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "deepwarp"
 
 
 @dataclass
@@ -72,51 +74,64 @@ def batches(cfg: TrainConfig, data: str | None, device):
         yield tuple(t.to(device) for t in bank.sample(cfg.batch, gen, iris=cfg.iris_weight > 0))
 
 
-def iris_loss(flow: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Mean squared flow error (px²) over the pixels where the iris is visible in both eyes of a pair."""
-    return (((flow - target) ** 2).sum(1, keepdim=True) * weight).sum() / weight.sum().clamp(min=1.0)
+def iris_loss(flow: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
+              total: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean squared flow error (px²) over the pixels where the iris is visible in both eyes of a pair.
 
+    flow, target (B, 2, H, W), weight (B, 1, H, W). `total` is the weight the sum is divided by (default: this
+    batch's, at least 1); a process training on a slice of a global batch passes the global weight / N, so that
+    the N processes' losses average to the loss of the whole batch.
+    """
+    total = weight.sum().clamp(min=1.0) if total is None else total
+    return (((flow - target) ** 2).sum(1, keepdim=True) * weight).sum() / total
 
 
 def fit(model: DeepWarp, cfg: TrainConfig, out: str | Path | None = None, data: str | None = None,
-        device: torch.device | None = None, log=print) -> list[float]:
-    """Train `model` in place; returns the loss of every step. Saves/resumes at `out` when given."""
-    device = device or torch.device("cpu")
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    start = 0
-    if cfg.init and not (out is not None and checkpoint.exists(out)):
-        tensors, _, _ = checkpoint.load(cfg.init)
-        model.load_state_dict({k: v.float() for k, v in tensors.items()})
-        log(f"initialised from {cfg.init}")
-    if out is not None and checkpoint.exists(out):
-        tensors, _, meta = checkpoint.load(out)
-        model.load_state_dict({k: v.float() for k, v in tensors.items()})
-        checkpoint.restore_optimizer(opt, meta)
-        start = int(meta.get("step", 0))
-        log(f"resumed {out} at step {start}")
-    model.to(device).train()
+        device: torch.device | None = None, log=print, ctx: distributed.Dist | None = None) -> list[float]:
+    """Train `model` in place; returns the loss of every step (of the whole global batch). Saves/resumes at `out`
+    when given. `ctx` (from `distributed.start`) makes it one of several processes under torchrun."""
+    ctx = ctx or distributed.Dist(device=device or torch.device("cpu"))
+    device = ctx.device
+    say = log if ctx.is_main else (lambda _: None)
+    net = distributed.wrap(model, ctx)  # on `device`; inside DDP when there are several processes
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    same = model.cfg.to_dict()  # a checkpoint of another network shape is refused, not half-loaded
+    meta = checkpoint.resume(out, net, opt, same=same)
+    if meta is None and cfg.init:
+        checkpoint.resume(cfg.init, net, None, same=same, how_to_fix="choose a checkpoint with the same --channels")
+        say(f"initialised from {cfg.init}")
+    start = int(meta["step"]) if meta else 0
+    if meta:
+        say(f"resumed {out} at step {start}")
+    net.train()
     losses: list[float] = []
-    data_iter = batches(cfg, data, device)
+    data_iter = batches(cfg, data, device)  # the same global batches in every process (same seed)
     t0 = time.perf_counter()
-    for step in progress(range(start, cfg.steps), total=cfg.steps - start, desc="deepwarp"):
+    steps = range(start, cfg.steps)
+    for step in progress(steps, total=cfg.steps - start, desc="deepwarp") if ctx.is_main else steps:
         for group in opt.param_groups:  # cosine decay to 5 % of the base rate
             group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(1, cfg.steps))))
-        x, angle, y, *iris = next(data_iter)
-        pred = model(x, angle)
+        batch = next(data_iter)  # x (B, 3, H, W), angle (B, 2), y (B, 3, H, W)[, iris flow (B, 2, H, W), weight]
+        x, angle, y, *iris = distributed.shard(batch, ctx)  # this process's slice
+        pred = net(x, angle)
         loss = ((pred["out"] - y) ** 2).mean()  # Sec. 3.4: L2 to the target eye
         if iris and cfg.iris_weight > 0:  # the iris moves rigidly with the eyeball: supervise its flow directly
-            loss = loss + cfg.iris_weight * (iris_loss(pred["flow"], *iris) + iris_loss(pred["coarse_flow"], *iris))
+            total = batch[4].sum().clamp(min=1.0) / ctx.world  # the global batch's iris weight
+            loss = loss + cfg.iris_weight * (iris_loss(pred["flow"], *iris, total=total)
+                                             + iris_loss(pred["coarse_flow"], *iris, total=total))
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # DDP: gradients averaged over the processes here
         opt.step()
-        losses.append(loss.item())
+        losses.append(distributed.mean(loss.item(), ctx))
         if (step + 1) % 50 == 0:
             recent = sum(losses[-50:]) / len(losses[-50:])
-            log(f"step {step + 1}/{cfg.steps} loss {recent:.5f} ({time.perf_counter() - t0:.0f} s)")
+            say(f"step {step + 1}/{cfg.steps} loss {recent:.5f} ({time.perf_counter() - t0:.0f} s)")
         if out is not None and ((step + 1) % cfg.save_every == 0 or step + 1 == cfg.steps):
-            checkpoint.save(out, model.state_dict(), model.cfg.to_dict(),
-                            meta={"step": step + 1, "loss": sum(losses[-50:]) / len(losses[-50:]),
-                                  "train": asdict(cfg), "data": data or "procedural renders"}, optimizer=opt)
+            if ctx.is_main:
+                checkpoint.save(out, distributed.unwrap(net).state_dict(), model.cfg.to_dict(),
+                                meta={"step": step + 1, "loss": sum(losses[-50:]) / len(losses[-50:]),
+                                      "train": asdict(cfg), "data": data or "procedural renders"}, optimizer=opt)
+            distributed.barrier(ctx)
     return losses
 
 
@@ -130,23 +145,29 @@ def main(args: argparse.Namespace) -> int:
         raise UserError(f"--init {args.init}: no such checkpoint")
     if args.data and not Path(args.data).is_dir():
         raise UserError(f"--data {args.data}: not a folder")
-    torch.set_num_threads(args.threads)
-    seed_everything(args.seed)
-    cfg = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, save_every=args.save_every,
-                      threads=args.threads, bank_sets=args.bank_sets,
-                      bank_cache=args.bank_cache, iris_weight=args.iris_weight, init=args.init)
-    model = DeepWarp(DeepWarpConfig(channels=args.channels))
-    fit(model, cfg, out=args.out, data=args.data, device=choose_device(args.device))
-    print(f"wrote {args.out}.safetensors")
+    ctx = distributed.start(args.device)
+    if args.batch % ctx.world:
+        raise UserError(f"--batch {args.batch} cannot be split evenly over {ctx.world} processes; "
+                        f"use a multiple of {ctx.world}")
+    with torch_threads(args.threads):
+        seed_everything(args.seed)  # the same initial weights and batches in every process
+        cfg = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, save_every=args.save_every,
+                          threads=args.threads, bank_sets=args.bank_sets,
+                          bank_cache=args.bank_cache, iris_weight=args.iris_weight, init=args.init)
+        model = DeepWarp(DeepWarpConfig(channels=args.channels))
+        fit(model, cfg, out=args.out, data=args.data, ctx=ctx)
+    if ctx.is_main:
+        where = f"{ctx.world} processes on {ctx.device.type}" if ctx.active else str(ctx.device)
+        print(f"wrote {args.out}.safetensors (trained on {where})")
+    distributed.finish(ctx)
     return 0
 
 
-def export_fp16(src: str | Path, dst: str | Path = DEFAULT_CHECKPOINT) -> Path:
-    """Ship a training checkpoint: model tensors only, float16."""
+def export_fp16(src: str | Path, dst: str | Path | None = None) -> Path:
+    """Ship a training checkpoint (default: over the shipped one): model tensors only, float16."""
     tensors, config, meta = checkpoint.load(src)
-    half = {k: (v.half() if v.is_floating_point() else v) for k, v in tensors.items()}
     keep = {k: v for k, v in meta.items() if not k.startswith("_")}
-    return checkpoint.save(dst, half, config, meta=keep)
+    return checkpoint.export_half(APP.checkpoint("deepwarp") if dst is None else dst, tensors, config, meta=keep)
 
 
 if __name__ == "__main__":
