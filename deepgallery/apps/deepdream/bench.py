@@ -17,7 +17,8 @@ from .dream import DEFAULT_LAYER, DreamConfig, Objective, dream
 from .pipeline import EXAMPLES
 
 
-def run_bench(quick: bool) -> dict:
+def bench(quick: bool = False) -> dict:
+    """Seconds and objective gain of one 512 px dream on the CPU (`quick`: 2 octaves x 5 steps)."""
     threads = auto_threads(0)
     img, _ = load_rgb(EXAMPLES / "astronaut.jpg", max_side=512)
     x = to_tensor(fit_side(img, 512))  # (1, 3, 512, 512)

@@ -8,6 +8,9 @@ features (the "objective_guide" of the original notebook). The original's tricks
 * octaves: process a pyramid of scales, coarse first, carrying the accumulated "detail" up (scale 1.4);
 * jitter: shift the image randomly before each step (and back), which removes grid artefacts;
 * gradient normalisation: step = step_size * g / mean|g|, so one step size works at every layer and scale.
+
+The image and the network may live on any device; on a CUDA GPU the network's forward runs under bfloat16 autocast
+(`core.runtime.autocast`) and the activation comes back as float32, so the objective and the step are float32.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import torch
 
 from deepgallery.core.backbones.images import resize
 from deepgallery.core.errors import UserError
+from deepgallery.core.runtime import autocast
 
 # The layer each backbone dreams at by default (the notebook's inception_4c/output for GoogLeNet).
 DEFAULT_LAYER = {"googlenet": "inception4c", "vgg16": "relu4_2", "vgg19": "relu4_2", "craft-vgg16bn": "relu4_2",
@@ -41,17 +45,25 @@ class DreamConfig:
 class Objective:
     """What to maximise at one layer: all activations (L2), one channel, or similarity to a guide image."""
 
-    def __init__(self, net, prep, layer: str, channel: int = -1, guide: torch.Tensor | None = None) -> None:
-        self.net, self.prep, self.layer, self.channel = net, prep, layer, channel
+    def __init__(self, net, prep, layer: str, channel: int = -1, guide: torch.Tensor | None = None,
+                 precision: str = "auto") -> None:
+        self.net, self.prep, self.layer, self.channel, self.precision = net, prep, layer, channel, precision
         net.check_layers([layer])
         self.guide = None
         if guide is not None:
             with torch.no_grad():
-                g = net.extract(prep.normalize(guide), [layer])[layer]  # (1, C, h, w)
+                g = self.features(guide)  # (1, C, h, w)
             self.guide = g.flatten(2)[0]  # (C, h*w)
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The layer's activation of x (1, 3, H, W) in [0, 1], float32 (the forward in bf16 on a CUDA GPU; on the
+        CPU no autocast, and `.float()` of a float32 tensor is the tensor itself)."""
+        with autocast(x.device, self.precision):
+            a = self.net.extract(self.prep.normalize(x), [self.layer])[self.layer]
+        return a.float()
+
     def activation(self, x: torch.Tensor) -> torch.Tensor:
-        a = self.net.extract(self.prep.normalize(x), [self.layer])[self.layer]  # (1, C, H, W)
+        a = self.features(x)  # (1, C, H, W)
         if a.dim() != 4:
             raise UserError(f"layer {self.layer!r} is not a convolutional feature map; pick an earlier one")
         if self.channel >= 0:

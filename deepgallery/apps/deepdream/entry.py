@@ -10,7 +10,7 @@ from typing import Any
 
 from ...core.app import DemoItem
 from ...core.errors import UserError
-from ...core.runtime import add_device_arg
+from ...core.runtime import add_device_arg, add_precision_arg
 
 EXAMPLES = Path(__file__).parent / "examples"
 BACKBONE_CHOICES = ("auto", "googlenet", "vgg16", "vgg19", "efficientnet-lite0", "craft-vgg16bn")
@@ -48,6 +48,7 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = PyTorch default)")
     add_device_arg(p)
+    add_precision_arg(p)
 
 
 def _job(args: argparse.Namespace):
@@ -62,16 +63,13 @@ def _job(args: argparse.Namespace):
     return DreamJob(image=args.image, out=args.out, backbone="" if args.backbone == "auto" else args.backbone,
                     allow_download=args.download, guide=args.guide, dream=cfg, zoom_frames=args.zoom_frames,
                     zoom_factor=args.zoom_factor, fps=args.fps, max_frames=args.max_frames, every=args.every,
-                    blend=args.blend, threads=args.threads)
+                    blend=args.blend, threads=args.threads, device=args.device, precision=args.precision)
 
 
 def run(args: argparse.Namespace) -> int:
     from .pipeline import run_job
 
-    job = _job(args)
-    if args.device not in ("auto", "cpu"):
-        raise UserError("deepdream runs on the CPU in this version; use --device cpu")
-    print(run_job(job).summary())
+    print(run_job(_job(args)).summary())
     return 0
 
 
@@ -92,12 +90,6 @@ def predict(image: str | None = None, backbone: str = "auto", layer: str = "", c
                                      size=int(size), step_size=2.0 / 255))
     res = run_job(job)
     return {("video" if zoom_frames else "image"): res.output, "info": res.summary()}
-
-
-def bench(quick: bool = False) -> dict:
-    from .bench import run_bench
-
-    return run_bench(quick)
 
 
 def demo(out_dir: Path) -> list[DemoItem]:

@@ -1,4 +1,5 @@
-"""From files to dreams: a photo, a zoom-in animation (MP4/GIF) or a video, with input checks."""
+"""From files to dreams: a photo, a zoom-in animation (MP4/GIF) or a video, with input checks, on the chosen
+device (`--device`: the network and the images live there)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from deepgallery.core.backbones.images import (
 from deepgallery.core.errors import UserError
 from deepgallery.core.flow import warp_previous
 from deepgallery.core.media import is_video, read_video, save_image, video_info, write_video
-from deepgallery.core.runtime import progress
+from deepgallery.core.runtime import choose_device, progress, torch_threads
 
 from .dream import DEFAULT_LAYER, DreamConfig, Objective, dream, zoom
 
@@ -50,6 +51,8 @@ class DreamJob:
     threads: int = 0  # CPU threads (0 = auto: PyTorch's default, 1 when the machine is oversubscribed)
     every: int = 1  # video input: every N-th frame
     blend: float = 0.5  # video: start each frame from this much of the previous dream, warped along the flow
+    device: str = "auto"  # auto | cpu | cuda | mps (core.runtime.choose_device)
+    precision: str = "auto"  # network forward: auto = bfloat16 autocast on a CUDA GPU, float32 elsewhere
 
 
 @dataclass
@@ -68,29 +71,28 @@ class DreamResult:
         return "\n".join(lines + self.notes)
 
 
-def _objective(job: DreamJob):
+def _objective(job: DreamJob, device: torch.device):
     name = job.backbone or default_backbone("dream")
     if job.allow_download and name in ("vgg19", "vgg16", "googlenet"):
         download(name)
     net, prep = backbone(name)
+    net = net.to(device)
     layer = job.dream.layer or DEFAULT_LAYER[name]
     guide = None
     notes = []
     if job.guide:
         g, note = load_rgb(job.guide, max_side=512, min_side=MIN_SIDE, what="guide image")
-        guide = to_tensor(fit_side(g, min(job.dream.size, 512)))
+        guide = to_tensor(fit_side(g, min(job.dream.size, 512)), device)
         notes += [note] if note else []
-    return Objective(net, prep, layer, job.dream.channel, guide), f"{name} [{net.source}]", layer, notes
+    label = f"{name} [{net.source}]" + (f" on {device}" if device.type != "cpu" else "")
+    return Objective(net, prep, layer, job.dream.channel, guide, job.precision), label, layer, notes
 
 
 def run_job(job: DreamJob) -> DreamResult:
-    """Run one job with the job's CPU threads; PyTorch's thread setting is restored afterwards."""
-    before = torch.get_num_threads()
-    try:
+    """Run one job with the job's CPU threads (`auto_threads`); PyTorch's thread setting is restored afterwards."""
+    with torch_threads(None):
         auto_threads(job.threads)
         return _run_job(job)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _run_job(job: DreamJob) -> DreamResult:
@@ -112,7 +114,8 @@ def _run_job(job: DreamJob) -> DreamResult:
         notes += [note] if note else []
     elif not job.image and job.zoom_frames <= 0:
         raise UserError("give a photo or a video (or --zoom-frames N to dream from grey noise)")
-    objective, label, layer, more = _objective(job)
+    device = choose_device(job.device)
+    objective, label, layer, more = _objective(job, device)
     notes += more
     cfg = job.dream
 
@@ -134,7 +137,7 @@ def _run_job(job: DreamJob) -> DreamResult:
                 if job.max_frames and i >= job.max_frames:
                     return
                 frame = fit_side(f, cfg.size)  # (H, W, 3) uint8
-                x = to_tensor(frame)
+                x = to_tensor(frame, device)  # (1, 3, H, W)
                 if prev_dream is not None and job.blend > 0 and prev_frame.shape == frame.shape:
                     x = carry_over(x, prev_dream, prev_frame, frame, job.blend)
                 prev_frame, prev_dream = frame, to_uint8(one(x))
@@ -145,9 +148,9 @@ def _run_job(job: DreamJob) -> DreamResult:
         if img is None:
             g = torch.Generator().manual_seed(cfg.seed)
             x = 0.5 + 0.1 * torch.randn(1, 3, cfg.size * 3 // 4, cfg.size, generator=g)
-            x = x.clamp(0, 1)
+            x = x.clamp(0, 1).to(device)
         else:
-            x = to_tensor(fit_side(img, cfg.size))
+            x = to_tensor(fit_side(img, cfg.size), device)
         later = DreamConfig(**{**cfg.__dict__, "octaves": max(1, job.zoom_octaves)})
 
         def frames():
@@ -159,7 +162,7 @@ def _run_job(job: DreamJob) -> DreamResult:
 
         write_video(out, frames(), fps=job.fps)
     else:
-        x = to_tensor(fit_side(img, cfg.size))
+        x = to_tensor(fit_side(img, cfg.size), device)  # (1, 3, H, W)
         y = one(x)
         with torch.no_grad():
             before, after = objective(x).item(), objective(y).item()

@@ -42,10 +42,11 @@ import torch
 from deepgallery.core.backbones import backbone, default_backbone
 from deepgallery.core.backbones.images import auto_threads, fit_side, load_rgb, to_tensor, to_uint8
 
+from .fast import fast_checkpoint, load_fast, stylise_fast
 from .fast_infer import FastInference
 from .gatys import GatysConfig, content_loss, gram, style_layer_loss, stylise
-from .pipeline import EXAMPLES, fast_checkpoint
-from .train import FastTrainConfig, load_fast, psnr, ssim, stylise_fast
+from .pipeline import EXAMPLES
+from .train import FastTrainConfig, psnr, ssim
 from .video import stylise_frames, temporal_error, temporal_target
 
 VIDEO_MODES = ("independent", "init", "temporal")
@@ -135,7 +136,9 @@ def video_consistency(net, prep, frames: list[np.ndarray], style: torch.Tensor, 
     return result
 
 
-def run_bench(quick: bool) -> dict:
+def bench(quick: bool = False) -> dict:
+    """The metrics of the module docstring, on the CPU (`quick`: 3 Gatys evaluations, a 4-frame video, 3 timing
+    runs)."""
     threads = auto_threads(0)
     content, _ = load_rgb(EXAMPLES / "chelsea.jpg", max_side=512)
     square = fit_side(np.asarray(content)[:, 64:320], 512)  # (512, 512, 3)

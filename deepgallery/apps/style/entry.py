@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from ...core.app import DemoItem
+from ...core.config import number
 from ...core.errors import UserError
-from ...core.runtime import add_device_arg
+from ...core.runtime import add_device_arg, add_precision_arg
 
 EXAMPLES = Path(__file__).parent / "examples"
 BACKBONE_CHOICES = ("auto", "vgg19", "vgg16", "craft-vgg16bn", "efficientnet-lite0", "googlenet")
@@ -37,14 +38,17 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
                    help="fast network: swirl, mosaic (shipped, slim), swirl-full, mosaic-full (full width, slower) "
                         "or a checkpoint path")
     p.add_argument("--size", type=int, default=d.size, help=f"longer side of the result in px (default {d.size})")
-    p.add_argument("--iterations", type=int, default=d.iterations, help="L-BFGS function evaluations per scale")
-    p.add_argument("--scales", type=int, default=d.scales, help="coarse-to-fine levels for large images (2-3)")
-    p.add_argument("--style-weight", type=float, default=0.0,
+    p.add_argument("--iterations", type=number(int, "--iterations", minimum=1), default=d.iterations,
+                   help="L-BFGS function evaluations per scale")
+    p.add_argument("--scales", type=number(int, "--scales", minimum=1), default=d.scales,
+                   help="coarse-to-fine levels for large images (2-3)")
+    p.add_argument("--style-weight", type=number(float, "--style-weight", minimum=0), default=0.0,
                    help="beta (alpha = content weight); 0 = the backbone's default")
-    p.add_argument("--content-weight", type=float, default=d.content_weight, help="alpha (default 1)")
+    p.add_argument("--content-weight", type=number(float, "--content-weight", minimum=0), default=d.content_weight,
+                   help="alpha (default 1)")
     p.add_argument("--style-weights", type=float, nargs="+", default=[], help="blend weights, one per --style")
-    p.add_argument("--style-scale", type=float, default=d.style_scale,
-                   help="style image size relative to the result (smaller = finer brush strokes)")
+    p.add_argument("--style-scale", type=number(float, "--style-scale", minimum=0, allow_zero=False),
+                   default=d.style_scale, help="style image size relative to the result (smaller: finer brush strokes)")
     p.add_argument("--pooling", default=d.pooling, choices=("avg", "max"), help="VGG pooling (paper: avg)")
     p.add_argument("--init", default=d.init, choices=("content", "noise"), help="start image (paper: noise)")
     p.add_argument("--preserve-colour", "--preserve-color", action="store_true", dest="preserve_colour",
@@ -52,43 +56,37 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backbone", default="auto", choices=BACKBONE_CHOICES, help="loss network (auto = best installed)")
     p.add_argument("--download", action="store_true", help="download torchvision weights for vgg19/vgg16 if missing")
     p.add_argument("--no-temporal", action="store_true", help="video: stylise frames independently")
-    p.add_argument("--temporal-weight", type=float, default=d.temporal_weight,
+    p.add_argument("--temporal-weight", type=number(float, "--temporal-weight", minimum=0), default=d.temporal_weight,
                    help=f"video: gamma of Ruder et al.'s temporal loss towards the flow-warped previous frame "
                         f"(default {d.temporal_weight:g}; 0 = only start from it)")
     p.add_argument("--frame-iterations", type=int, default=0, help="video: evaluations per later frame")
     p.add_argument("--max-frames", type=int, default=0, help="video: stop after N frames")
-    p.add_argument("--every", type=int, default=1, help="video: every N-th frame")
+    p.add_argument("--every", type=number(int, "--every", minimum=1), default=1, help="video: every N-th frame")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = PyTorch default)")
     add_device_arg(p)
+    add_precision_arg(p)
 
 
 def _job(args: argparse.Namespace):
     from .gatys import GatysConfig
     from .pipeline import StyleJob
 
-    for name in ("iterations", "scales", "every"):
-        if getattr(args, name) < 1:
-            raise UserError(f"--{name} must be >= 1, got {getattr(args, name)}")
-    if args.style_weight < 0 or args.content_weight < 0 or args.temporal_weight < 0 or args.style_scale <= 0:
-        raise UserError("--style-weight, --content-weight and --temporal-weight must be >= 0, --style-scale > 0")
     cfg = GatysConfig(content_weight=args.content_weight, style_weight=args.style_weight, iterations=args.iterations,
                       size=args.size, scales=args.scales, pooling=args.pooling, init=args.init,
                       preserve_colour=args.preserve_colour, style_scale=args.style_scale, seed=args.seed,
-                      style_weights=list(args.style_weights), temporal_weight=args.temporal_weight)
+                      style_weights=list(args.style_weights), temporal_weight=args.temporal_weight,
+                      precision=args.precision)
     return StyleJob(content=args.content, styles=list(args.style), out=args.out, method=args.method, fast=args.fast,
                     backbone="" if args.backbone == "auto" else args.backbone, allow_download=args.download,
                     gatys=cfg, temporal=not args.no_temporal, frame_iterations=args.frame_iterations,
-                    max_frames=args.max_frames, every=args.every, threads=args.threads)
+                    max_frames=args.max_frames, every=args.every, threads=args.threads, device=args.device)
 
 
 def run(args: argparse.Namespace) -> int:
     from .pipeline import run_job
 
-    job = _job(args)
-    if args.device not in ("auto", "cpu"):
-        raise UserError("style runs on the CPU in this version; use --device cpu")
-    print(run_job(job).summary())
+    print(run_job(_job(args)).summary())
     return 0
 
 
@@ -146,6 +144,8 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backbone", default="auto", choices=BACKBONE_CHOICES, help="loss network")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
+    add_device_arg(p)
+    add_precision_arg(p)
 
 
 def _model_config(args: argparse.Namespace, distilling: bool):
@@ -176,26 +176,22 @@ def train(args: argparse.Namespace) -> int:
         cfg = DistillConfig(teacher=args.distill_from, out=args.out or d.out, data=args.data, holdout=args.holdout,
                             steps=args.steps or d.steps, batch=args.batch or d.batch, crop=args.crop or d.crop,
                             lr=args.lr or d.lr, perceptual_weight=args.perceptual_weight, backbone=backbone,
-                            threads=args.threads, seed=args.seed, model=_model_config(args, True))
-        path = distill(cfg)
+                            threads=args.threads, seed=args.seed, precision=args.precision,
+                            model=_model_config(args, True))
+        path = distill(cfg, args.device)
     else:
         d = FastTrainConfig()
         cfg = FastTrainConfig(style=args.style, out=args.out or d.out, data=args.data, steps=args.steps or d.steps,
                               batch=args.batch or d.batch, crop=args.crop or d.crop, style_weight=args.style_weight,
                               tv_weight=args.tv_weight, lr=args.lr or d.lr, backbone=backbone, threads=args.threads,
-                              seed=args.seed, model=_model_config(args, False))
-        path = train_fast(cfg)
-    print(f"wrote {path}.safetensors; stylise with: deepgallery run style --method fast --fast {path} --content X")
+                              seed=args.seed, precision=args.precision, model=_model_config(args, False))
+        path = train_fast(cfg, args.device)
+    if path is not None:  # None on the processes other than the first under torchrun
+        print(f"wrote {path}.safetensors; stylise with: deepgallery run style --method fast --fast {path} --content X")
     return 0
 
 
-# -------------------------------------------------------------------------------------- bench, demo
-
-
-def bench(quick: bool = False) -> dict:
-    from .bench import run_bench
-
-    return run_bench(quick)
+# --------------------------------------------------------------------------------------------- demo
 
 
 def demo(out_dir: Path) -> list[DemoItem]:

@@ -16,15 +16,24 @@ The full-width nets use C = 16 (the paper's is 32) to train on a CPU.
 Slim variants (`encoder_widths`, `decoder_widths`, `res_blocks`) keep the layout and the parameter names, so every
 checkpoint loads into the config it was saved with; `SLIM` is the one the shipped default nets use (trained with the
 perceptual losses, see the README): ~2.9 GMAC per 512x512 image instead of ~9.7.
+
+The loader of the shipped nets lives here, beside the network: `fast_checkpoint(name)` finds one (a name in
+`APP.checkpoints` or a path), `load_fast(path)` builds the TransformNet, `stylise_fast` runs it.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from deepgallery.core import checkpoint
+from deepgallery.core.errors import unknown_name_error
+
+from . import APP
 
 
 @dataclass
@@ -116,3 +125,29 @@ class TransformNet(nn.Module):
 def total_variation(x: torch.Tensor) -> torch.Tensor:
     """l_TV: mean absolute difference of neighbouring pixels (Johnson Sec. 3.3, Mahendran & Vedaldi 2015)."""
     return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
+
+
+def fast_checkpoint(name_or_path: str | Path) -> Path:
+    """The checkpoint of a fast network: a shipped one by name (`APP.checkpoints`: the slim default nets swirl and
+    mosaic, and the older full-width swirl-full and mosaic-full), or a path NAME of NAME.safetensors + NAME.json."""
+    if name_or_path in APP.checkpoints:
+        return APP.checkpoint(str(name_or_path))
+    p = Path(name_or_path)
+    if p.with_suffix(".json").is_file() or p.with_name(p.name + ".json").is_file():
+        return p
+    raise unknown_name_error("fast style network", str(name_or_path), APP.checkpoints)
+
+
+def load_fast(path: str | Path) -> tuple[TransformNet, dict]:
+    """A TransformNet (float32, eval, on the CPU) from a checkpoint written by training or `export_half`."""
+    tensors, config, meta = checkpoint.load(path, how_to_fix="train one with `deepgallery train style`")
+    model = TransformNet(FastConfig(**config.get("model", {})))
+    model.load_state_dict({k: v.float() for k, v in tensors.items()})
+    return model.eval(), meta
+
+
+def stylise_fast(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """(1, 3, H, W) -> (1, 3, H, W), both in [0, 1], on x's device. `model` is a TransformNet or, for the faster CPU
+    path, `fast_infer.FastInference(net)`."""
+    with torch.inference_mode():
+        return model(x).clamp(0, 1)

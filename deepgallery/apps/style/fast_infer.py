@@ -108,7 +108,7 @@ class _UpConv(nn.Module):
         c = self.c
         z = F.conv2d(F.pad(x, [1, 1, 1, 1], mode="replicate"), self.weight, self.bias)  # (B, 4C, H+1, W+1)
         z = z.permute(0, 2, 3, 1)  # (B, H+1, W+1, 4C), a view for channels-last
-        out = torch.empty(b, h, 2, w, 2, c, dtype=x.dtype)  # NHWC memory of the (B, C, 2H, 2W) result
+        out = torch.empty(b, h, 2, w, 2, c, dtype=x.dtype, device=x.device)  # NHWC memory of the (B, C, 2H, 2W) result
         for a in (0, 1):
             for s in (0, 1):
                 k = 2 * a + s  # phase (a, s) lives in channels k*C.. and is read at offset (a, s)

@@ -31,6 +31,7 @@ import torch
 
 from deepgallery.core.backbones.images import resize
 from deepgallery.core.errors import UserError
+from deepgallery.core.runtime import autocast
 
 
 @dataclass
@@ -49,6 +50,7 @@ class GatysConfig:
     seed: int = 0  # for the noise initialisation
     style_weights: list[float] = field(default_factory=list)  # blend weights of several styles (default equal)
     temporal_weight: float = 1.0  # gamma in Ruder et al. Eq. 8 (video frames after the first); 0 = warped start only
+    precision: str = "auto"  # backbone forward: auto = bfloat16 autocast on a CUDA GPU, float32 elsewhere (fp32, bf16)
 
 
 # beta per backbone (alpha = 1): feature scales differ between nets, so one ratio does not fit all.
@@ -97,6 +99,16 @@ class TemporalTarget:
         return TemporalTarget(resize(self.omega, size), resize(self.mask, size).clamp(0, 1))
 
 
+def features(net, prep, x: torch.Tensor, layers: Sequence[str], precision: str = "auto") -> dict[str, torch.Tensor]:
+    """The backbone's features of images x (B, 3, H, W) in [0, 1] at `layers`. On a CUDA GPU the forward runs under
+    bfloat16 autocast (`precision`, core.runtime.autocast); the features come back as float32, so Gram matrices and
+    losses are always computed in float32. On the CPU nothing changes: no autocast, and `.float()` of a float32
+    tensor is the tensor itself."""
+    with autocast(x.device, precision):
+        feats = net.extract(prep.normalize(x), layers)
+    return {k: v.float() for k, v in feats.items()}
+
+
 class StyleLoss:
     """Precomputes P (content features) and A (blended style Grams) once; evaluates Eq. 7 for an image,
     plus gamma * L_temporal (Ruder et al. Eq. 8) when a temporal target is given and cfg.temporal_weight > 0."""
@@ -107,16 +119,20 @@ class StyleLoss:
         self.temporal = temporal if cfg.temporal_weight > 0 else None
         self.layers = net.check_layers([cfg.content_layer, *cfg.style_layers])
         with torch.no_grad():
-            self.p = net.extract(prep.normalize(content), [cfg.content_layer])[cfg.content_layer]
+            self.p = self.features(content, [cfg.content_layer])[cfg.content_layer]
             total = sum(style_weights)
             self.a = {}
             for s, w in zip(styles, style_weights, strict=True):
-                fs = net.extract(prep.normalize(s), cfg.style_layers)
+                fs = self.features(s, cfg.style_layers)
                 for layer in cfg.style_layers:
                     self.a[layer] = self.a.get(layer, 0) + (w / total) * gram(fs[layer])
 
+    def features(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Float32 features of x (1, 3, H, W) at `layers`, the forward in bf16 on a CUDA GPU (`features`)."""
+        return features(self.net, self.prep, x, layers, self.cfg.precision)
+
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        feats = self.net.extract(self.prep.normalize(x), self.layers)
+        feats = self.features(x, self.layers)
         lc = content_loss(feats[self.cfg.content_layer], self.p)
         w_l = 1.0 / len(self.cfg.style_layers)  # Eq. 5: equal weights
         ls = sum(w_l * style_layer_loss(gram(feats[layer]), self.a[layer]) for layer in self.cfg.style_layers)

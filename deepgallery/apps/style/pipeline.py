@@ -1,4 +1,5 @@
-"""From files to stylised files: input checks, backbone choice, Gatys or fast network, images and videos."""
+"""From files to stylised files: input checks, backbone choice, Gatys or fast network, images and videos, on the
+chosen device (`--device`: the backbone, the images and L-BFGS's state all live there)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from deepgallery.core.backbones import backbone, default_backbone, download
 from deepgallery.core.backbones.images import (
@@ -21,19 +21,15 @@ from deepgallery.core.backbones.images import (
 )
 from deepgallery.core.errors import UserError, unknown_name_error
 from deepgallery.core.media import is_video, read_video, save_image, video_info, write_video
-from deepgallery.core.runtime import progress
+from deepgallery.core.runtime import choose_device, progress, torch_threads
 
+from .fast import fast_checkpoint, load_fast, stylise_fast
 from .fast_infer import FastInference
 from .gatys import GatysConfig, stylise
-from .train import load_fast, stylise_fast
 from .video import stylise_frames, temporal_target
 
 HERE = Path(__file__).parent
 EXAMPLES = HERE / "examples"
-CHECKPOINTS = HERE / "checkpoints"
-# fast networks that ship (checkpoints/<name>.safetensors): the default slim nets (fast.SLIM, style weight 3000)
-# and the older full-width nets (width 16, style weight 800), all trained with the perceptual losses
-SHIPPED = ("swirl", "mosaic", "swirl-full", "mosaic-full")
 MAX_SIDE = {"gatys": 2048, "fast": 4096}  # larger inputs are downscaled with a note
 MIN_SIDE = 32  # five poolings deep the style layers still need a few pixels
 
@@ -44,7 +40,7 @@ class StyleJob:
     styles: list[str] = field(default_factory=list)
     out: str = "styled.png"
     method: str = "gatys"  # "gatys" (optimisation) or "fast" (feed-forward network)
-    fast: str = "swirl"  # shipped fast network name or a checkpoint path
+    fast: str = "swirl"  # shipped fast network name (APP.checkpoints) or a checkpoint path
     backbone: str = ""  # '' = best installed
     allow_download: bool = False  # fetch torchvision weights for --backbone vgg19/vgg16 (needs internet)
     gatys: GatysConfig = field(default_factory=GatysConfig)
@@ -53,6 +49,7 @@ class StyleJob:
     max_frames: int = 0  # video: stop after this many frames (0 = all)
     threads: int = 0  # CPU threads (0 = auto: PyTorch's default, 1 when the machine is oversubscribed)
     every: int = 1  # video: use every n-th frame
+    device: str = "auto"  # auto | cpu | cuda | mps (core.runtime.choose_device)
 
 
 @dataclass
@@ -70,15 +67,6 @@ class StyleResult:
         return "\n".join(lines)
 
 
-def fast_checkpoint(name_or_path: str) -> Path:
-    if name_or_path in SHIPPED:
-        return CHECKPOINTS / name_or_path
-    p = Path(name_or_path)
-    if p.with_suffix(".json").is_file() or p.with_name(p.name + ".json").is_file():
-        return p
-    raise unknown_name_error("fast style network", name_or_path, SHIPPED)
-
-
 def _net(job: StyleJob):
     name = job.backbone or default_backbone("style")
     if job.allow_download and name in ("vgg19", "vgg16", "googlenet"):
@@ -87,13 +75,10 @@ def _net(job: StyleJob):
 
 
 def run_job(job: StyleJob) -> StyleResult:
-    """Run one job with the job's CPU threads; PyTorch's thread setting is restored afterwards."""
-    before = torch.get_num_threads()
-    try:
+    """Run one job with the job's CPU threads (`auto_threads`); PyTorch's thread setting is restored afterwards."""
+    with torch_threads(None):
         auto_threads(job.threads)
         return _run_job(job)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _run_job(job: StyleJob) -> StyleResult:
@@ -106,36 +91,39 @@ def _run_job(job: StyleJob) -> StyleResult:
     if not video and out.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"):
         raise UserError(f"-o {out}: an image input needs an image output (.png or .jpg)")
     check_side("--size", job.gatys.size, MIN_SIDE, MAX_SIDE[job.method])
+    device = choose_device(job.device)
     start = time.perf_counter()
     notes: list[str] = []
     if job.method == "fast":
         net, meta = load_fast(fast_checkpoint(job.fast))
-        model = FastInference(net)  # the same function as `net`, rearranged for the CPU (fast_infer.py)
+        # on the CPU the same function rearranged for oneDNN (fast_infer.py); elsewhere the plain module, float32
+        model = FastInference(net) if device.type == "cpu" else net.to(device)
         label = f"fast network {job.fast} (trained {meta.get('step', '?')} steps on {meta.get('data', '?')})"
 
         def one(frame: np.ndarray, init=None, mask=None) -> np.ndarray:
-            return to_uint8(stylise_fast(model, to_tensor(fit_side(frame, job.gatys.size))))
+            return to_uint8(stylise_fast(model, to_tensor(fit_side(frame, job.gatys.size), device)))
     else:
         if not job.styles:
             raise UserError("give a style image: --style painting.jpg (several: --style a.jpg --style b.jpg)")
         styles = []
         for s in job.styles:
             img, note = load_rgb(s, max_side=MAX_SIDE["gatys"], min_side=MIN_SIDE, what="style image")
-            styles.append(to_tensor(img))
+            styles.append(to_tensor(img, device))
             notes += [note] if note else []
         net, prep = _net(job)
+        net = net.to(device)
         label = f"Gatys et al. on {net.name} [{net.source}]"
         cfg = job.gatys
         losses: dict[str, float] = {}
 
         def one(frame: np.ndarray, init=None, mask=None) -> np.ndarray:
             """One image or video frame; later video frames get ω (`init`, H x W x 3) and its mask c (H x W)."""
-            c = to_tensor(fit_side(frame, cfg.size))
+            c = to_tensor(fit_side(frame, cfg.size), device)  # (1, 3, H, W)
             frame_cfg, temporal = cfg, None
             if init is not None:  # later video frames: fewer evaluations from the warped previous result
                 k = job.frame_iterations or max(1, cfg.iterations // 4)
                 frame_cfg = GatysConfig(**{**cfg.__dict__, "iterations": k, "scales": 1})
-                temporal = temporal_target(init, mask)  # ω and c at the frame's size (stylise_frames)
+                temporal = temporal_target(init, mask, device)  # ω and c at the frame's size (stylise_frames)
                 init = temporal.omega
             bar = progress(total=frame_cfg.iterations * max(1, frame_cfg.scales), desc="L-BFGS", leave=False)
             x, hist = stylise(net, prep, c, styles, frame_cfg, init=init, on_step=lambda i: bar.update(1),
@@ -159,6 +147,8 @@ def _run_job(job: StyleJob) -> StyleResult:
         notes += [note] if note else []
         result = one(img)
         save_image(out, result)
+    if device.type != "cpu":
+        label += f" on {device}"
     res = StyleResult(out, label, notes, time.perf_counter() - start)
     if job.method == "gatys":
         res.losses = losses

@@ -9,7 +9,15 @@ student is fitted to the teacher's output with L1 + L2 pixel losses, optionally 
 at relu2_2 and Gram loss at the style layers, both against the teacher's output, not the style image).
 
 Resumable: the checkpoint (weights + Adam state + step) is written every `save_every` steps and picked up
-again when the same --out is given. `export_fp16` writes the small shipping version (no optimizer state).
+again when the same --out is given (`core.checkpoint.resume`). `export_fp16` writes the small shipping version
+(`core.checkpoint.export_half`: float16, no optimizer state).
+
+One GPU or several (`core.distributed`): the same command runs under
+``torchrun --nproc_per_node N -m deepgallery train style ...``. Every process draws the same global batch of
+photo crops from the same seed and trains on its own slice of it (`distributed.shard`); DDP averages the gradients,
+and since instance norm is per image, N processes take exactly the step one process takes with the whole batch.
+Only process 0 writes the checkpoint. The loss network's forward runs in bfloat16 on a CUDA GPU
+(`gatys.features`; the Gram matrices and losses stay float32).
 """
 
 from __future__ import annotations
@@ -22,15 +30,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deepgallery.core import checkpoint
+from deepgallery.core import checkpoint, distributed
 from deepgallery.core.backbones import backbone, default_backbone
 from deepgallery.core.backbones.images import load_rgb, to_tensor
 from deepgallery.core.errors import UserError, check_positive
-from deepgallery.core.runtime import progress, seed_everything
+from deepgallery.core.runtime import progress, seed_everything, torch_threads
 
-from .fast import SLIM, FastConfig, TransformNet, total_variation
+from .fast import SLIM, FastConfig, TransformNet, fast_checkpoint, load_fast, stylise_fast, total_variation
 from .fast_infer import FastInference
-from .gatys import content_loss, gram, style_layer_loss
+from .gatys import content_loss, features, gram, style_layer_loss
 from .photos import folder_photos, offline_photos, random_crops
 
 
@@ -53,56 +61,73 @@ class FastTrainConfig:
     save_every: int = 50
     seed: int = 0
     threads: int = 0  # torch CPU threads (0 = default)
+    precision: str = "auto"  # loss network forward: auto = bfloat16 autocast on a CUDA GPU, float32 elsewhere
     model: FastConfig = field(default_factory=FastConfig)
 
 
-def _check_and_seed(cfg) -> None:
-    """Shared start of training and distillation: positive sizes, the thread count, the seed."""
+def _check(cfg, ctx: distributed.Dist) -> None:
+    """Shared start of training and distillation: positive sizes, a batch that splits over the processes."""
     for name in ("steps", "batch", "crop", "lr"):
         check_positive(f"--{name}", getattr(cfg, name))
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    seed_everything(cfg.seed)
+    if cfg.batch % ctx.world:
+        raise UserError(f"--batch {cfg.batch} cannot be split evenly over {ctx.world} processes; "
+                        f"use a multiple of {ctx.world}")
 
 
-def _resume(cfg, model: TransformNet, opt: torch.optim.Optimizer) -> int:
+def _resume(cfg, model: torch.nn.Module, opt: torch.optim.Optimizer) -> int:
     """Load `cfg.out` into the model and optimizer if it exists (training and distillation resume alike);
-    returns the step to continue from. A checkpoint of another network shape is a UserError."""
-    if not checkpoint.exists(cfg.out):
-        return 0
-    tensors, saved, meta = checkpoint.load(cfg.out)
-    old = FastConfig(**saved.get("model", {}))
-    if (old.encoder, old.decoder, old.res_blocks) != (cfg.model.encoder, cfg.model.decoder, cfg.model.res_blocks):
-        raise UserError(f"{cfg.out} holds a network of another shape ({saved.get('model')}); choose a new --out")
-    model.load_state_dict({k: v.float() for k, v in tensors.items()})
-    checkpoint.restore_optimizer(opt, meta)
-    return int(meta.get("step", 0))
+    returns the step to continue from. A checkpoint of another network shape is a UserError: `resume` refuses
+    tensors that do not fit the model. (Not `same={"model": ...}`: the saved config spells one shape in several
+    ways, e.g. `width` is unused when both width lists are given, so comparing it would refuse nets that fit.)"""
+    meta = checkpoint.resume(cfg.out, model, opt, how_to_fix="choose a new --out, or delete it to start again")
+    return int(meta["step"]) if meta else 0
 
 
-def train(cfg: FastTrainConfig) -> Path:
+def _crops(photos: list[np.ndarray], cfg, rng: np.random.Generator, ctx: distributed.Dist) -> torch.Tensor:
+    """This process's share (B / world, 3, crop, crop) in [0, 1] of a global batch of random photo crops that every
+    process draws alike from the same generator."""
+    x = torch.from_numpy(random_crops(photos, cfg.batch, cfg.crop, rng)).permute(0, 3, 1, 2).float() / 255
+    return distributed.shard(x, ctx).to(ctx.device)
+
+
+def train(cfg: FastTrainConfig, device: str = "auto") -> Path | None:
+    """Train a fast network on `cfg.style`; returns the checkpoint path (None on the processes other than the
+    first under torchrun: only that one writes)."""
     if not cfg.style:
         raise UserError("give the style image: --style PATH")
-    _check_and_seed(cfg)
+    ctx = distributed.start(device)
+    try:
+        _check(cfg, ctx)
+        with torch_threads(cfg.threads):
+            _train(cfg, ctx)
+    finally:
+        distributed.finish(ctx)
+    return Path(cfg.out) if ctx.is_main else None
+
+
+def _train(cfg: FastTrainConfig, ctx: distributed.Dist) -> None:
+    seed_everything(cfg.seed)
     style_img, _ = load_rgb(cfg.style, max_side=cfg.style_size, what="style image")
     photos = folder_photos(cfg.data) if cfg.data else offline_photos()
     name = cfg.backbone or default_backbone("style")
     net, prep = backbone(name)
+    net = net.to(ctx.device)
     layers = net.check_layers([cfg.content_layer, *cfg.style_layers])
     with torch.no_grad():
-        fs = net.extract(prep.normalize(to_tensor(style_img)), cfg.style_layers)
+        fs = features(net, prep, to_tensor(style_img, ctx.device), cfg.style_layers, cfg.precision)
         targets = {k: gram(v) for k, v in fs.items()}  # (1, N, N) per layer
 
-    model = TransformNet(cfg.model)
+    model = distributed.wrap(TransformNet(cfg.model), ctx)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     step = _resume(cfg, model, opt)
     rng = np.random.default_rng(cfg.seed + step)
     history: list[float] = []
-    bar = progress(total=cfg.steps, initial=step, desc="train style")
+    bar = progress(total=cfg.steps, initial=step, desc="train style") if ctx.is_main else None
     t0 = time.time()
     while step < cfg.steps:
-        x = torch.from_numpy(random_crops(photos, cfg.batch, cfg.crop, rng)).permute(0, 3, 1, 2).float() / 255
-        y = model(x)  # (B, 3, crop, crop)
-        feats = net.extract(prep.normalize(torch.cat([y, x])), layers)
+        x = _crops(photos, cfg, rng, ctx)  # (B / world, 3, crop, crop)
+        y = model(x)  # (B / world, 3, crop, crop)
+        feats = features(net, prep, torch.cat([y, x]), layers, cfg.precision)
         b = x.shape[0]
         lc = content_loss(feats[cfg.content_layer][:b], feats[cfg.content_layer][b:].detach())
         ls = sum(style_layer_loss(gram(feats[k][:b]), targets[k].expand(b, -1, -1)) / b for k in cfg.style_layers)
@@ -113,16 +138,18 @@ def train(cfg: FastTrainConfig) -> Path:
         opt.step()
         step += 1
         history.append(loss.item())
-        bar.update(1)
-        bar.set_postfix(loss=f"{np.mean(history[-20:]):.4g}")
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{np.mean(history[-20:]):.4g}")
         if step % cfg.save_every == 0 or step == cfg.steps:
-            meta = {"step": step, "loss": float(np.mean(history[-20:])), "backbone": name,
-                    "style": Path(cfg.style).name, "data": cfg.data or "offline photos (scikit-image, matplotlib)",
-                    "seconds": round(time.time() - t0, 1)}
-            cfg_dict = asdict(cfg)
-            checkpoint.save(cfg.out, model.state_dict(), cfg_dict, meta, optimizer=opt)
-    bar.close()
-    return Path(cfg.out)
+            recent = distributed.mean(float(np.mean(history[-20:])), ctx)  # over all processes
+            if ctx.is_main:
+                meta = {"step": step, "loss": recent, "backbone": name, "style": Path(cfg.style).name,
+                        "data": cfg.data or "offline photos (scikit-image, matplotlib)",
+                        "seconds": round(time.time() - t0, 1)}
+                checkpoint.save(cfg.out, distributed.unwrap(model).state_dict(), asdict(cfg), meta, optimizer=opt)
+    if bar is not None:
+        bar.close()
 
 
 @dataclass
@@ -142,6 +169,7 @@ class DistillConfig:
     save_every: int = 25
     seed: int = 0
     threads: int = 0  # torch CPU threads (0 = default)
+    precision: str = "auto"  # perceptual terms' loss network: bfloat16 autocast on a CUDA GPU under auto
     model: FastConfig = field(default_factory=lambda: replace(SLIM))
 
 
@@ -151,16 +179,27 @@ def _lr_at(cfg: DistillConfig, step: int) -> float:
     return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
-def distill(cfg: DistillConfig) -> Path:
-    """Train `cfg.model` (by default the slim fast.SLIM) to reproduce the teacher checkpoint's output."""
+def distill(cfg: DistillConfig, device: str = "auto") -> Path | None:
+    """Train `cfg.model` (by default the slim fast.SLIM) to reproduce the teacher checkpoint's output; returns the
+    checkpoint path (None on the processes other than the first under torchrun)."""
     if not cfg.teacher:
         raise UserError("give the network to distil: --distill-from CHECKPOINT (e.g. swirl-full)")
-    _check_and_seed(cfg)
-    from .pipeline import fast_checkpoint
+    ctx = distributed.start(device)
+    try:
+        _check(cfg, ctx)
+        with torch_threads(cfg.threads):
+            _distill(cfg, ctx)
+    finally:
+        distributed.finish(ctx)
+    return Path(cfg.out) if ctx.is_main else None
 
+
+def _distill(cfg: DistillConfig, ctx: distributed.Dist) -> None:
+    seed_everything(cfg.seed)
     teacher_path = fast_checkpoint(cfg.teacher)
     teacher_net, teacher_meta = load_fast(teacher_path)
-    teacher = FastInference(teacher_net)
+    # the teacher's exact CPU path (fast_infer.py) on the CPU; the plain module, float32, on a GPU
+    teacher = FastInference(teacher_net) if ctx.device.type == "cpu" else teacher_net.to(ctx.device)
     photos = folder_photos(cfg.data) if cfg.data else offline_photos()
     if cfg.holdout >= len(photos):
         raise UserError(f"--holdout {cfg.holdout} leaves no training photos (found {len(photos)})")
@@ -169,27 +208,30 @@ def distill(cfg: DistillConfig) -> Path:
     if cfg.perceptual_weight > 0:
         name = cfg.backbone or default_backbone("style")
         net, prep = backbone(name)
+        net = net.to(ctx.device)
         tcfg = FastTrainConfig()
         perceptual = (net, prep, tcfg.content_layer, tcfg.style_layers,
                       net.check_layers([tcfg.content_layer, *tcfg.style_layers]))
 
-    model = TransformNet(cfg.model)
+    model = distributed.wrap(TransformNet(cfg.model), ctx)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     step = _resume(cfg, model, opt)
     rng = np.random.default_rng(cfg.seed + step)
     history: list[float] = []
-    bar = progress(total=cfg.steps, initial=step, desc="distil style")
+    bar = progress(total=cfg.steps, initial=step, desc="distil style") if ctx.is_main else None
     t0 = time.time()
     while step < cfg.steps:
-        x = torch.from_numpy(random_crops(photos, cfg.batch, cfg.crop, rng)).permute(0, 3, 1, 2).float() / 255
-        target = teacher(x).clone()  # (B, 3, crop, crop), the teacher's output on the same crops (a normal tensor)
+        x = _crops(photos, cfg, rng, ctx)  # (B / world, 3, crop, crop)
+        with torch.inference_mode():
+            target = teacher(x)  # (B / world, 3, crop, crop), the teacher's output on the same crops
+        target = target.clone()  # a normal tensor, outside inference mode
         y = model(x)
         diff = y - target
         loss = cfg.l1_weight * diff.abs().mean() + cfg.l2_weight * diff.square().mean()
         if perceptual is not None:
             net, prep, cl, sl, layers = perceptual
             b = x.shape[0]
-            feats = net.extract(prep.normalize(torch.cat([y, target])), layers)
+            feats = features(net, prep, torch.cat([y, target]), layers, cfg.precision)
             lc = content_loss(feats[cl][:b], feats[cl][b:].detach())
             ls = sum(style_layer_loss(gram(feats[k][:b]), gram(feats[k][b:]).detach()) for k in sl) / len(sl)
             loss = loss + cfg.perceptual_weight * (lc + FastTrainConfig().style_weight * ls)
@@ -200,17 +242,20 @@ def distill(cfg: DistillConfig) -> Path:
         opt.step()
         step += 1
         history.append(loss.item())
-        bar.update(1)
-        bar.set_postfix(loss=f"{np.mean(history[-20:]):.4g}")
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{np.mean(history[-20:]):.4g}")
         if step % cfg.save_every == 0 or step == cfg.steps:
-            meta = {"step": step, "loss": float(np.mean(history[-20:])), "teacher": teacher_path.name,
-                    "teacher_step": teacher_meta.get("step"), "style": teacher_meta.get("style", ""),
-                    "backbone": teacher_meta.get("backbone", ""),
-                    "data": cfg.data or "offline photos (scikit-image, matplotlib)",
-                    "seconds": round(time.time() - t0, 1)}
-            checkpoint.save(cfg.out, model.state_dict(), asdict(cfg), meta, optimizer=opt)
-    bar.close()
-    return Path(cfg.out)
+            recent = distributed.mean(float(np.mean(history[-20:])), ctx)  # over all processes
+            if ctx.is_main:
+                meta = {"step": step, "loss": recent, "teacher": teacher_path.name,
+                        "teacher_step": teacher_meta.get("step"), "style": teacher_meta.get("style", ""),
+                        "backbone": teacher_meta.get("backbone", ""),
+                        "data": cfg.data or "offline photos (scikit-image, matplotlib)",
+                        "seconds": round(time.time() - t0, 1)}
+                checkpoint.save(cfg.out, distributed.unwrap(model).state_dict(), asdict(cfg), meta, optimizer=opt)
+    if bar is not None:
+        bar.close()
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -260,22 +305,7 @@ def export_fp16(src: str, dst: str) -> Path:
     for key in ("style", "teacher"):  # no local paths in a shipped file
         if key in config:
             config[key] = Path(config[key]).name
-    return checkpoint.save(dst, {k: v.half() for k, v in tensors.items()}, config, meta)
+    return checkpoint.export_half(dst, tensors, config, meta)
 
 
-def load_fast(path: str | Path) -> tuple[TransformNet, dict]:
-    """A TransformNet (float32, eval) from a checkpoint written by `train` or `export_fp16`."""
-    tensors, config, meta = checkpoint.load(path, how_to_fix="train one with `deepgallery train style`")
-    model = TransformNet(FastConfig(**config.get("model", {})))
-    model.load_state_dict({k: v.float() for k, v in tensors.items()})
-    return model.eval(), meta
-
-
-def stylise_fast(model: TransformNet | FastInference, x: torch.Tensor) -> torch.Tensor:
-    """(1, 3, H, W) -> (1, 3, H, W), both in [0, 1]. Pass `FastInference(model)` for the faster CPU path."""
-    with torch.inference_mode():
-        return model(x).clamp(0, 1)
-
-
-__all__ = ["DistillConfig", "FastTrainConfig", "distill", "export_fp16", "fidelity", "load_fast", "psnr", "ssim",
-           "stylise_fast", "train"]
+__all__ = ["DistillConfig", "FastTrainConfig", "distill", "export_fp16", "fidelity", "psnr", "ssim", "train"]

@@ -44,9 +44,9 @@ def stylise_frames(frames: Iterable[np.ndarray], stylise_one: StyliseOne, tempor
         yield styled
 
 
-def temporal_target(omega: np.ndarray, mask: np.ndarray) -> TemporalTarget:
-    """ω (H, W, 3) uint8 and c (H, W) float32 as `stylise` takes them: (1, 3, H, W) and (1, 1, H, W)."""
-    return TemporalTarget(to_tensor(omega), torch.from_numpy(mask)[None, None])
+def temporal_target(omega: np.ndarray, mask: np.ndarray, device: torch.device | str = "cpu") -> TemporalTarget:
+    """ω (H, W, 3) uint8 and c (H, W) float32 as `stylise` takes them: (1, 3, H, W) and (1, 1, H, W) on `device`."""
+    return TemporalTarget(to_tensor(omega, device), torch.from_numpy(mask)[None, None].to(device))
 
 
 def temporal_error(styled: Sequence[np.ndarray], frames: Sequence[np.ndarray]) -> float:

@@ -1,6 +1,6 @@
 """Procedural "paintings" used as built-in style images (no artwork ships offline, so we paint our own).
 
-    python -m deepgallery.apps.style.make_examples   # rewrites examples/swirl.jpg and examples/mosaic.jpg
+    python tools/style_make_examples.py   # rewrites deepgallery/apps/style/examples/swirl.jpg and mosaic.jpg
 
 * ``swirl`` — brush strokes along a field of vortices in night-sky blues and yellows: noise smeared
   along streamlines (line-integral convolution), in the spirit of a Van Gogh sky.
@@ -12,11 +12,11 @@ cat), downscaled.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-EXAMPLES = Path(__file__).parent / "examples"
+from deepgallery.apps.style import APP
+
+EXAMPLES = APP.folder / "examples"
 
 
 def swirl(size: int = 384, seed: int = 0) -> np.ndarray:

@@ -2,7 +2,7 @@
 The slim nets shipped now are trained on their own with a larger style weight, so for them it measures how
 different the two are, not a distillation gap; for a student of your own, `train.fidelity` gives the same numbers.
 
-    python -m deepgallery.apps.style.distill_report
+    python tools/style_distill_report.py
 
 For each shipped style: PSNR / SSIM / mean |difference| of the slim net's output against the full-width net's on
 whole photos (up to 512 px), separately for photos the distillation never saw and the ones it trained on, and both
@@ -18,17 +18,17 @@ holdout leaves out, scikit-image's `cat`, is the same picture as `chelsea`, whic
 from __future__ import annotations
 
 import numpy as np
-import torch
 
+from deepgallery.apps.style.bench import fast_losses
+from deepgallery.apps.style.fast import fast_checkpoint, load_fast
+from deepgallery.apps.style.fast_infer import FastInference
+from deepgallery.apps.style.photos import offline_photos
+from deepgallery.apps.style.pipeline import EXAMPLES
+from deepgallery.apps.style.train import DistillConfig, fidelity
 from deepgallery.core.backbones import backbone, default_backbone
 from deepgallery.core.backbones.images import fit_side, load_rgb
 from deepgallery.core.media import resize_max_side
-
-from .bench import fast_losses
-from .fast_infer import FastInference
-from .photos import offline_photos
-from .pipeline import EXAMPLES, fast_checkpoint
-from .train import DistillConfig, fidelity, load_fast
+from deepgallery.core.runtime import torch_threads
 
 
 def held_out_photos() -> list[np.ndarray]:
@@ -83,5 +83,5 @@ def markdown(rows: list[dict]) -> str:
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(1)
-    print(markdown(report()))
+    with torch_threads(1):
+        print(markdown(report()))
