@@ -83,5 +83,7 @@ def test_single_process_is_a_plain_run():
 def test_shard_splits_a_global_batch_by_rank():
     parts = [distributed.shard(torch.arange(8), distributed.Dist(rank=r, world=2)) for r in range(2)]
     assert torch.equal(torch.cat(parts), torch.arange(8))
-    with pytest.raises(distributed.UserError):
+    with pytest.raises(distributed.UserError, match="cannot be split evenly"):
         distributed.shard(torch.arange(1), distributed.Dist(rank=0, world=2))
+    with pytest.raises(distributed.UserError, match="use a multiple of 2"):
+        distributed.shard(torch.arange(5), distributed.Dist(rank=1, world=2))

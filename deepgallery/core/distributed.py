@@ -118,9 +118,10 @@ def shard(batch, ctx: Dist):
     if isinstance(batch, (tuple, list)):
         return type(batch)(shard(b, ctx) for b in batch)
     n = batch.shape[0]
+    if n % ctx.world:
+        raise UserError(f"a batch of {n} cannot be split evenly over {ctx.world} processes; "
+                        f"use a multiple of {ctx.world}")
     per = n // ctx.world
-    if per == 0:
-        raise UserError(f"a batch of {n} cannot be split over {ctx.world} processes; raise the batch size")
     return batch[ctx.rank * per:(ctx.rank + 1) * per]
 
 

@@ -43,11 +43,13 @@ def choose_device(name: str = "auto"):
     return torch.device(name)
 
 
-def progress(iterable: Iterable[T] | None = None, total: int | None = None, desc: str = "", **kw):
-    """A tqdm bar on stderr; silent when DEEPGALLERY_QUIET=1 (tests) or stderr is not a terminal in CI."""
+def progress(iterable: Iterable[T] | None = None, total: int | None = None, desc: str = "", enabled: bool = True,
+             **kw):
+    """A tqdm bar on stderr; silent when DEEPGALLERY_QUIET=1 (tests) or `enabled` is False (e.g. every process
+    but the first under torchrun: ``enabled=ctx.is_main``)."""
     from tqdm.auto import tqdm
 
-    quiet = os.environ.get("DEEPGALLERY_QUIET") == "1"
+    quiet = os.environ.get("DEEPGALLERY_QUIET") == "1" or not enabled
     return tqdm(iterable, total=total, desc=desc, disable=quiet, file=sys.stderr, dynamic_ncols=True, **kw)
 
 
