@@ -9,11 +9,9 @@ import shutil
 import numpy as np
 import pytest
 
-from deepgallery import cli
-from deepgallery.apps.viscoelastic import solver
-from deepgallery.apps.viscoelastic.entry import SHIPPED
+from deepgallery.apps.viscoelastic import APP, solver
 
-SURROGATE = SHIPPED["postseismic"]
+SURROGATE = APP.checkpoint("surrogate")
 
 X = np.array([-80.0, -20.0, -3.0, 0.5, 4.0, 15.0, 40.0, 120.0])  # km, never on the fault trace
 D, H, TAU, S = 12.0, 25.0, 8.0, 3.0  # km, km, yr, m
@@ -87,10 +85,10 @@ def test_cycle_velocity_averages_to_the_plate_rate_and_converges_in_past_events(
 
 
 def test_shipped_surrogate_matches_the_solver_on_held_out_points():
-    from deepgallery.apps.viscoelastic.entry import load
+    from deepgallery.apps.viscoelastic.model import load_shipped
     from deepgallery.apps.viscoelastic.train import evaluate, sample_points
 
-    model = load()
+    model = load_shipped("surrogate")
     inputs, target = sample_points(3000, model.cfg, seed=424242)  # a seed never used in training
     metrics = evaluate(model, inputs, target)
     assert metrics["rel_rmse"] < 0.01
@@ -104,28 +102,18 @@ def test_shipped_surrogate_matches_the_solver_on_held_out_points():
     assert np.abs(err).max() < 0.01 * m.slip
 
 
-@pytest.fixture
-def one_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny matrices: a second thread only adds contention on a busy machine
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_shipped_cycle_surrogate_matches_the_solver():
-    from deepgallery.apps.viscoelastic.entry import load
+    from deepgallery.apps.viscoelastic.model import load_shipped
     from deepgallery.apps.viscoelastic.train import evaluate, sample_points
 
-    model = load(task="cycle")
+    model = load_shipped("cycle")
     inputs, target = sample_points(300, model.cfg, seed=434343)
     assert evaluate(model, inputs, target)["rel_rmse"] < 0.03
 
 
-def test_tiny_training_learns_and_resumes(tmp_path, one_thread):
-    from deepgallery.apps.viscoelastic.model import SurrogateConfig
-    from deepgallery.apps.viscoelastic.train import TrainConfig, load_surrogate, train
+def test_tiny_training_learns_and_resumes(tmp_path, one_torch_thread):
+    from deepgallery.apps.viscoelastic.model import SurrogateConfig, load_surrogate
+    from deepgallery.apps.viscoelastic.train import TrainConfig, train
 
     out = tmp_path / "tiny"
     mc = SurrogateConfig(width=16, depth=2)
@@ -142,10 +130,10 @@ def test_tiny_training_learns_and_resumes(tmp_path, one_thread):
     assert second["rel_rmse"] < 0.5
 
 
-def _error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("deepgallery: error:"), err
-    return err[0]
+def _error_line(err: str) -> str:
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("deepgallery: error:"), lines
+    return lines[0]
 
 
 @pytest.mark.parametrize("flags, words", [
@@ -162,38 +150,42 @@ def _error_line(capsys) -> str:
     (["--depth", "-2"], "depth"),
     (["--depth", "5", "--recurrence", "100"], "single event only"),
 ])
-def test_bad_numbers_exit_2_with_one_line(tmp_path, capsys, flags, words):
+def test_bad_numbers_exit_2_with_one_line(tmp_path, run_cli, flags, words):
     out = tmp_path / "u.png"
-    assert cli.main(["run", "viscoelastic", *flags, "-o", str(out)]) == 2
-    assert words in _error_line(capsys)
+    code, _, err = run_cli("run", "viscoelastic", *flags, "-o", str(out))
+    assert code == 2
+    assert words in _error_line(err)
     assert not out.exists()
 
 
-def test_missing_corrupt_checkpoint_and_bad_params_file(tmp_path, capsys):
+def test_missing_corrupt_checkpoint_and_bad_params_file(tmp_path, run_cli):
     out = tmp_path / "u.png"
-    assert cli.main(["run", "viscoelastic", "--checkpoint", str(tmp_path / "nope"), "-o", str(out)]) == 2
-    assert "not found" in _error_line(capsys)
+    code, _, err = run_cli("run", "viscoelastic", "--checkpoint", str(tmp_path / "nope"), "-o", str(out))
+    assert code == 2
+    assert "not found" in _error_line(err)
     for suffix in (".safetensors", ".json"):
         shutil.copy(SURROGATE.with_name(SURROGATE.name + suffix), tmp_path / f"bad{suffix}")
     with open(tmp_path / "bad.safetensors", "r+b") as f:
         f.seek(200)
         f.write(b"\x00garbage\x00")
-    assert cli.main(["run", "viscoelastic", "--checkpoint", str(tmp_path / "bad"), "-o", str(out)]) == 2
-    line = _error_line(capsys)
+    code, _, err = run_cli("run", "viscoelastic", "--checkpoint", str(tmp_path / "bad"), "-o", str(out))
+    assert code == 2
+    line = _error_line(err)
     assert "corrupt" in line and "deepgallery train viscoelastic" in line
     (tmp_path / "p.json").write_text("{not json")
-    assert cli.main(["run", "viscoelastic", "--params", str(tmp_path / "p.json"), "-o", str(out)]) == 2
-    assert "not valid JSON" in _error_line(capsys)
+    code, _, err = run_cli("run", "viscoelastic", "--params", str(tmp_path / "p.json"), "-o", str(out))
+    assert code == 2
+    assert "not valid JSON" in _error_line(err)
     assert not out.exists()
 
 
-def test_run_with_params_file_and_predict(tmp_path, capsys):
+def test_run_with_params_file_and_predict(tmp_path, run_cli):
     params = tmp_path / "p.json"
     params.write_text(json.dumps({"fault_depth": 20, "layer_thickness": 20, "viscosity": 3e18, "t": [0, 5, 20],
                                   "model": "savage-prescott"}))
     out, table = tmp_path / "u.png", tmp_path / "u.json"
-    assert cli.main(["run", "viscoelastic", "--params", str(params), "--x", "10", "40", "-o", str(out),
-                     "--json", str(table), "--depth", "8"]) == 0
+    assert run_cli("run", "viscoelastic", "--params", str(params), "--x", "10", "40", "-o", str(out),
+                   "--json", str(table), "--depth", "8")[0] == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     record = json.loads(table.read_text())
     assert len(record["data"]) == 6 and record["model"]["fault_depth"] == 20
@@ -203,8 +195,9 @@ def test_run_with_params_file_and_predict(tmp_path, capsys):
                            float(solver.relaxation_time_years(3e18, 30.0)), 5.0)
     np.testing.assert_allclose(at_depth[:, 2], w, atol=1e-12)
     cycle_png = tmp_path / "cycle.png"
-    assert cli.main(["run", "viscoelastic", "--recurrence", "200", "--plate-rate", "30", "-o", str(cycle_png)]) == 0
-    assert cycle_png.is_file() and "mm/yr" in capsys.readouterr().out
+    code, stdout, _ = run_cli("run", "viscoelastic", "--recurrence", "200", "--plate-rate", "30", "-o", str(cycle_png))
+    assert code == 0
+    assert cycle_png.is_file() and "mm/yr" in stdout
     from deepgallery.apps.viscoelastic.entry import predict
 
     result = predict(viscosity=2e19, t_max=50.0)
@@ -289,7 +282,7 @@ def test_layered_bad_parameters_raise_user_error(kwargs, words):
 
 
 def test_shipped_layered_surrogate_matches_the_solver():
-    from deepgallery.apps.viscoelastic.entry import load
+    from deepgallery.apps.viscoelastic.model import load_shipped
     from deepgallery.apps.viscoelastic.physics import (
         EarthModel,
         layered_solver_displacement,
@@ -297,7 +290,7 @@ def test_shipped_layered_surrogate_matches_the_solver():
     )
     from deepgallery.apps.viscoelastic.train import evaluate, sample_points
 
-    model = load(task="layered")
+    model = load_shipped("layered")
     inputs, target = sample_points(2000, model.cfg, seed=565656)  # a seed never used in training
     assert evaluate(model, inputs, target)["rel_rmse"] < 0.01
     m = EarthModel(fault_depth=12.0, layer_thickness=20.0, lower_crust_thickness=25.0, viscosity=5e19,
@@ -307,9 +300,9 @@ def test_shipped_layered_surrogate_matches_the_solver():
     assert np.abs(err).max() < 0.01 * m.slip
 
 
-def test_tiny_layered_training_learns(tmp_path, one_thread):
-    from deepgallery.apps.viscoelastic.model import LayeredConfig
-    from deepgallery.apps.viscoelastic.train import TrainConfig, load_surrogate, train
+def test_tiny_layered_training_learns(tmp_path, one_torch_thread):
+    from deepgallery.apps.viscoelastic.model import LayeredConfig, load_surrogate
+    from deepgallery.apps.viscoelastic.train import TrainConfig, train
 
     tc = TrainConfig(steps=200, batch_size=256, samples=3000, held_out=500, save_every=100, lr=5e-3, warmup=20)
     metrics = train(tmp_path / "tiny", tc, LayeredConfig(width=16, depth=2), log=lambda *_: None)
@@ -326,17 +319,98 @@ def test_tiny_layered_training_learns(tmp_path, one_thread):
     (["--model", "layered", "--recurrence", "100"], "savage-prescott only"),
     (["--t", "1e5"], "raise the viscosity"),
 ])
-def test_layered_run_bad_input_exits_2(tmp_path, capsys, flags, words):
+def test_layered_run_bad_input_exits_2(tmp_path, run_cli, flags, words):
     out = tmp_path / "u.png"
-    assert cli.main(["run", "viscoelastic", *flags, "-o", str(out)]) == 2
-    assert words in _error_line(capsys)
+    code, _, err = run_cli("run", "viscoelastic", *flags, "-o", str(out))
+    assert code == 2
+    assert words in _error_line(err)
     assert not out.exists()
 
 
-def test_layered_run_is_the_default(tmp_path, capsys):
+def test_layered_run_is_the_default(tmp_path, run_cli):
     out, table = tmp_path / "u.png", tmp_path / "u.json"
-    assert cli.main(["run", "viscoelastic", "--x", "10", "40", "--t", "0", "20", "--lower-crust-thickness", "15",
-                     "--mantle-viscosity", "2e19", "-o", str(out), "--json", str(table)]) == 0
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "model: layered" in capsys.readouterr().out
+    code, stdout, _ = run_cli("run", "viscoelastic", "--x", "10", "40", "--t", "0", "20", "--lower-crust-thickness",
+                              "15", "--mantle-viscosity", "2e19", "-o", str(out), "--json", str(table))
+    assert code == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "model: layered" in stdout
     record = json.loads(table.read_text())
     assert record["model_kind"] == "layered" and record["summary"]["rel_rmse_on_plotted_curves"] < 0.01
+
+
+# ------------------------------------------------------------------ the variant table, devices, several processes
+def test_each_variant_is_one_entry_of_the_table():
+    from deepgallery.apps.viscoelastic import variants
+    from deepgallery.apps.viscoelastic.model import NETWORKS
+
+    assert sorted(v.checkpoint for v in variants.VARIANTS) == sorted(APP.checkpoints)
+    assert sorted(v.task for v in variants.VARIANTS) == sorted(NETWORKS)
+    for v in variants.VARIANTS:
+        net = v.load()  # the shipped one, through APP.checkpoint(v.checkpoint)
+        assert net.task == v.task and isinstance(net.cfg, v.config) and variants.for_config(net.cfg) is v
+        assert variants.by_task(v.task) is v and variants.for_run(v.kind, v.cycle) is v
+    assert variants.for_run(None, False).kind == "layered" and variants.for_run(None, True).task == "cycle"
+    with pytest.raises(UserError, match="savage-prescott only"):
+        variants.for_run("3d", True)
+    with pytest.raises(UserError, match="cycle model is needed"):  # a checkpoint of another task
+        variants.by_task("cycle").load(APP.checkpoint("surrogate"))
+
+
+TINY_TRAIN = ("--steps", "6", "--batch-size", "64", "--samples", "256", "--held-out", "64", "--width", "8",
+              "--depth", "2", "--lr", "1e-2", "--warmup", "0", "--save-every", "3", "--threads", "1")
+
+
+def test_device_flag_reaches_run_and_train(tmp_path, run_cli, monkeypatch):
+    import torch
+
+    from deepgallery.apps.viscoelastic import entry
+    from deepgallery.core import runtime
+    from deepgallery.core.checkpoint import load
+
+    asked = []
+    monkeypatch.setattr(entry, "choose_device", lambda name: asked.append(name) or runtime.choose_device(name))
+    code, _, err = run_cli("run", "viscoelastic", "--model", "savage-prescott", "--x", "10", "--t", "0", "5",
+                           "--device", "cpu", "-o", tmp_path / "u.png")
+    assert code == 0 and asked == ["cpu"], err
+    code, _, err = run_cli("train", "viscoelastic", *TINY_TRAIN, "--device", "cpu", "--out", tmp_path / "tiny")
+    assert code == 0, err
+    _, config, meta = load(tmp_path / "tiny")
+    assert meta["device"] == "cpu" and meta["processes"] == 1 and meta["step"] == 6
+    assert config["train"]["warmup"] == 0 and config["model"]["width"] == 8
+    if not torch.cuda.is_available():  # an absent device is one line, exit 2, nothing written
+        for verb, extra in (("run", ("-o", tmp_path / "v.png")), ("train", ("--out", tmp_path / "v"))):
+            code, _, err = run_cli(verb, "viscoelastic", "--device", "cuda", *extra)
+            assert code == 2 and "no CUDA GPU" in _error_line(err)
+        assert not (tmp_path / "v.png").exists() and not (tmp_path / "v.safetensors").exists()
+
+
+def test_train_flags_are_checked_once(tmp_path, run_cli):
+    for flags, words in ((("--steps", "0"), "--steps must be >= 1"), (("--lr", "0"), "--lr must be > 0"),
+                         (("--width", "0"), "--width must be >= 1"), (("--cycle", "--layered"), "choose one of"),
+                         (("--samples", "100", "--batch-size", "128"), "below --batch-size")):
+        code, _, err = run_cli("train", "viscoelastic", *flags, "--device", "cpu", "--out", tmp_path / "x")
+        assert code == 2 and words in _error_line(err)
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_train_like_one(tmp_path, run_cli, torchrun_cli):
+    """The same tiny training alone and under torchrun with 2 gloo processes: each process takes half of every
+    global batch (core.distributed.loader), DDP averages the gradients, so the weights agree to round-off."""
+    from deepgallery.apps.viscoelastic.model import SurrogateConfig, build
+    from deepgallery.core.checkpoint import load
+    from deepgallery.core.runtime import seed_everything
+
+    code, _, err = run_cli("train", "viscoelastic", *TINY_TRAIN, "--device", "cpu", "--out", tmp_path / "one")
+    assert code == 0, err
+    proc = torchrun_cli(2, "train", "viscoelastic", *TINY_TRAIN, "--device", "cpu", "--out", tmp_path / "two",
+                        timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    one, _, meta_one = load(tmp_path / "one")
+    two, _, meta_two = load(tmp_path / "two")
+    assert (meta_one["processes"], meta_two["processes"]) == (1, 2) and meta_one["step"] == meta_two["step"] == 6
+    seed_everything(0)
+    start = build("postseismic", SurrogateConfig(width=8, depth=2).to_dict()).state_dict()
+    assert max(float((one[k] - start[k]).abs().max()) for k in one) > 1e-2  # it trained (6 Adam steps of 1e-2)
+    for key in one:
+        np.testing.assert_allclose(two[key].numpy(), one[key].numpy(), rtol=1e-4, atol=1e-5, err_msg=key)
+    assert meta_two["metrics"]["rel_rmse"] == pytest.approx(meta_one["metrics"]["rel_rmse"], rel=1e-4)

@@ -103,21 +103,10 @@ def test_bad_parameters_raise_user_error(kwargs, words):
 
 
 # ------------------------------------------------------------------ the 3-D surrogate and its CLI
-from deepgallery import cli  # noqa: E402
 
 
-@pytest.fixture
-def one_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def test_shipped_3d_surrogate_matches_the_solver(one_thread):
-    from deepgallery.apps.viscoelastic.entry import load
+def test_shipped_3d_surrogate_matches_the_solver(one_torch_thread):
+    from deepgallery.apps.viscoelastic.model import load_shipped
     from deepgallery.apps.viscoelastic.physics import (
         EarthModel,
         layered3d_solver_displacement,
@@ -125,7 +114,7 @@ def test_shipped_3d_surrogate_matches_the_solver(one_thread):
     )
     from deepgallery.apps.viscoelastic.train import evaluate, sample_points
 
-    model = load(task="layered3d")
+    model = load_shipped("layered3d")
     inputs, target = sample_points(300, model.cfg, seed=565656)  # a seed never used in training
     assert evaluate(model, inputs, target)["rel_rmse"] < 0.01
     # physical units, all four quadrants (the network sees |x|, |y| and restores the parities)
@@ -138,9 +127,9 @@ def test_shipped_3d_surrogate_matches_the_solver(one_thread):
         assert np.abs(err).max() < 0.01 * m.slip
 
 
-def test_tiny_3d_training_learns(tmp_path, one_thread):
-    from deepgallery.apps.viscoelastic.model import Layered3DConfig
-    from deepgallery.apps.viscoelastic.train import TrainConfig, load_surrogate, train
+def test_tiny_3d_training_learns(tmp_path, one_torch_thread):
+    from deepgallery.apps.viscoelastic.model import Layered3DConfig, load_surrogate
+    from deepgallery.apps.viscoelastic.train import TrainConfig, train
 
     tc = TrainConfig(steps=200, batch_size=128, samples=600, held_out=100, save_every=100, lr=5e-3, warmup=20)
     metrics = train(tmp_path / "tiny", tc, Layered3DConfig(width=16, depth=2), log=lambda *_: None)
@@ -149,11 +138,12 @@ def test_tiny_3d_training_learns(tmp_path, one_thread):
     assert meta["task"] == "layered3d" and losses[-1] < 0.5 * losses[0] and metrics["rel_rmse"] < 0.5
 
 
-def test_run_3d_plots_surrogate_vs_solver(tmp_path, capsys):
+def test_run_3d_plots_surrogate_vs_solver(tmp_path, run_cli):
     out, table = tmp_path / "u.png", tmp_path / "u.json"
-    assert cli.main(["run", "viscoelastic", "--model", "3d", "--x", "10", "40", "--t", "0", "20",
-                     "--fault-length", "100", "--x-max", "120", "-o", str(out), "--json", str(table)]) == 0
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "model: 3d" in capsys.readouterr().out
+    code, stdout, _ = run_cli("run", "viscoelastic", "--model", "3d", "--x", "10", "40", "--t", "0", "20",
+                              "--fault-length", "100", "--x-max", "120", "-o", str(out), "--json", str(table))
+    assert code == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "model: 3d" in stdout
     record = json.loads(table.read_text())
     assert record["model_kind"] == "3d" and record["summary"]["rel_rmse_on_plotted_curves"] < 0.01
 
@@ -166,9 +156,10 @@ def test_run_3d_plots_surrogate_vs_solver(tmp_path, capsys):
     (["--fault-depth", "3"], "deeper fault"),
     (["--recurrence", "100"], "savage-prescott only"),
 ])
-def test_run_3d_bad_input_exits_2(tmp_path, capsys, flags, words):
+def test_run_3d_bad_input_exits_2(tmp_path, run_cli, flags, words):
     out = tmp_path / "u.png"
-    assert cli.main(["run", "viscoelastic", "--model", "3d", *flags, "-o", str(out)]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
+    code, _, stderr = run_cli("run", "viscoelastic", "--model", "3d", *flags, "-o", str(out))
+    assert code == 2
+    err = stderr.splitlines()
     assert len(err) == 1 and words in err[0], err
     assert not out.exists()

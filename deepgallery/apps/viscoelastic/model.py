@@ -38,9 +38,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import ClassVar
 
 import torch
 from torch import nn
+
+from ...core import checkpoint
+from ...core.errors import UserError
+from . import APP
 
 
 def mlp(n_in: int, width: int, depth: int, n_out: int = 1) -> nn.Sequential:
@@ -71,6 +77,9 @@ class SurrogateConfig:
 
 class Surrogate(nn.Module):
     """MLP(3 -> width x depth -> 1) with SiLU, wrapped in the exact elastic term and the envelope above."""
+
+    task: ClassVar[str] = "postseismic"  # stored in a checkpoint's config; names the variant
+    Config: ClassVar[type] = SurrogateConfig
 
     def __init__(self, cfg: SurrogateConfig):
         super().__init__()
@@ -124,6 +133,9 @@ class CycleConfig:
 class CycleSurrogate(nn.Module):
     """MLP(5 features -> width x depth -> 1) for the interseismic velocity of a steady earthquake cycle."""
 
+    task: ClassVar[str] = "cycle"  # stored in a checkpoint's config; names the variant
+    Config: ClassVar[type] = CycleConfig
+
     def __init__(self, cfg: CycleConfig):
         super().__init__()
         self.cfg = cfg
@@ -176,6 +188,9 @@ class LayeredConfig:
 
 class LayeredSurrogate(nn.Module):
     """MLP(5 -> width x depth -> 1) for the three-layer Maxwell earth, wrapped like ``Surrogate``."""
+
+    task: ClassVar[str] = "layered"  # stored in a checkpoint's config; names the variant
+    Config: ClassVar[type] = LayeredConfig
 
     def __init__(self, cfg: LayeredConfig):
         super().__init__()
@@ -240,6 +255,9 @@ class Layered3DSurrogate(nn.Module):
 
     zero at t = 0 and with the solution's parities (u_x odd in y, u_y odd in x, u_z odd in both)."""
 
+    task: ClassVar[str] = "layered3d"  # stored in a checkpoint's config; names the variant
+    Config: ClassVar[type] = Layered3DConfig
+
     def __init__(self, cfg: Layered3DConfig):
         super().__init__()
         self.cfg = cfg
@@ -278,17 +296,38 @@ class Layered3DSurrogate(nn.Module):
 
 @torch.inference_mode()
 def evaluate_batched(model: nn.Module, *columns: torch.Tensor, chunk: int = 16384) -> torch.Tensor:
-    """model(*columns) over (B,) columns in cache-sized chunks (~3x faster on a CPU than one huge batch)."""
+    """model(*columns) over (B,) columns in cache-sized chunks (~3x faster on a CPU than one huge batch), on the
+    model's device (the columns go there chunk by chunk; a no-op on the CPU); the answer comes back on the CPU."""
     n = columns[0].shape[0]
-    return torch.cat([model(*(c[i:i + chunk] for c in columns)) for i in range(0, n, chunk)])
+    device = next(model.parameters()).device
+    return torch.cat([model(*(c[i:i + chunk].to(device) for c in columns)) for i in range(0, n, chunk)]).cpu()
+
+
+NETWORKS = {net.task: net for net in (Surrogate, CycleSurrogate, LayeredSurrogate, Layered3DSurrogate)}
 
 
 def build(task: str, config: dict) -> Surrogate | CycleSurrogate | LayeredSurrogate | Layered3DSurrogate:
     """A fresh model for `task` ("postseismic", "cycle", "layered" or "layered3d") from its config dict."""
-    if task == "layered3d":
-        return Layered3DSurrogate(Layered3DConfig.from_dict(config))
-    if task == "layered":
-        return LayeredSurrogate(LayeredConfig.from_dict(config))
-    if task == "cycle":
-        return CycleSurrogate(CycleConfig.from_dict(config))
-    return Surrogate(SurrogateConfig.from_dict(config))
+    net = NETWORKS[task]
+    return net(net.Config.from_dict(config))
+
+
+def load_surrogate(path: str | Path, task: str | None = None, how_to_fix: str = "") -> tuple[nn.Module, dict]:
+    """The network in a checkpoint (UserError if missing, corrupt or, when `task` is given, of another task) and
+    its meta (with "train" and "task" from its config); in eval mode on the CPU."""
+    tensors, config, meta = checkpoint.load(path, how_to_fix=how_to_fix)
+    found = config.get("task", "postseismic")
+    model = build(found, config.get("model", {}))
+    try:
+        model.load_state_dict(tensors)
+    except RuntimeError:
+        raise UserError(f"checkpoint {path} does not match the surrogate's layers. {how_to_fix}".strip()) from None
+    if task is not None and found != task:
+        raise UserError(f"{path} holds a {found} model, but a {task} model is needed here. {how_to_fix}".strip())
+    model.eval()
+    return model, {**meta, "train": config.get("train", {}), "task": found}
+
+
+def load_shipped(name: str, how_to_fix: str = "") -> nn.Module:
+    """The shipped surrogate `name` (one of APP.checkpoints: layered3d, layered, surrogate, cycle)."""
+    return load_surrogate(APP.checkpoint(name), how_to_fix=how_to_fix)[0]
