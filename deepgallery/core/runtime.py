@@ -53,10 +53,11 @@ def progress(iterable: Iterable[T] | None = None, total: int | None = None, desc
     return tqdm(iterable, total=total, desc=desc, disable=quiet, file=sys.stderr, dynamic_ncols=True, **kw)
 
 
-def add_device_arg(parser) -> None:
-    """The shared `--device auto|cpu|cuda|mps` flag."""
-    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
-                        help="where to compute: auto picks cuda, then mps, then cpu (default: auto)")
+def add_device_arg(parser, default: str = "auto", why: str = "") -> None:
+    """The shared `--device auto|cpu|cuda|mps` flag; `why` says what runs there or why the default is not auto."""
+    parser.add_argument("--device", default=default, choices=DEVICE_CHOICES,
+                        help=f"where to compute: auto picks cuda, then mps, then cpu{'; ' + why if why else ''} "
+                             f"(default: {default})")
 
 
 @contextlib.contextmanager

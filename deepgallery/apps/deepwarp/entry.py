@@ -11,7 +11,7 @@ from typing import Any
 
 from ...core.app import DemoItem
 from ...core.errors import UserError
-from ...core.runtime import DEVICE_CHOICES
+from ...core.runtime import add_device_arg
 
 EXAMPLES = Path(__file__).parent / "examples"
 
@@ -32,9 +32,8 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-frames", type=int, help="video: stop after this many frames")
     parser.add_argument("--checkpoint", help="a checkpoint from `deepgallery train deepwarp` (default: shipped)")
     parser.add_argument("--quiet", action="store_true", help="do not list the frames without a face")
-    parser.add_argument("--device", default="cpu", choices=DEVICE_CHOICES,
-                        help="where the network runs: cpu (default: two 32×48 eye crops a frame cost less there than "
-                             "a trip to a GPU; the face mesh runs on the CPU anyway), auto, cuda or mps")
+    add_device_arg(parser, "cpu", "the network only: two 32×48 eye crops a frame cost less on the CPU than a trip "
+                                  "to a GPU, and the face mesh runs on the CPU anyway")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,16 +15,11 @@ from typing import Any
 
 from deepgallery.core.config import add_config_args, config_from_args, number
 from deepgallery.core.errors import UserError
-from deepgallery.core.runtime import DEVICE_CHOICES
+from deepgallery.core.runtime import add_device_arg
 
 from . import APP
 
-
-def _add_device_arg(parser: argparse.ArgumentParser) -> None:
-    """`--device`, cpu by default: these networks are tiny, a GPU only adds transfers."""
-    parser.add_argument("--device", default="cpu", choices=DEVICE_CHOICES,
-                        help="where to compute: auto picks cuda, then mps, then cpu (default: cpu; these networks "
-                             "are tiny)")
+DEVICE_WHY = "these networks are tiny: a GPU pays only at the paper's batch 4096"
 
 
 # ---------------------------------------------------------------------------------------------- run
@@ -34,7 +29,7 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=number(int, "--seed", minimum=0),
                         help="seed for the random keys (default: fresh keys every run)")
     parser.add_argument("-o", "--plot", help="also write a PNG of the bits (plaintext, key, ciphertext, Bob, Eve)")
-    _add_device_arg(parser)
+    add_device_arg(parser, "cpu", DEVICE_WHY)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,7 +74,7 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="runs/neuralcrypto/neuralcrypto",
                         help="checkpoint path without suffix; writes OUT.safetensors, OUT.json and OUT.png")
     parser.add_argument("--resume", action="store_true", help="continue from OUT if it exists")
-    _add_device_arg(parser)
+    add_device_arg(parser, "cpu", DEVICE_WHY)
 
 
 def train(args: argparse.Namespace) -> int:

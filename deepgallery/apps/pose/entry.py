@@ -10,7 +10,7 @@ from typing import Any
 
 from ...core.app import DemoItem
 from ...core.errors import UserError
-from ...core.runtime import DEVICE_CHOICES
+from ...core.runtime import add_device_arg
 
 EXAMPLES = Path(__file__).parent / "examples"
 
@@ -33,9 +33,7 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="--model paf: a checkpoint written by `deepgallery train pose` (default: "
                                              "the shipped one, trained on synthetic stick figures only)")
     parser.add_argument("--quiet", action="store_true", help="do not list the frames without people")
-    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
-                        help="--model paf: where the PyTorch network runs (auto picks cuda, then mps, then cpu); "
-                             "MoveNet always runs in onnxruntime on the CPU (default: auto)")
+    add_device_arg(parser, why="--model paf only: MoveNet always runs in onnxruntime on the CPU")
 
 
 def _detector(args: argparse.Namespace, stream: bool):
