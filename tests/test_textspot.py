@@ -116,13 +116,10 @@ def test_search_matches_prefixes_and_typos_and_ranks_exact_first(tmp_path):
     assert edit_distance("lodnon", "london", 2) == 1
 
 
-def test_empty_query_is_one_line_and_exit_2(tmp_path, capsys):
-    from deepgallery.cli import main
-
+def test_empty_query_is_one_line_and_exit_2(tmp_path, run_cli):
     _store_with(tmp_path, {"/v/a.mp4": ["London"]}).close()
-    rc = main(["run", "textspot", "search", "  ?! ", "--db", str(tmp_path / "idx.sqlite"),
-               "--out", str(tmp_path / "res")])
-    err = capsys.readouterr().err.strip()
+    rc, _, err = run_cli("run", "textspot", "search", "  ?! ", "--db", tmp_path / "idx.sqlite",
+                         "--out", tmp_path / "res")
     assert rc == 2 and len(err.splitlines()) == 1 and "empty query" in err
     assert not (tmp_path / "res").exists()  # no output files for bad input
 
@@ -232,8 +229,8 @@ def test_word_split_finds_the_gaps_between_words():
 
 
 def test_dict_recogniser_learns_on_tiny_synthetic_data(tmp_path):
-    from deepgallery.apps.textspot.model import WordCNNConfig
-    from deepgallery.apps.textspot.train import TrainConfig, load_recogniser, train
+    from deepgallery.apps.textspot.model import WordCNNConfig, load_recogniser
+    from deepgallery.apps.textspot.train import TrainConfig, train
 
     cfg = TrainConfig(rounds=4, samples_per_round=160, words=4, start_words=4, batch_size=16, lr=3e-3,
                       epochs_per_round=2, threads=1)
@@ -245,3 +242,78 @@ def test_dict_recogniser_learns_on_tiny_synthetic_data(tmp_path):
     assert len(words) == 4 and model.cfg.channels == (8, 16, 32, 32)
     losses = [float(line.split("loss ")[1].split(",")[0]) for line in logs if "loss" in line]
     assert losses[-1] < losses[0]
+
+
+# -- training from the command line: devices, resuming, several processes -----------------------------------------
+
+TINY_TRAIN = ("--words", "4", "--start-words", "4", "--grow-rounds", "1", "--samples-per-round", "32",
+              "--batch-size", "16", "--epochs-per-round", "1", "--device", "cpu")
+
+
+def test_train_cli_on_cpu_resumes_and_ends_with_an_fp16_checkpoint(tmp_path, run_cli):
+    import torch
+
+    from deepgallery.core import checkpoint
+
+    out = tmp_path / "dict4"
+    code, stdout, err = run_cli("train", "textspot", "--rounds", "1", "--out", out, *TINY_TRAIN)
+    assert code == 0, err
+    assert "on 4 words; checkpoint" in stdout
+    code, stdout, err = run_cli("train", "textspot", "--rounds", "2", "--out", out, *TINY_TRAIN)
+    assert code == 0, err
+    assert "at round 1" in stdout and "round 2/2" in stdout and "round 1/2" not in stdout  # resumed
+    tensors, config, meta = checkpoint.load(out)
+    assert meta["round"] == 2 and config["words"] == list(synth.lexicon()[:4])
+    assert meta["_optimizer"] is None  # the last round writes the shipped form: no optimizer state ...
+    assert all(v.dtype == torch.float16 for v in tensors.values() if v.is_floating_point())  # ... in fp16
+    code, _, err = run_cli("train", "textspot", "--rounds", "3", "--out", out, *TINY_TRAIN[2:], "--words", "5")
+    assert code == 2 and "--words" in err and len(err.splitlines()) == 1  # another dictionary: refused, not mixed
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+def test_device_flags_reach_the_device_choice(tmp_path, run_cli):
+    code, _, err = run_cli("train", "textspot", "--out", tmp_path / "m", "--device", "cuda")
+    assert code == 2 and "no CUDA GPU" in err and len(err.splitlines()) == 1
+    code, _, err = run_cli("run", "textspot", "index", tmp_path, "--db", tmp_path / "i.sqlite",
+                           "--backend", "jaderberg", "--device", "cuda")
+    assert code == 2 and "no CUDA GPU" in err and len(err.splitlines()) == 1
+
+
+def test_jaderberg_reader_runs_its_cnn_on_the_chosen_device():
+    import torch
+
+    from deepgallery.apps.textspot.readers import make_reader
+
+    reader = make_reader("jaderberg", device="cpu")
+    assert next(reader.model.parameters()).device == torch.device("cpu")
+    crop = synth.WordRenderer(seed=1).render("london")
+    (word, conf), = reader.classify([crop])
+    assert word in reader.words and 0.0 < conf <= 1.0
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_train_like_one(tmp_path, run_cli, torchrun_cli):
+    """Under torchrun each process trains on its half of the same global batches and DDP averages the gradients.
+    Batch norm (statistics per process) and dropout (masks per process) make the two runs differ step by step,
+    so the check is on what they learn: the same falling loss, to within what another seed would change."""
+    args = ("train", "textspot", "--rounds", "3", "--samples-per-round", "96", "--words", "4", "--start-words", "4",
+            "--grow-rounds", "1", "--batch-size", "16", "--epochs-per-round", "2", "--lr", "1e-2", "--threads", "1",
+            "--device", "cpu")
+    code, one, err = run_cli(*args, "--out", tmp_path / "one")
+    assert code == 0, err
+    proc = torchrun_cli(2, *args, "--out", tmp_path / "two")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    two = proc.stdout
+    assert two.count("checkpoint") == 1  # only rank 0 prints (and writes)
+
+    def losses(log: str) -> list[float]:
+        return [float(line.split("loss ")[1].split(",")[0]) for line in log.splitlines() if "loss" in line]
+
+    def final_accuracy(log: str) -> float:
+        return float(log.rsplit("val word accuracy ", 1)[1].split()[0])
+
+    a, b = losses(one), losses(two)
+    assert len(a) == len(b) == 3
+    assert a[-1] < 0.5 * a[0] and b[-1] < 0.5 * b[0]  # both learn
+    assert abs(a[0] - b[0]) < 0.1 and abs(a[-1] - b[-1]) < 0.2
+    assert final_accuracy(one) >= 0.5 and final_accuracy(two) >= 0.5  # 4 words: chance is 0.25

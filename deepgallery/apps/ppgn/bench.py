@@ -17,6 +17,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ...core.runtime import torch_threads
 from .classifier import class_names, load_classifier
 from .pipeline import diversity, load_prior
 from .sampler import SamplerConfig, activation_maximisation, sample
@@ -49,7 +50,13 @@ def photo_tv(size: int) -> float | None:
     return total_variation(torch.cat([load_init(p, size) for p in paths]))
 
 
-def run_bench(quick: bool) -> dict[str, Any]:
+def bench(quick: bool = False) -> dict[str, Any]:
+    """`deepgallery bench ppgn [--quick]`, on one CPU thread (small convolutions on a busy 2-core machine)."""
+    with torch_threads(1):
+        return _measure(quick)
+
+
+def _measure(quick: bool) -> dict[str, Any]:
     n, steps, size = (3, 30, 96) if quick else (6, 80, 128)
     base = SamplerConfig(steps=steps, size=size)
     classifier, prior = load_classifier(), load_prior()
@@ -78,5 +85,5 @@ def run_bench(quick: bool) -> dict[str, Any]:
         metrics["photo_total_variation"] = round(ref, 4)
     config = {"classes": list(CLASSES), "samples_per_class": n, "sampler": base.to_dict(),
               "classifier": classifier.source, "prior": "checkpoints/dae (PPGN-x DAE, fp16)",
-              "threads": torch.get_num_threads()}
+              "threads": 1}
     return {"metrics": metrics, "config": config, "device": "cpu"}

@@ -1,9 +1,8 @@
-"""Hooks for the CLI, `deepgallery demo`, `deepgallery bench` and the web gallery (see core/app.py)."""
+"""Hooks for the CLI, `deepgallery demo` and the web gallery (see core/app.py); the benchmark is in bench.py."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import tempfile
 import time
 from pathlib import Path
@@ -11,21 +10,7 @@ from typing import Any
 
 from ...core.app import DemoItem
 from ...core.errors import UserError, check_positive
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None):
-    """Run a block with n intra-op threads (None: leave PyTorch's default). Small batches through small convs
-    run faster on one thread than on two busy cores (measured here: 0.03 vs 0.83 s per DAE training step)."""
-    import torch
-
-    before = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+from ...core.runtime import torch_threads  # small batches through small convs: one thread is often fastest
 
 # ---------------------------------------------------------------------------------------------- run
 
@@ -106,42 +91,46 @@ def predict(class_name: str = "volcano", samples: int = 4, steps: int = 60, meth
 
 
 def add_train_args(parser: argparse.ArgumentParser) -> None:
+    from ...core.config import add_config_args, number
+    from ...core.runtime import add_device_arg, add_precision_arg
     from .prior import DAEConfig
     from .train import TrainConfig
 
-    t, d = TrainConfig(), DAEConfig()
     parser.add_argument("--data", help="folder of your photos (default: the photos in scikit-image/matplotlib)")
     parser.add_argument("--out", default="runs/ppgn-dae", help="run folder: resumable state goes here")
-    parser.add_argument("--steps", type=int, default=t.steps, help=f"Adam steps (default: {t.steps})")
-    parser.add_argument("--batch", type=int, default=t.batch, help=f"crops per step (default: {t.batch})")
-    parser.add_argument("--crop", type=int, default=t.crop, help=f"crop side, multiple of 4 (default: {t.crop})")
-    parser.add_argument("--lr", type=float, default=t.lr)
-    parser.add_argument("--width", type=int, default=d.width, help=f"DAE channels (default: {d.width})")
-    parser.add_argument("--seed", type=int, default=t.seed)
+    add_config_args(parser, TrainConfig)  # --steps --batch --crop --lr --seed
+    add_config_args(parser, DAEConfig)  # --width
     parser.add_argument("--export", help="also write the fp16 prior the sampler loads (NAME -> NAME.safetensors)")
-    parser.add_argument("--threads", type=int, help="CPU threads for PyTorch (the shipped prior: 1)")
+    parser.add_argument("--threads", type=number(int, "--threads", minimum=1),
+                        help="CPU threads for PyTorch (the shipped prior: 1)")
+    add_device_arg(parser)
+    add_precision_arg(parser)
 
 
 def train(args: argparse.Namespace) -> int:
+    from ...core import distributed
+    from ...core.config import config_from_args
     from .prior import DAEConfig
     from .train import TrainConfig, export_fp16, train_dae
 
-    for name in ("steps", "batch", "lr", "width"):
-        check_positive(f"--{name}", getattr(args, name))
-    if args.crop % 4 or args.crop < 8:
+    if args.crop % 4:
         raise UserError(f"--crop must be a multiple of 4 and at least 8, got {args.crop}")
-    if args.threads is not None:
-        check_positive("--threads", args.threads)
-    cfg = TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed)
-    with torch_threads(args.threads):
-        dae, losses = train_dae(args.out, cfg, DAEConfig(width=args.width), data=args.data)
-    if args.export:
-        path = export_fp16(dae, args.export, {"steps": args.steps, "data": args.data or "built-in photos"})
-        print(f"prior written to {path}")
+    if args.width % 8:
+        raise UserError(f"--width must be a multiple of 8 (GroupNorm of 8 groups), got {args.width}")
+    cfg, dae_cfg = config_from_args(TrainConfig, args), config_from_args(DAEConfig, args)
+    ctx = distributed.start(args.device)
+    try:
+        with torch_threads(args.threads):
+            dae, _ = train_dae(args.out, cfg, dae_cfg, data=args.data, ctx=ctx, precision=args.precision)
+        if args.export and ctx.is_main:
+            path = export_fp16(dae, args.export, {"steps": args.steps, "data": args.data or "built-in photos"})
+            print(f"prior written to {path}")
+    finally:
+        distributed.finish(ctx)
     return 0
 
 
-# ---------------------------------------------------------------------------------------- demo / bench
+# ---------------------------------------------------------------------------------------------- demo
 
 
 def demo(out_dir: Path) -> list[DemoItem]:
@@ -161,9 +150,3 @@ def demo(out_dir: Path) -> list[DemoItem]:
             seconds=time.perf_counter() - start))
     return items
 
-
-def bench(quick: bool = False) -> dict[str, Any]:
-    from .bench import run_bench
-
-    with torch_threads(1):
-        return run_bench(quick)

@@ -14,12 +14,13 @@ import torch.nn.functional as F
 from ...core.atomic import write_text
 from ...core.errors import UserError
 from ...core.media import read_image
+from . import APP
 from .classes import ClassChoice, match_class
 from .classifier import class_names, load_classifier
+from .prior import load_dae
 from .render import save_grid
 from .sampler import SamplerConfig, activation_maximisation, sample
 
-PRIOR_PATH = Path(__file__).parent / "checkpoints" / "dae"
 METHODS = ("ppgn", "am")
 MAX_SAMPLES, MAX_STEPS = 64, 5000
 
@@ -48,9 +49,8 @@ def load_init(path: str | Path, size: int) -> torch.Tensor:
 
 
 def load_prior(path: str | Path | None = None):
-    from .train import load_dae
-
-    return load_dae(path or PRIOR_PATH)
+    """The DAE prior R at `path`; None: the shipped one."""
+    return load_dae(path)
 
 
 def generate(
@@ -92,7 +92,7 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
         "mean_confidence": round(float(result["confidence"].mean()), 4),
         "top1": [names[int(i)] for i in result["top1"]],
         "sampler": result["cfg"].to_dict(), "classifier": result["classifier"],
-        "prior": str(PRIOR_PATH.name) if result["method"] == "ppgn" else None,
+        "prior": APP.checkpoint("dae").name if result["method"] == "ppgn" else None,
     }
 
 

@@ -11,14 +11,20 @@ It is fully convolutional, so a prior trained on 64×64 photo crops applies to a
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 
+from ...core import checkpoint
+from ...core.config import option
+from . import APP
+
 
 @dataclass
 class DAEConfig:
-    width: int = 16  # channels at full resolution; x2 per level down (218k params: the prior ships at 440 kB)
+    width: int = option(16, "DAE channels at full resolution, x2 per level down (a multiple of 8)", minimum=8)
+    # 16 channels: 218k params, the prior ships at 440 kB
     blocks: int = 2  # residual blocks at the lowest (1/4) resolution
     noise_min: float = 0.02  # smallest training noise std (pixels in [0, 1]): fine detail of the score
     noise_max: float = 0.30  # largest training noise std: lets R pull far-off samples (e.g. the start) back
@@ -70,10 +76,25 @@ class DAE(nn.Module):
         return x - self.noise(x)
 
 
-def dae_loss(dae: DAE, clean: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Denoising objective: ||R(x + σ n) - x||², σ ~ U[noise_min, noise_max] per image, n ~ N(0, I)."""
+def add_noise(cfg: DAEConfig, clean: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """x + σ n, σ ~ U[noise_min, noise_max] per image, n ~ N(0, I): the DAE's input (B, 3, H, W), drawn on the
+    CPU from `generator` (so a batch is the same whatever device trains on it)."""
     b = clean.shape[0]
-    lo, hi = dae.cfg.noise_min, dae.cfg.noise_max
+    lo, hi = cfg.noise_min, cfg.noise_max
     sigma = lo + (hi - lo) * torch.rand(b, 1, 1, 1, generator=generator)  # (B, 1, 1, 1)
-    noisy = clean + sigma * torch.randn(clean.shape, generator=generator)
-    return ((dae(noisy) - clean) ** 2).mean()
+    return clean + sigma * torch.randn(clean.shape, generator=generator)
+
+
+def denoising_error(dae: nn.Module, noisy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """The denoising objective ||R(x + σ n) - x||², a mean over pixels; float32 even when R ran under bf16
+    autocast. `noisy` comes from `add_noise`."""
+    return ((dae(noisy).float() - clean) ** 2).mean()
+
+
+def load_dae(path: str | Path | None = None) -> DAE:
+    """A trained prior R (eval mode, float32) from NAME.safetensors + NAME.json; None: the shipped one."""
+    tensors, config, _ = checkpoint.load(path or APP.checkpoint("dae"),
+                                         how_to_fix="train one with `deepgallery train ppgn`")
+    dae = DAE(DAEConfig(**config["dae"]))
+    dae.load_state_dict({k: v.float() for k, v in tensors.items()})
+    return dae.eval()

@@ -63,11 +63,12 @@ def recogniser_accuracies(n: int) -> dict[str, float]:
     """Case-insensitive exact-word accuracy of rapidocr and of our DICT CNN on the same crops."""
     from deepgallery.core import checkpoint
 
+    from . import APP
     from .readers import JaderbergReader
-    from .train import DEFAULT_CHECKPOINT, TrainConfig
+    from .train import TrainConfig
 
-    have_model = checkpoint.exists(DEFAULT_CHECKPOINT)
-    jr = JaderbergReader(checkpoint_path=DEFAULT_CHECKPOINT) if have_model else None  # the shipped model
+    shipped = APP.checkpoint("jaderberg_dict200")
+    jr = JaderbergReader(checkpoint_path=shipped) if checkpoint.exists(shipped) else None  # the shipped model
     crops, words = word_accuracy_crops(n, jr.words if jr else synth.lexicon()[: TrainConfig().words])
     rapid = RapidOCRReader(min_confidence=0.0)
     rapid_ok = sum(normalise(rapid.recognise(c)[0]).replace(" ", "") == w for c, w in zip(crops, words, strict=True))
@@ -78,7 +79,8 @@ def recogniser_accuracies(n: int) -> dict[str, float]:
     return out
 
 
-def run_bench(quick: bool) -> dict:
+def bench(quick: bool = False) -> dict:
+    """`deepgallery bench textspot [--quick]`: the metrics above, on the CPU."""
     n_videos, seconds, n_crops = (3, 20.0, 300) if quick else (8, 30.0, 1000)
     spec = synth.VideoSpec(seconds=seconds, words=int(seconds / 2))
     metrics: dict[str, float] = {}

@@ -1,8 +1,8 @@
-"""CLI, demo, bench and web hooks of textspot.
+"""CLI, demo and web hooks of textspot (the benchmark is in bench.py).
 
-    deepgallery run textspot index VIDEO_OR_DIR... [--db PATH] [--backend rapidocr|tesseract|jaderberg]
+    deepgallery run textspot index VIDEO_OR_DIR... [--db PATH] [--backend rapidocr|tesseract|jaderberg] [--device D]
     deepgallery run textspot search "london" [--format text|json|csv] [--out DIR]
-    deepgallery train textspot [--rounds N]
+    deepgallery train textspot [--rounds N] [--device D]      (or under torchrun: several processes)
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from .readers import BACKENDS
 
 
 def add_run_args(parser: argparse.ArgumentParser) -> None:
+    from deepgallery.core.runtime import add_device_arg
+
     from .indexer import default_db
 
     sub = parser.add_subparsers(dest="action", required=True, metavar="{index,search}")
@@ -27,11 +29,13 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="VIDEO_OR_DIR", help="video or image files, or folders of them")
     p.add_argument("--db", type=Path, default=default_db(), help=f"index file (default: {default_db()})")
     p.add_argument("--backend", default="rapidocr", choices=BACKENDS,
-                   help="text reader: rapidocr (PP-OCR, default), tesseract, or jaderberg (the paper's CNN)")
+                   help="text reader: rapidocr (PP-OCR, default), tesseract, or jaderberg (the paper's CNN, on "
+                        "--device; the other two run on the CPU)")
     p.add_argument("--interval", type=float, default=0.5,
                    help="seconds between sampled frames, at most 1 (default 0.5)")
     p.add_argument("--min-confidence", type=float, default=0.5, help="drop readings below this (0..1)")
     p.add_argument("--force", action="store_true", help="re-read files even if unchanged")
+    add_device_arg(p, why="the jaderberg backend's word CNN; rapidocr and tesseract run on the CPU")
     p = sub.add_parser("search", help="find the videos and moments where a word appears")
     p.add_argument("query", help="word(s) to find; prefixes and small typos match too")
     p.add_argument("--db", type=Path, default=default_db(), help=f"index file (default: {default_db()})")
@@ -62,7 +66,7 @@ def _index(args: argparse.Namespace) -> int:
     if not 0.0 <= args.min_confidence <= 1.0:
         raise UserError(f"--min-confidence must be in [0, 1], got {args.min_confidence}")
     check_positive("--interval", args.interval)
-    reader = make_reader(args.backend, args.min_confidence)
+    reader = make_reader(args.backend, args.min_confidence, device=args.device)
     store = _open_store(args.db, must_exist=False)
     try:
         stats = index_paths(args.paths, store, reader, SampleConfig(interval=args.interval), force=args.force)
@@ -100,48 +104,36 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def add_train_args(parser: argparse.ArgumentParser) -> None:
-    from .train import TrainConfig, user_checkpoint
+    from deepgallery.core.config import add_config_args
+    from deepgallery.core.runtime import add_device_arg, add_precision_arg
 
-    d = TrainConfig()
-    parser.add_argument("--rounds", type=int, default=d.rounds, help="render-then-train rounds")
-    parser.add_argument("--samples-per-round", type=int, default=d.samples_per_round,
-                        help="word images rendered each round")
-    parser.add_argument("--start-words", type=int, default=d.start_words,
-                        help="incremental training: words in play in round 1")
-    parser.add_argument("--grow-rounds", type=int, default=d.grow_rounds,
-                        help="incremental training: the whole dictionary is in play from this round")
-    parser.add_argument("--epochs-per-round", type=int, default=d.epochs_per_round, help="passes over each shard")
-    parser.add_argument("--words", type=int, default=d.words,
-                        help=f"dictionary size: the first N words of lexicon.txt (default {d.words}; 0 = all 500)")
-    parser.add_argument("--batch-size", type=int, default=d.batch_size)
-    parser.add_argument("--lr", type=float, default=d.lr)
-    parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--threads", type=int, default=d.threads, help="CPU threads for torch")
+    from .model import user_checkpoint
+    from .train import TrainConfig
+
+    add_config_args(parser, TrainConfig)  # --rounds --samples-per-round ... --batch-size --lr --seed --threads
     parser.add_argument("--out", type=Path, default=user_checkpoint(),
                         help=f"checkpoint path without suffix; an existing one is resumed (default {user_checkpoint()},"
                              " which the jaderberg backend then uses instead of the shipped one)")
+    add_device_arg(parser)
+    add_precision_arg(parser)
 
 
 def train(args: argparse.Namespace) -> int:
+    from deepgallery.core import distributed
+    from deepgallery.core.config import config_from_args
+
     from .train import TrainConfig
     from .train import train as train_loop
 
-    for name in ("rounds", "samples_per_round", "epochs_per_round", "start_words", "grow_rounds", "batch_size",
-                 "threads"):
-        check_positive(f"--{name.replace('_', '-')}", getattr(args, name))
-    cfg = TrainConfig(rounds=args.rounds, samples_per_round=args.samples_per_round,
-                      epochs_per_round=args.epochs_per_round, start_words=args.start_words,
-                      grow_rounds=args.grow_rounds, words=args.words, batch_size=args.batch_size, lr=args.lr,
-                      seed=args.seed, threads=args.threads)
-    result = train_loop(cfg, out=args.out)
-    print(f"val word accuracy {result['val_accuracy']:.3f} on {result['words']} words; checkpoint {args.out}")
+    cfg = config_from_args(TrainConfig, args)
+    ctx = distributed.start(args.device)
+    try:
+        result = train_loop(cfg, out=args.out, ctx=ctx, precision=args.precision)
+        if ctx.is_main:
+            print(f"val word accuracy {result['val_accuracy']:.3f} on {result['words']} words; checkpoint {args.out}")
+    finally:
+        distributed.finish(ctx)
     return 0
-
-
-def bench(quick: bool) -> dict:
-    from .benchmark import run_bench
-
-    return run_bench(quick)
 
 
 def predict(video: str, query: str = "london") -> dict:

@@ -14,9 +14,14 @@ normalisation after each convolution, and a 200-word dictionary instead of 90,00
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
+
+from deepgallery.core import assets, checkpoint
+
+from . import APP
 
 
 @dataclass
@@ -57,3 +62,19 @@ class WordCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))  # (B, N)
+
+
+def user_checkpoint() -> Path:
+    """Where `deepgallery train textspot` writes by default (the shipped checkpoint stays untouched)."""
+    return assets.home() / "textspot" / "jaderberg_dict"
+
+
+def load_recogniser(path: str | Path | None = None) -> tuple[WordCNN, tuple[str, ...]]:
+    """The trained model (eval mode, float32) and its dictionary, from a safetensors checkpoint: `path`, else
+    the user's own (`user_checkpoint()`) if trained, else the shipped one (APP.checkpoint("jaderberg_dict200"))."""
+    if path is None:
+        path = user_checkpoint() if checkpoint.exists(user_checkpoint()) else APP.checkpoint("jaderberg_dict200")
+    tensors, config, meta = checkpoint.load(path, how_to_fix="train one with `deepgallery train textspot`")
+    model = WordCNN(WordCNNConfig.from_dict(config["model"]))
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
+    return model.eval(), tuple(config["words"])

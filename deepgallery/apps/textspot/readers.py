@@ -154,14 +154,15 @@ class JaderbergReader(Reader):
 
     name = "jaderberg"
 
-    def __init__(self, min_confidence: float = 0.5, checkpoint_path=None):
+    def __init__(self, min_confidence: float = 0.5, checkpoint_path=None, device="cpu"):
         import torch
 
+        from .model import load_recogniser
         from .synth import to_model_input
-        from .train import load_recogniser
 
-        self.torch, self.to_input = torch, to_model_input
-        self.model, self.words = load_recogniser(checkpoint_path)
+        self.torch, self.to_input, self.device = torch, to_model_input, torch.device(device)
+        model, self.words = load_recogniser(checkpoint_path)
+        self.model = model.to(self.device)
         self.detector = RapidOCRReader(min_confidence=0.0)
         self.min_confidence = min_confidence
 
@@ -171,7 +172,7 @@ class JaderbergReader(Reader):
             return []
         x = np.stack([self.to_input(c) for c in crops])[:, None]  # (B, 1, 32, 100)
         with self.torch.no_grad():
-            p = self.model(self.torch.from_numpy(x)).softmax(1)  # (B, N)
+            p = self.model(self.torch.from_numpy(x).to(self.device)).softmax(1).cpu()  # (B, N)
         conf, idx = p.max(1)
         return [(self.words[i], float(c)) for i, c in zip(idx.tolist(), conf.tolist(), strict=True)]
 
@@ -199,8 +200,9 @@ class JaderbergReader(Reader):
         return lines
 
 
-def make_reader(name: str, min_confidence: float = 0.5) -> Reader:
-    """The reader called `name` (one of BACKENDS)."""
+def make_reader(name: str, min_confidence: float = 0.5, device: str = "cpu") -> Reader:
+    """The reader called `name` (one of BACKENDS); `device` (a --device choice) is where the jaderberg
+    backend's CNN runs (the others are ONNX Runtime or Tesseract on the CPU)."""
     if name == "rapidocr":
         return RapidOCRReader(min_confidence)
     if name == "tesseract":
@@ -208,5 +210,7 @@ def make_reader(name: str, min_confidence: float = 0.5) -> Reader:
     if name == "jaderberg":
         # the DICT softmax spreads over many look-alike words, so its probabilities run lower than PP-OCR's
         # scores: the CLI's default 0.5 maps to 0.2 here
-        return JaderbergReader(0.4 * min_confidence)
+        from deepgallery.core.runtime import choose_device
+
+        return JaderbergReader(0.4 * min_confidence, device=choose_device(device))
     raise unknown_name_error("backend", name, BACKENDS)
