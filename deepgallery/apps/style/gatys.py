@@ -53,6 +53,22 @@ class GatysConfig:
     precision: str = "auto"  # backbone forward: auto = bfloat16 autocast on a CUDA GPU, float32 elsewhere (fp32, bf16)
 
 
+# The paper's layers are VGG's (relu4_2; relu1_1 ... relu5_1). For the other backbones: a content layer about as deep
+# as conv4_2 and one style layer at the end of each of the first five stages (the paper's choice, translated).
+NON_VGG_LAYERS = {
+    "efficientnet-lite0": ("block7", ("stem", "block0", "block2", "block4", "block7")),
+    "googlenet": ("inception4b", ("conv1", "conv3", "inception3b", "inception4b", "inception4e")),
+}
+
+
+def layers_for(net_name: str, cfg: GatysConfig) -> tuple[str, tuple[str, ...]]:
+    """(content layer, style layers) for backbone `net_name`: the config's own unless they are the VGG defaults
+    and the backbone is not a VGG, in which case its translated layers (NON_VGG_LAYERS)."""
+    chosen = (cfg.content_layer, tuple(cfg.style_layers))
+    vgg_default = (GatysConfig.content_layer, GatysConfig.style_layers)
+    return NON_VGG_LAYERS[net_name] if net_name in NON_VGG_LAYERS and chosen == vgg_default else chosen
+
+
 # beta per backbone (alpha = 1): feature scales differ between nets, so one ratio does not fit all.
 DEFAULT_STYLE_WEIGHT = {"craft-vgg16bn": 1e3, "vgg19": 1e3, "vgg16": 1e3, "efficientnet-lite0": 1e4,
                         "googlenet": 1e3}
@@ -117,14 +133,15 @@ class StyleLoss:
                  style_weights: Sequence[float], temporal: TemporalTarget | None = None) -> None:
         self.net, self.prep, self.cfg = net, prep, cfg
         self.temporal = temporal if cfg.temporal_weight > 0 else None
-        self.layers = net.check_layers([cfg.content_layer, *cfg.style_layers])
+        self.content_layer, self.style_layers = layers_for(net.name, cfg)
+        self.layers = net.check_layers([self.content_layer, *self.style_layers])
         with torch.no_grad():
-            self.p = self.features(content, [cfg.content_layer])[cfg.content_layer]
+            self.p = self.features(content, [self.content_layer])[self.content_layer]
             total = sum(style_weights)
             self.a = {}
             for s, w in zip(styles, style_weights, strict=True):
-                fs = self.features(s, cfg.style_layers)
-                for layer in cfg.style_layers:
+                fs = self.features(s, self.style_layers)
+                for layer in self.style_layers:
                     self.a[layer] = self.a.get(layer, 0) + (w / total) * gram(fs[layer])
 
     def features(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
@@ -133,9 +150,9 @@ class StyleLoss:
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         feats = self.features(x, self.layers)
-        lc = content_loss(feats[self.cfg.content_layer], self.p)
-        w_l = 1.0 / len(self.cfg.style_layers)  # Eq. 5: equal weights
-        ls = sum(w_l * style_layer_loss(gram(feats[layer]), self.a[layer]) for layer in self.cfg.style_layers)
+        lc = content_loss(feats[self.content_layer], self.p)
+        w_l = 1.0 / len(self.style_layers)  # Eq. 5: equal weights
+        ls = sum(w_l * style_layer_loss(gram(feats[layer]), self.a[layer]) for layer in self.style_layers)
         beta = self.cfg.style_weight or DEFAULT_STYLE_WEIGHT.get(self.net.name, 1e3)
         total = self.cfg.content_weight * lc + beta * ls
         parts = {"content": lc.item(), "style": ls.item()}
