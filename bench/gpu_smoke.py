@@ -118,12 +118,12 @@ def run_one(argv: list[str], device: str) -> dict:
             code = main(argv)
         status, detail = ("ok", "") if code == 0 else ("failed", f"exit {code}: {_last_line(err.getvalue())}")
     except UserError as exc:
-        status, detail = ("skipped" if "needs the Python package" in str(exc) else "failed"), str(exc)
+        status, detail = ("skipped" if _missing_package(str(exc)) else "failed"), str(exc)
     except SystemExit as exc:
         status, detail = "failed", f"exit {exc.code}: {_last_line(err.getvalue())}"
     except Exception as exc:  # noqa: BLE001 — a smoke test reports every failure and goes on
         status, detail = "failed", f"{type(exc).__name__}: {exc}"
-    if status == "failed" and "needs the Python package" in detail:
+    if status == "failed" and _missing_package(detail):
         status = "skipped"
     seconds = time.perf_counter() - start
     peak = None
@@ -134,6 +134,11 @@ def run_one(argv: list[str], device: str) -> dict:
         peak = torch.cuda.max_memory_allocated() / 2**30
     return {"status": status, "seconds": round(seconds, 2), "peak_gib": None if peak is None else round(peak, 3),
             "detail": detail[:300]}
+
+
+def _missing_package(message: str) -> bool:
+    """An app's one-line error for an optional package that is not installed (it names what to pip install)."""
+    return " needs " in message and "pip install" in message
 
 
 def _last_line(text: str) -> str:
@@ -165,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             row = run_one(cmd, args.device)
         except Exception as exc:  # noqa: BLE001 — e.g. the app's optional package is missing at parse time
-            row = {"status": "skipped" if "needs the Python package" in str(exc) else "failed",
+            row = {"status": "skipped" if _missing_package(str(exc)) else "failed",
                    "detail": f"{type(exc).__name__}: {exc}"[:300]}
         row = {"app": app, "command": what, **row}
         rows.append(row)

@@ -82,6 +82,20 @@ def test_asset_checksum(tmp_path, monkeypatch):
     assert assets.fetch(good) == tmp_path / "assets" / "toy.bin"
 
 
+def test_assets_command_exits_1_when_a_checksum_fails(tmp_path, monkeypatch, run_cli):
+    """`deepgallery assets` reports missing assets and exits 0; a corrupt one (SHA-256 mismatch) exits 1."""
+    monkeypatch.setenv("DEEPGALLERY_HOME", str(tmp_path))
+    toy = assets.Asset(name="toy", filename="toy.bin", sha256="0" * 64, how_to_get="make it")
+    fake = App(id="fake", title="Fake", paper="p", paper_url="u", summary="s", assets=(toy,))
+    monkeypatch.setattr(registry, "all_apps", lambda: {"fake": fake})
+    code, out, err = run_cli("assets")
+    assert code == 0 and "missing" in out and err == ""
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "toy.bin").write_bytes(b"abc")
+    code, out, err = run_cli("assets")
+    assert code == 1 and "corrupt" in out and "1 asset(s) fail their SHA-256 check" in err
+
+
 def test_media_image_round_trip_and_bad_files(tmp_path):
     img = (np.random.default_rng(0).random((20, 30, 3)) * 255).astype(np.uint8)
     media.save_image(tmp_path / "a.png", img)
@@ -130,7 +144,7 @@ def test_bench_json_contract(tmp_path, monkeypatch):
     fake = App(id="fake", title="Fake", paper="p", paper_url="u", summary="s", status="built",
                         entry="x")
     monkeypatch.setattr(registry, "get", lambda _id: fake)
-    monkeypatch.setattr(App, "hooks", lambda self: FakeHooks)
+    monkeypatch.setattr(App, "bench_module", lambda self: FakeHooks)  # bench(quick) lives in the app's bench.py
     assert cli.main(["bench", "fake", "--quick", "--json", str(tmp_path / "r.json")]) == 0
     record = json.loads((tmp_path / "r.json").read_text())
     assert record["app"] == "fake" and record["metrics"] == {"score": 1.5} and record["config"] == {"quick": True}

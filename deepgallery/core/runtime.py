@@ -91,8 +91,8 @@ def autocast(device, precision: str = "auto"):
     return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
-def add_precision_arg(parser, default: str = "auto") -> None:
-    """The shared `--precision auto|fp32|bf16` flag."""
+def add_precision_arg(parser, default: str = "auto", why: str = "") -> None:
+    """The shared `--precision auto|fp32|bf16` flag; `why` says why the default is what it is (a measurement)."""
     parser.add_argument("--precision", default=default, choices=PRECISION_CHOICES,
                         help="arithmetic: auto = bfloat16 autocast on a CUDA GPU, float32 elsewhere; fp32; bf16 "
-                             f"(default: {default})")
+                             f"(default: {default}{'; ' + why if why else ''})")

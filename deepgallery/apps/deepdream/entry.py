@@ -21,6 +21,9 @@ WEB_EXAMPLES = [
 ]
 
 
+PRECISION_WHY = "on an H200, bf16 made Gatys at 512 px and DeepDream at 1024 px no faster (bench/gpu_smoke.py)"
+
+
 def add_run_args(p: argparse.ArgumentParser) -> None:
     from .dream import DreamConfig
 
@@ -48,7 +51,7 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = PyTorch default)")
     add_device_arg(p)
-    add_precision_arg(p)
+    add_precision_arg(p, "fp32", PRECISION_WHY)
 
 
 def _job(args: argparse.Namespace):

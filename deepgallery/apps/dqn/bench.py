@@ -76,7 +76,6 @@ def shipped_score(game: str, episodes: int) -> float:
 def bench(quick: bool = False) -> dict:
     """Throughput of ours (bf16 and fp32) and of SB3 in ABBA order, and the shipped agents' scores."""
     s = _settings(quick)
-    threads = torch.get_num_threads  # only read, for the record: both contenders run with the same count
     # ABBA order over the three contenders, each measured twice, so that a load change on a shared machine
     # weighs on all of them alike.
     runs: dict[str, list[float]] = {"bf16": [], "peer": [], "fp32": []}
@@ -93,6 +92,6 @@ def bench(quick: bool = False) -> dict:
                "breakout_eval_score": shipped_score("breakout", episodes)}
     config = {**s, "eval_episodes": episodes, "default_precision": default,
               "runs_sps": {k: [round(x, 1) for x in v] for k, v in runs.items()},
-              "torch_threads": threads(),
+              "torch_threads": torch.get_num_threads(),  # the same count for both contenders
               "peer": "stable-baselines3 DQN (CnnPolicy, make_atari_env, VecFrameStack 4)"}
     return {"metrics": metrics, "config": config, "device": "cpu"}

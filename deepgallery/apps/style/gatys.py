@@ -50,23 +50,36 @@ class GatysConfig:
     seed: int = 0  # for the noise initialisation
     style_weights: list[float] = field(default_factory=list)  # blend weights of several styles (default equal)
     temporal_weight: float = 1.0  # gamma in Ruder et al. Eq. 8 (video frames after the first); 0 = warped start only
-    precision: str = "auto"  # backbone forward: auto = bfloat16 autocast on a CUDA GPU, float32 elsewhere (fp32, bf16)
+    precision: str = "fp32"  # backbone forward: fp32; bf16 (autocast) was no faster on an H200 (README, GPU)
 
 
-# The paper's layers are VGG's (relu4_2; relu1_1 ... relu5_1). For the other backbones: a content layer about as deep
-# as conv4_2 and one style layer at the end of each of the first five stages (the paper's choice, translated).
+# The papers' layers are VGG's. For the other backbones, the same depths translated: Gatys et al. take a content
+# layer about as deep as conv4_2 and one style layer at the end of each of the first five stages; Johnson et al.'s
+# perceptual loss (the fast nets) takes relu2_2 for content and relu1_2, relu2_2, relu3_3, relu4_3 for style.
 NON_VGG_LAYERS = {
     "efficientnet-lite0": ("block7", ("stem", "block0", "block2", "block4", "block7")),
     "googlenet": ("inception4b", ("conv1", "conv3", "inception3b", "inception4b", "inception4e")),
 }
+NON_VGG_PERCEPTUAL_LAYERS = {
+    "efficientnet-lite0": ("block0", ("stem", "block0", "block2", "block4")),
+    "googlenet": ("conv3", ("conv1", "conv3", "inception3b", "inception4b")),
+}
+
+
+def translated_layers(net_name: str, chosen: tuple[str, Sequence[str]], vgg_default: tuple[str, Sequence[str]],
+                      table: dict[str, tuple[str, tuple[str, ...]]]) -> tuple[str, tuple[str, ...]]:
+    """(content layer, style layers) for backbone `net_name`: the chosen ones, unless they are the VGG defaults and
+    the backbone is not a VGG, in which case that backbone's translation from `table`."""
+    content, style = chosen[0], tuple(chosen[1])
+    if net_name in table and (content, style) == (vgg_default[0], tuple(vgg_default[1])):
+        return table[net_name]
+    return content, style
 
 
 def layers_for(net_name: str, cfg: GatysConfig) -> tuple[str, tuple[str, ...]]:
-    """(content layer, style layers) for backbone `net_name`: the config's own unless they are the VGG defaults
-    and the backbone is not a VGG, in which case its translated layers (NON_VGG_LAYERS)."""
-    chosen = (cfg.content_layer, tuple(cfg.style_layers))
-    vgg_default = (GatysConfig.content_layer, GatysConfig.style_layers)
-    return NON_VGG_LAYERS[net_name] if net_name in NON_VGG_LAYERS and chosen == vgg_default else chosen
+    """Gatys et al.'s layers for this backbone (`translated_layers` with NON_VGG_LAYERS)."""
+    return translated_layers(net_name, (cfg.content_layer, cfg.style_layers),
+                             (GatysConfig.content_layer, GatysConfig.style_layers), NON_VGG_LAYERS)
 
 
 # beta per backbone (alpha = 1): feature scales differ between nets, so one ratio does not fit all.

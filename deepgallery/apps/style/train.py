@@ -38,7 +38,7 @@ from deepgallery.core.runtime import progress, seed_everything, torch_threads
 
 from .fast import SLIM, FastConfig, TransformNet, fast_checkpoint, load_fast, stylise_fast, total_variation
 from .fast_infer import FastInference
-from .gatys import content_loss, features, gram, style_layer_loss
+from .gatys import NON_VGG_PERCEPTUAL_LAYERS, content_loss, features, gram, style_layer_loss, translated_layers
 from .photos import folder_photos, offline_photos, random_crops
 
 
@@ -105,6 +105,12 @@ def train(cfg: FastTrainConfig, device: str = "auto") -> Path | None:
     return Path(cfg.out) if ctx.is_main else None
 
 
+def perceptual_layers(net_name: str, cfg: FastTrainConfig) -> tuple[str, tuple[str, ...]]:
+    """Johnson et al.'s loss layers for this backbone (VGG names, or their translation for another net)."""
+    return translated_layers(net_name, (cfg.content_layer, cfg.style_layers),
+                             (FastTrainConfig.content_layer, FastTrainConfig.style_layers), NON_VGG_PERCEPTUAL_LAYERS)
+
+
 def _train(cfg: FastTrainConfig, ctx: distributed.Dist) -> None:
     seed_everything(cfg.seed)
     style_img, _ = load_rgb(cfg.style, max_side=cfg.style_size, what="style image")
@@ -112,9 +118,10 @@ def _train(cfg: FastTrainConfig, ctx: distributed.Dist) -> None:
     name = cfg.backbone or default_backbone("style")
     net, prep = backbone(name)
     net = net.to(ctx.device)
-    layers = net.check_layers([cfg.content_layer, *cfg.style_layers])
+    content_layer, style_layers = perceptual_layers(name, cfg)
+    layers = net.check_layers([content_layer, *style_layers])
     with torch.no_grad():
-        fs = features(net, prep, to_tensor(style_img, ctx.device), cfg.style_layers, cfg.precision)
+        fs = features(net, prep, to_tensor(style_img, ctx.device), style_layers, cfg.precision)
         targets = {k: gram(v) for k, v in fs.items()}  # (1, N, N) per layer
 
     model = distributed.wrap(TransformNet(cfg.model), ctx)
@@ -129,9 +136,9 @@ def _train(cfg: FastTrainConfig, ctx: distributed.Dist) -> None:
         y = model(x)  # (B / world, 3, crop, crop)
         feats = features(net, prep, torch.cat([y, x]), layers, cfg.precision)
         b = x.shape[0]
-        lc = content_loss(feats[cfg.content_layer][:b], feats[cfg.content_layer][b:].detach())
-        ls = sum(style_layer_loss(gram(feats[k][:b]), targets[k].expand(b, -1, -1)) / b for k in cfg.style_layers)
-        ls = ls / len(cfg.style_layers)
+        lc = content_loss(feats[content_layer][:b], feats[content_layer][b:].detach())
+        ls = sum(style_layer_loss(gram(feats[k][:b]), targets[k].expand(b, -1, -1)) / b for k in style_layers)
+        ls = ls / len(style_layers)
         loss = cfg.content_weight * lc + cfg.style_weight * ls + cfg.tv_weight * total_variation(y)
         opt.zero_grad()
         loss.backward()
@@ -209,9 +216,8 @@ def _distill(cfg: DistillConfig, ctx: distributed.Dist) -> None:
         name = cfg.backbone or default_backbone("style")
         net, prep = backbone(name)
         net = net.to(ctx.device)
-        tcfg = FastTrainConfig()
-        perceptual = (net, prep, tcfg.content_layer, tcfg.style_layers,
-                      net.check_layers([tcfg.content_layer, *tcfg.style_layers]))
+        content_layer, style_layers = perceptual_layers(name, FastTrainConfig())
+        perceptual = (net, prep, content_layer, style_layers, net.check_layers([content_layer, *style_layers]))
 
     model = distributed.wrap(TransformNet(cfg.model), ctx)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
