@@ -76,7 +76,7 @@ def add_config_args(parser: argparse.ArgumentParser, cls: type, prefix: str = ""
             kind = next(a for a in args if a is not type(None))  # `int | None`: the flag takes an int
             args = typing.get_args(kind)
         dest = f"{prefix.replace('-', '_')}{f.name}"
-        text = f"{f.metadata['help']} (default: {default})"
+        text = f"{f.metadata['help']} (default: {default})".replace("%", "%%")  # argparse %-formats help
         m = f.metadata
         if kind is bool:
             parser.add_argument(flag, dest=dest, default=default, action=argparse.BooleanOptionalAction, help=text)

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from ...core import checkpoint, distributed
+from ...core.config import add_config_args, config_from_args, number, option
 from ...core.errors import UserError
 from ...core.runtime import add_device_arg, progress, seed_everything, torch_threads
 from . import APP
@@ -27,36 +28,27 @@ from .render import PairBank
 
 @dataclass
 class TrainConfig:
-    steps: int = 3000  # optimizer steps
-    batch: int = 16  # eye pairs per step
-    bank_sets: int = 768  # procedural eyes pre-rendered for training (render.PairBank)
+    steps: int = option(3000, "optimizer steps", minimum=1)
+    batch: int = option(16, "eye pairs per step (under torchrun: split over the processes)", minimum=1)
+    bank_sets: int = option(768, "procedural eyes pre-rendered for training (render.PairBank)", minimum=1)
     bank_views: int = 6  # gazes per eye in the bank
-    bank_cache: str | None = None  # safetensors file keeping the rendered bank between runs
-    lr: float = 3e-3  # Adam learning rate (cosine-decayed to 5 %)
-    seed: int = 0
-    save_every: int = 250  # steps between checkpoints (training resumes from the last)
-    threads: int = 1  # CPU threads for torch (1 is fastest on a busy shared CPU)
-    iris_weight: float = 0.02  # auxiliary loss on the flow inside the iris (px², renders only; 0 = pixels only)
-    init: str | None = None  # start from these weights (a checkpoint) instead of the zero-flow init
+    bank_cache: str | None = option(None, "keep the rendered bank in this .safetensors file between runs")
+    lr: float = option(3e-3, "Adam learning rate (cosine-decayed to 5 %)", minimum=0, allow_zero=False)
+    seed: int = option(0, "initial weights and batches", minimum=0)
+    save_every: int = option(250, "steps between checkpoints (training resumes from the last)", minimum=1)
+    threads: int = option(1, "CPU threads for torch (1 is fastest on a busy shared CPU)", minimum=1)
+    iris_weight: float = option(0.02, "weight of the auxiliary iris-flow loss on renders (px²; 0: pixels only)",
+                                minimum=0)
+    init: str | None = option(None, "start from the weights of this checkpoint (fresh optimizer and schedule)")
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
-    d = TrainConfig()
     parser.add_argument("--out", default="deepwarp-train/deepwarp", help="checkpoint path (NAME → NAME.safetensors "
                                                                           "+ NAME.json); resumes if it exists")
     parser.add_argument("--data", help="a Columbia Gaze folder (default: procedural eye renders)")
-    parser.add_argument("--steps", type=int, default=d.steps, help=f"optimizer steps (default {d.steps})")
-    parser.add_argument("--batch", type=int, default=d.batch, help=f"pairs per step (default {d.batch})")
-    parser.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
-    parser.add_argument("--bank-sets", type=int, default=d.bank_sets, help="procedural eyes to pre-render")
-    parser.add_argument("--bank-cache", help="keep the rendered bank in this .safetensors file between runs")
-    parser.add_argument("--channels", type=int, default=DeepWarpConfig.channels, help="conv width")
-    parser.add_argument("--iris-weight", type=float, default=d.iris_weight,
-                        help=f"weight of the auxiliary iris-flow loss on renders (default {d.iris_weight}; 0: off)")
-    parser.add_argument("--init", help="start from the weights of this checkpoint (fresh optimizer and schedule)")
-    parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--save-every", type=int, default=d.save_every)
-    parser.add_argument("--threads", type=int, default=d.threads, help="CPU threads")
+    add_config_args(parser, TrainConfig)
+    parser.add_argument("--channels", type=number(int, "--channels", minimum=1), default=DeepWarpConfig.channels,
+                        help=f"conv width (default: {DeepWarpConfig.channels})")
     add_device_arg(parser)
 
 
@@ -151,9 +143,7 @@ def main(args: argparse.Namespace) -> int:
                         f"use a multiple of {ctx.world}")
     with torch_threads(args.threads):
         seed_everything(args.seed)  # the same initial weights and batches in every process
-        cfg = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, save_every=args.save_every,
-                          threads=args.threads, bank_sets=args.bank_sets,
-                          bank_cache=args.bank_cache, iris_weight=args.iris_weight, init=args.init)
+        cfg = config_from_args(TrainConfig, args)
         model = DeepWarp(DeepWarpConfig(channels=args.channels))
         fit(model, cfg, out=args.out, data=args.data, ctx=ctx)
     if ctx.is_main:
