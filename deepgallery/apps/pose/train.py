@@ -19,7 +19,8 @@ from pathlib import Path
 import torch
 
 from ...core import checkpoint, distributed
-from ...core.errors import UserError, check_positive
+from ...core.config import add_config_args, config_from_args, option
+from ...core.errors import UserError
 from ...core.runtime import add_device_arg, progress, seed_everything
 from .data import CocoKeypoints, DataConfig, load_coco
 from .model import PAFConfig, PAFNet, losses
@@ -29,16 +30,16 @@ from .model import PAFConfig, PAFNet, losses
 class TrainConfig:
     """One training run."""
 
-    steps: int = 2000  # optimizer steps
-    batch: int = 8  # images per step
-    lr: float = 1e-3  # Adam learning rate (the authors' Caffe run: SGD 4e-5 with summed, not averaged, losses)
+    steps: int = option(2000, "optimizer steps", minimum=1)
+    batch: int = option(8, "images per step (under torchrun: split over the processes)", minimum=1)
+    lr: float = option(1e-3, "Adam learning rate (the authors' Caffe run: SGD 4e-5 with summed, not averaged, "
+                             "losses)", minimum=0, allow_zero=False)
     weight_decay: float = 0.0
-    save_every: int = 200  # steps between checkpoints
-    seed: int = 0
+    save_every: int = option(200, "steps between checkpoints", minimum=1)
+    seed: int = option(0, "initial weights, data order and augmentation", minimum=0)
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
-    d = TrainConfig()
     parser.add_argument("--coco-json", help="COCO person_keypoints_*.json")
     parser.add_argument("--images", help="the folder with that file's images (e.g. train2017/)")
     parser.add_argument("--synthetic", type=int, metavar="N",
@@ -47,11 +48,7 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--net", default="small", choices=("small", "paper"),
                         help="small: a CPU-sized network; paper: VGG-19 stem + 6 stages as in Fig. 3")
     parser.add_argument("--size", type=int, default=DataConfig.size, help="input side in px (default: 256)")
-    parser.add_argument("--steps", type=int, default=d.steps)
-    parser.add_argument("--batch", type=int, default=d.batch)
-    parser.add_argument("--lr", type=float, default=d.lr)
-    parser.add_argument("--save-every", type=int, default=d.save_every)
-    parser.add_argument("--seed", type=int, default=d.seed)
+    add_config_args(parser, TrainConfig)
     parser.add_argument("--resume", action="store_true", help="continue from --out if it exists")
     add_device_arg(parser)
 
@@ -128,8 +125,6 @@ def export(src: str | Path, dst: str | Path, meta: dict | None = None) -> Path:
 
 
 def main(args: argparse.Namespace) -> int:
-    for name in ("steps", "batch", "save_every", "lr"):
-        check_positive(f"--{name.replace('_', '-')}", getattr(args, name))
     if args.size % 8 or args.size < 64:
         raise UserError(f"--size must be a multiple of 8 and at least 64, got {args.size}")
     ctx = distributed.start(args.device)
@@ -137,7 +132,7 @@ def main(args: argparse.Namespace) -> int:
     mcfg = PAFConfig.small() if args.net == "small" else PAFConfig()
     dcfg = replace(DataConfig(), size=args.size, stride=mcfg.stride,
                    sigma=7.0 * args.size / 368, limb_width=8.0 * args.size / 368)
-    tcfg = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, save_every=args.save_every, seed=args.seed)
+    tcfg = config_from_args(TrainConfig, args)
     seed_everything(args.seed)  # the same initial weights in every process (and in every run)
     model = PAFNet(mcfg)
     with tempfile.TemporaryDirectory() as work:
