@@ -18,6 +18,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -92,8 +93,7 @@ class App:
         hooks = self.hooks()
         if getattr(hooks, verb, None) is None:
             raise UserError(f"{self.id} has no `{verb}` command yet")
-        parser = argparse.ArgumentParser(prog=f"deepgallery {verb} {self.id}",
-                                         description=f"{self.title} ({self.paper})")
+        parser = AppArgumentParser(prog=f"deepgallery {verb} {self.id}", description=f"{self.title} ({self.paper})")
         adder = getattr(hooks, f"add_{verb}_args", None)
         if adder is not None:
             adder(parser)
@@ -138,6 +138,26 @@ class App:
         if not path.is_file():
             return {}
         return json.loads(path.read_text(encoding="utf-8"))
+
+
+class AppArgumentParser(argparse.ArgumentParser):
+    """The parser of every `deepgallery run|train ID` (and of its sub-commands): negative numbers are values, and a
+    mistake is one line (a UserError, exit 2) instead of argparse's usage dump.
+
+    argparse takes a value that starts with "-" for an option unless it looks like a plain negative number
+    (``-1``, ``-0.5``): ``--viscosity -1e19`` or ``--angle -12,5`` would fail with "expected one argument". No
+    option of ours starts with a digit, so anything of the form ``-<digit>``, ``-.<digit>``, ``-inf`` or ``-nan``
+    is read as a value (and then checked by the flag's own type).
+    """
+
+    NEGATIVE_VALUE = re.compile(r"^-(\.?\d|inf(inity)?$|nan$)", re.IGNORECASE)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = self.NEGATIVE_VALUE
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UserError(f"{message} (see `{self.prog} --help`)")
 
 
 # Packages whose own requirements break the environment, installed without them (see pyproject.toml).

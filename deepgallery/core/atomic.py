@@ -1,12 +1,39 @@
-"""Atomic file writes: output appears whole or not at all (no half-written files after an error)."""
+"""Atomic file writes: output appears whole or not at all (no half-written files after an error).
+
+A path that cannot be written (its folder is a file, no permission, a read-only disk, a full disk) is a
+`UserError` naming the path and the reason, so the CLI prints one line and exits 2; nothing is left behind.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from .errors import UserError
+
+# OS errors inside the writing block that are about the destination, not about the data being written
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.ENOTDIR, errno.EISDIR,
+                 getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def unwritable(path: str | os.PathLike, exc: OSError) -> UserError:
+    """The one-line UserError for an OS error met while writing `path`: the path and the reason in words."""
+    path = Path(path)
+    for parent in path.parents:  # `out/x.png` where `out` is a file: say so, not "File exists"
+        if parent.exists():
+            if not parent.is_dir():
+                return UserError(f"cannot write {path}: {parent} is a file, not a folder")
+            break
+    if path.is_dir():
+        return UserError(f"cannot write {path}: it is a folder; give a file name")
+    reason = exc.strerror or type(exc).__name__
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        reason += " (choose a folder you can write to)"
+    return UserError(f"cannot write {path}: {reason}")
 
 
 @contextlib.contextmanager
@@ -14,23 +41,43 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds.
 
     The temporary file keeps the real suffix so writers that pick a format by extension (PIL,
-    imageio, matplotlib) still work.
+    imageio, matplotlib) still work. An unwritable destination raises `UserError` (see module docstring).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
-    os.close(fd)
+    created = [p for p in path.parents if not p.exists()]  # folders made for this file, removed again on failure
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        _remove_empty(created)
+        raise unwritable(path, exc) from None
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        # mkstemp creates 0600; give the file the permissions a plain open() would (0666 minus the umask).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)
-        os.replace(tmp_path, path)
+        try:
+            yield tmp_path
+        except OSError as exc:
+            if exc.errno in _WRITE_ERRNOS or exc.filename in (tmp, tmp_path):
+                raise unwritable(path, exc) from None
+            raise
+        try:
+            # mkstemp creates 0600; give the file the permissions a plain open() would (0666 minus the umask).
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp_path, 0o666 & ~umask)
+            os.replace(tmp_path, path)
+        except OSError as exc:
+            raise unwritable(path, exc) from None
     except BaseException:
         tmp_path.unlink(missing_ok=True)
+        _remove_empty(created)
         raise
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # innermost first
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -19,8 +18,6 @@ EXAMPLES = Path(__file__).parent / "examples"
 
 
 def add_run_args(parser: argparse.ArgumentParser) -> None:
-    # let "--angle -12,5" through: argparse would read "-12,5" as an option (it only knows plain negative numbers)
-    parser._negative_number_matcher = re.compile(r"^-\d*\.?\d+(,\s*-?\d*\.?\d+)?$")
     parser.add_argument("input", nargs="?", help="a photo or a video file (or use --camera)")
     parser.add_argument("--angle", default="15,-10", help="redirection 'YAW,PITCH' in degrees, + = towards the "
                                                            "image's right / up, each within ±25 (default: 15,-10)")
