@@ -67,12 +67,22 @@ def _index(args: argparse.Namespace) -> int:
         raise UserError(f"--min-confidence must be in [0, 1], got {args.min_confidence}")
     check_positive("--interval", args.interval)
     reader = make_reader(args.backend, args.min_confidence, device=args.device)
-    store = _open_store(args.db, must_exist=False)
+    store = _open_store(args.db, must_exist=False)  # the file itself is created only when a video is written
+    problems: list[str] = []
+
+    def log(message: str) -> None:
+        problems.append(message.removeprefix("textspot: skipped "))
+        if len(args.paths) > 1:  # several inputs: name each bad one as it comes; one input: one line at the end
+            print(message, file=sys.stderr, flush=True)
+
     try:
-        stats = index_paths(args.paths, store, reader, SampleConfig(interval=args.interval), force=args.force)
+        stats = index_paths(args.paths, store, reader, SampleConfig(interval=args.interval), force=args.force,
+                            log=log)
         videos, occs = store.counts()
     finally:
-        store.close()
+        store.close()  # an index this run created and left empty is removed
+    if stats.failed and not (stats.indexed or stats.skipped):
+        raise UserError(problems[0] if len(problems) == 1 else f"none of the {len(problems)} inputs could be read")
     print(f"indexed {stats.indexed}, unchanged {stats.skipped}, failed {stats.failed}; "
           f"the index {args.db} holds {videos} files, {occs} text occurrences")
     return 1 if stats.failed else 0

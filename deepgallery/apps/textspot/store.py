@@ -148,14 +148,50 @@ class SQLiteStore(Store):
 
     def __init__(self, path: str | Path):
         self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn: sqlite3.Connection | None = None
+        self._created = False  # this store made the file: an index left empty is removed again on close
+        self._made: list[Path] = []  # folders made for it
+        if self.path.exists():
+            self._connect()  # an existing file: check now that it is an index
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The connection; the index file is created only here, when something is about to be written."""
+        if self._conn is None:
+            self._connect()
+        return self._conn  # type: ignore[return-value]
+
+    def _connect(self) -> None:
+        from deepgallery.core.atomic import unwritable
+
+        new = not self.path.exists()
+        made = [p for p in self.path.parents if not p.exists()]
         try:
-            self.conn = sqlite3.connect(str(self.path), isolation_level=None)  # we BEGIN/COMMIT ourselves
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            self.conn.executescript(SCHEMA)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), isolation_level=None)  # we BEGIN/COMMIT ourselves
+        except OSError as exc:
+            raise unwritable(self.path, exc) from None
+        except sqlite3.OperationalError as exc:  # "unable to open database file": a folder, no permission
+            raise unwritable(self.path, OSError(0, str(exc))) from None
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
+            conn.close()
+            if new:
+                self._remove(made)
+            if "readonly" in str(exc) or "unable to open" in str(exc):
+                raise unwritable(self.path, OSError(0, str(exc))) from None
             raise UserError(f"{self.path}: not a textspot index ({exc}); pass another --db") from None
+        self._conn, self._created, self._made = conn, new, made
+
+    def _remove(self, made: list[Path]) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        for folder in made:  # innermost first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
     def _record(self, row) -> VideoRecord | None:
         if row is None:
@@ -164,9 +200,13 @@ class SQLiteStore(Store):
                            width=row[7], height=row[8], backend=row[9], id=row[0])
 
     def lookup(self, sha256: str) -> VideoRecord | None:
+        if self._conn is None:  # no index yet: nothing indexed
+            return None
         return self._record(self.conn.execute("SELECT * FROM videos WHERE sha256 = ?", (sha256,)).fetchone())
 
     def by_path(self, path: str) -> VideoRecord | None:
+        if self._conn is None:
+            return None
         return self._record(self.conn.execute(
             "SELECT * FROM videos WHERE path = ? ORDER BY id DESC LIMIT 1", (path,)).fetchone())
 
@@ -177,7 +217,12 @@ class SQLiteStore(Store):
     @contextlib.contextmanager
     def video(self, record: VideoRecord) -> Iterator[VideoWriter]:
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:  # a read-only file or place, or another writer holding it
+            from deepgallery.core.atomic import unwritable
+
+            raise unwritable(self.path, OSError(0, str(exc))) from None
         try:
             # an edited file at the same path, or the same content indexed before: replace it
             old = conn.execute("SELECT id FROM videos WHERE path = ? OR sha256 = ?",
@@ -200,6 +245,8 @@ class SQLiteStore(Store):
         conn.execute("COMMIT")
 
     def search(self, match: str, limit: int) -> list[Hit]:
+        if self._conn is None:
+            return []
         try:
             rows = self.conn.execute(
                 "SELECT v.path, o.start, o.end, o.text, o.conf, o.x0, o.y0, o.x1, o.y1, bm25(occ_fts), "
@@ -212,13 +259,24 @@ class SQLiteStore(Store):
                     rank=r[9], thumbnail=r[10], thumb_scale=r[11] or 1.0) for r in rows]
 
     def vocabulary(self) -> list[str]:
+        if self._conn is None:
+            return []
         return [r[0] for r in self.conn.execute("SELECT term FROM occ_vocab")]
 
     def counts(self) -> tuple[int, int]:
         """(videos, occurrences) in the index."""
+        if self._conn is None:
+            return 0, 0
         v = self.conn.execute("SELECT count(*) FROM videos").fetchone()[0]
         o = self.conn.execute("SELECT count(*) FROM occurrences").fetchone()[0]
         return v, o
 
     def close(self) -> None:
-        self.conn.close()
+        """Close; an index this store created and left empty (every file failed) is removed, with its folders."""
+        if self._conn is None:
+            return
+        empty = self._created and self.counts() == (0, 0)
+        self._conn.close()
+        self._conn = None
+        if empty:
+            self._remove(self._made)
