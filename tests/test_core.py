@@ -118,6 +118,31 @@ def test_video_round_trip(tmp_path):
         list(media.read_video(tmp_path / "broken.mp4"))
 
 
+@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".webm"])
+def test_written_videos_play_in_browsers(tmp_path, suffix):
+    """H.264 yuv420p (VP9 for WebM), even sides: what Chromium's <video> plays; checked with ffprobe."""
+    import shutil
+
+    import imageio_ffmpeg
+
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    rng = np.random.default_rng(0)
+    frames = [(rng.random((31, 45, 3)) * 255).astype(np.uint8) for _ in range(5)]  # odd sides on purpose
+    out = media.write_video(tmp_path / f"v{suffix}", frames, fps=5)
+    # imageio-ffmpeg ships ffmpeg only (no ffprobe): `ffmpeg -i` prints the stream line ffprobe would give
+    info = subprocess.run([ffmpeg, "-hide_banner", "-i", str(out)], capture_output=True, text=True).stderr
+    stream = next(line for line in info.splitlines() if "Video:" in line)
+    codec = "vp9" if suffix == ".webm" else "h264"
+    assert f"Video: {codec}" in stream and "yuv420p" in stream and "46x32" in stream, stream
+    got = list(media.read_video(out))
+    assert len(got) == 5 and got[0][2].shape == (32, 46, 3)
+    probe = shutil.which("ffprobe")
+    if probe:  # a system ffprobe, when there is one, agrees
+        meta = json.loads(subprocess.run([probe, "-v", "error", "-show_streams", "-of", "json", str(out)],
+                                         capture_output=True, text=True).stdout)["streams"][0]
+        assert meta["codec_name"] == codec and meta["pix_fmt"] == "yuv420p"
+
+
 def test_registry_lists_all_nineteen_apps():
     apps = registry.all_apps()
     assert len(apps) == 19 and {"neuralcrypto", "viscoelastic", "dqn", "style"} <= set(apps)

@@ -119,7 +119,12 @@ def read_video(path: str | os.PathLike, every: int = 1) -> Iterator[tuple[int, f
 
 
 def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float = 25.0) -> Path:
-    """Write frames (RGB uint8) as MP4 (H.264) or GIF by suffix, atomically."""
+    """Write frames (RGB uint8, (H, W, 3)) as a video or GIF by suffix, atomically.
+
+    MP4 / MKV / MOV / AVI are H.264 in yuv420p with the index at the front (``+faststart``): what every browser's
+    ``<video>`` plays, Chromium included. yuv420p needs even sides, so an odd height or width gets one edge row
+    or column repeated. WebM is VP9 (browsers do not take H.264 in WebM).
+    """
     import imageio.v2 as iio
 
     suffix = Path(path).suffix.lower()
@@ -129,12 +134,18 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
         if suffix == ".gif":
             writer = iio.get_writer(str(tmp), mode="I", duration=1000.0 / fps, loop=0)
         else:
-            writer = iio.get_writer(str(tmp), fps=fps, codec="libx264", quality=7, macro_block_size=1,
-                                    ffmpeg_log_level="error")
+            codec = "libvpx-vp9" if suffix == ".webm" else "libx264"
+            extra = ["-movflags", "+faststart"] if suffix in (".mp4", ".mov") else []
+            writer = iio.get_writer(str(tmp), fps=fps, codec=codec, quality=7, macro_block_size=1,
+                                    pixelformat="yuv420p", output_params=extra, ffmpeg_log_level="error")
         count = 0
         try:
             for frame in frames:
-                writer.append_data(np.asarray(frame, dtype=np.uint8))
+                frame = np.asarray(frame, dtype=np.uint8)
+                if suffix != ".gif" and (frame.shape[0] % 2 or frame.shape[1] % 2):
+                    pad = ((0, frame.shape[0] % 2), (0, frame.shape[1] % 2)) + ((0, 0),) * (frame.ndim - 2)
+                    frame = np.pad(frame, pad, mode="edge")  # (H + H % 2, W + W % 2, 3)
+                writer.append_data(frame)
                 count += 1
         finally:
             writer.close()
