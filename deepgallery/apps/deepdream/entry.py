@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.app import DemoItem
+from ...core.config import number
 from ...core.errors import UserError
 from ...core.runtime import add_device_arg, add_precision_arg
 
@@ -26,30 +27,44 @@ PRECISION_WHY = "on an H200, bf16 made Gatys at 512 px and DeepDream at 1024 px 
 
 def add_run_args(p: argparse.ArgumentParser) -> None:
     from .dream import DreamConfig
+    from .pipeline import MAX_SIDE, MIN_SIDE
 
     d = DreamConfig()
     p.add_argument("image", nargs="?", default="", help="photo or video to dream on (none: grey noise, with --zoom)")
     p.add_argument("-o", "--out", default="dream.png", help="output .png/.jpg, or .mp4/.gif for --zoom-frames/video")
     p.add_argument("--backbone", default="auto", choices=BACKBONE_CHOICES, help="network (auto = best installed)")
     p.add_argument("--layer", default="", help="layer to amplify (default per backbone, e.g. inception4c, block9)")
-    p.add_argument("--channel", type=int, default=-1, help="amplify only this channel of the layer")
+    p.add_argument("--channel", type=number(int, "--channel", minimum=-1), default=-1,
+                   help="amplify only this channel of the layer (-1: all)")
     p.add_argument("--guide", default="", help="guide image: dream the features it contains")
-    p.add_argument("--octaves", type=int, default=d.octaves, help=f"scales (default {d.octaves})")
-    p.add_argument("--octave-scale", type=float, default=d.octave_scale, help="size ratio between octaves")
-    p.add_argument("--steps", type=int, default=d.steps, help="ascent steps per octave")
-    p.add_argument("--step-size", type=float, default=d.step_size * 255, help="step on the 0-255 pixel scale")
-    p.add_argument("--jitter", type=int, default=d.jitter, help="random shift in px before each step")
-    p.add_argument("--size", type=int, default=d.size, help="longer side of the result in px")
-    p.add_argument("--zoom-frames", type=int, default=0, help="make a zoom-in animation of N frames")
-    p.add_argument("--zoom-factor", type=float, default=1.05, help="zoom per frame")
-    p.add_argument("--fps", type=float, default=12.0)
-    p.add_argument("--max-frames", type=int, default=0, help="video: stop after N frames")
-    p.add_argument("--every", type=int, default=1, help="video: every N-th frame")
-    p.add_argument("--blend", type=float, default=0.5,
-                   help="video: share of the previous dream, warped along the optical flow, in each start frame")
+    p.add_argument("--octaves", type=number(int, "--octaves", minimum=1, maximum=12), default=d.octaves,
+                   help=f"scales, 1..12 (default {d.octaves})")
+    p.add_argument("--octave-scale", type=number(float, "--octave-scale", minimum=1, maximum=4, allow_zero=False),
+                   default=d.octave_scale, help=f"size ratio between octaves, > 1 and <= 4 (default {d.octave_scale})")
+    p.add_argument("--steps", type=number(int, "--steps", minimum=0), default=d.steps,
+                   help=f"ascent steps per octave, >= 0 (default {d.steps})")
+    p.add_argument("--step-size", type=number(float, "--step-size", minimum=0, maximum=255, allow_zero=False),
+                   default=d.step_size * 255, help="step on the 0-255 pixel scale, > 0 and <= 255")
+    p.add_argument("--jitter", type=number(int, "--jitter", minimum=0), default=d.jitter,
+                   help=f"random shift in px before each step, >= 0 (default {d.jitter})")
+    p.add_argument("--size", type=number(int, "--size"), default=d.size,
+                   help=f"longer side of the result in px, {MIN_SIDE}..{MAX_SIDE} (default {d.size})")
+    p.add_argument("--zoom-frames", type=number(int, "--zoom-frames", minimum=0), default=0,
+                   help="make a zoom-in animation of N frames")
+    p.add_argument("--zoom-factor", type=number(float, "--zoom-factor", minimum=1, maximum=2), default=1.05,
+                   help="zoom per frame, 1..2 (default 1.05)")
+    p.add_argument("--fps", type=number(float, "--fps", minimum=0, maximum=240, allow_zero=False), default=12.0,
+                   help="frames per second of a zoom animation (default 12)")
+    p.add_argument("--max-frames", type=number(int, "--max-frames", minimum=0), default=0,
+                   help="video: stop after N frames (0: all)")
+    p.add_argument("--every", type=number(int, "--every", minimum=1), default=1, help="video: every N-th frame")
+    p.add_argument("--blend", type=number(float, "--blend", minimum=0, maximum=0.99), default=0.5,
+                   help="video: share of the previous dream, warped along the optical flow, in each start frame, "
+                        "0..0.99 (default 0.5)")
     p.add_argument("--download", action="store_true", help="download torchvision weights for googlenet/vgg if missing")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = PyTorch default)")
+    p.add_argument("--threads", type=number(int, "--threads", minimum=0), default=0,
+                   help="CPU threads (0 = PyTorch default)")
     add_device_arg(p)
     add_precision_arg(p, "fp32", PRECISION_WHY)
 
@@ -58,8 +73,6 @@ def _job(args: argparse.Namespace):
     from .dream import DreamConfig
     from .pipeline import DreamJob
 
-    if args.octaves < 1 or args.steps < 0 or args.octave_scale <= 1 or args.step_size <= 0 or args.jitter < 0:
-        raise UserError("--octaves >= 1, --steps >= 0, --octave-scale > 1, --step-size > 0, --jitter >= 0 please")
     cfg = DreamConfig(layer=args.layer, channel=args.channel, octaves=args.octaves, octave_scale=args.octave_scale,
                       steps=args.steps, step_size=args.step_size / 255, jitter=args.jitter, size=args.size,
                       seed=args.seed)
