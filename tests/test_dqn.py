@@ -205,6 +205,8 @@ def test_final_epsilon_out_of_range_is_one_line(tmp_path, run_cli):
     (("run", "dqn", "--eps", "1.5"), "--eps"),
     (("run", "dqn", "--episodes", "0"), "--episodes"),
     (("run", "dqn", "--max-steps", "-3"), "--max-steps"),
+    (("train", "dqn", "--sticky-actions", "1.5"), "--sticky-actions"),
+    (("run", "dqn", "--sticky-actions", "-0.1"), "--sticky-actions"),
 ])
 def test_bad_numbers_are_one_line(run_cli, argv, flag):
     code, _, err = run_cli(*argv)
@@ -307,3 +309,159 @@ def test_load_policy_reaches_checkpoints_by_name_and_run_folders(tmp_path):
     assert meta["step"] == 7 and torch.equal(net.head[2].weight, agent.q.head[2].weight.half().float())
     with pytest.raises(UserError, match="is a Pong agent, not Breakout"):
         load_policy("breakout", tmp_path, torch.device("cpu"))
+
+
+# ------------------------------------------------------------------------------------------ sticky actions
+def _repeat_rate(env: AtariEnv, frames: int = 600, seed: int = 0) -> float:
+    """How often `env`'s emulator played the previous action instead of the one asked for, frame by frame.
+
+    Before each frame a non-sticky twin, restored to the same state, plays the asked action and the previous
+    one; whichever outcome (RAM and screen) the sticky emulator shows is the action it really played. Frames
+    where the two outcomes coincide, or where the previous action is itself unknown, are not counted.
+    """
+    twin = AtariEnv(env.game, seed=seed)
+    env.reset()
+    rng = np.random.default_rng(seed)
+    previous = {0}  # the actions the emulator may have played last (reset ends on no-ops)
+    repeated = fresh = 0
+
+    def outcome(ale):
+        return ale.getRAM().tobytes() + ale.getScreen().tobytes()
+
+    for _ in range(frames):
+        a = int(rng.integers(env.n_actions))
+        state = env.ale.cloneState()
+        outcomes = {}
+        for b in previous | {a}:
+            twin.ale.restoreState(state)
+            twin.ale.act(env.actions[b])
+            outcomes[b] = outcome(twin.ale)
+        env.ale.act(env.actions[a])
+        seen = outcome(env.ale)
+        played = {b for b, o in outcomes.items() if o == seen}
+        assert played, "the emulator played neither the asked nor the previous action"
+        if len(previous) == 1 and a not in previous and len(played) == 1:
+            repeated += played != {a}
+            fresh += played == {a}
+        previous = played
+        assert not env.ale.game_over()
+    assert repeated + fresh > 200  # enough informative frames to measure a rate
+    return repeated / (repeated + fresh)
+
+
+def test_sticky_actions_repeat_the_previous_action_with_their_probability():
+    """AtariEnv(sticky_actions=p) reaches ALE: each emulator frame keeps the previous action with probability p
+    (Machado et al. 2018's p = 0.25), and never does without it."""
+    assert _repeat_rate(AtariEnv("pong", seed=0)) == 0.0
+    sticky = AtariEnv("pong", seed=0, sticky_actions=0.25)
+    assert sticky.ale.getFloat("repeat_action_probability") == pytest.approx(0.25)
+    assert 0.18 < _repeat_rate(sticky) < 0.34  # ~290 informative frames: 0.25 +- 3 standard errors
+
+
+def test_sticky_actions_reach_training_and_evaluation_emulators(tmp_path, monkeypatch, run_cli):
+    """`train --sticky-actions` reaches the config and the training emulators; `run --sticky-actions` the
+    evaluation emulators of a shipped agent (trained without)."""
+    import deepgallery.apps.dqn.evaluate as evaluate_module
+    import deepgallery.apps.dqn.train as train_module
+
+    seen = {}
+    monkeypatch.setattr(train_module, "train", lambda cfg, opts: seen.update(cfg=cfg) or {"step": 0, "final": None})
+    code, out, _ = run_cli("train", "dqn", "--game", "Pong", "--sticky-actions", "0.25", "--run-dir", tmp_path,
+                           "--device", "cpu")
+    assert code in (0, None) and seen["cfg"].sticky_actions == 0.25 and "sticky actions 0.25" in out
+    run_cli("train", "dqn", "--game", "Pong", "--run-dir", tmp_path, "--device", "cpu")
+    assert seen["cfg"].sticky_actions == 0.0  # the default: Nature's emulator
+
+    with VectorAtari("pong", 2, seed=0, sticky_actions=0.25) as v:  # what train.py builds from the config
+        assert [e.ale.getFloat("repeat_action_probability") for e in v._shards[0].envs] == [0.25, 0.25]
+
+    probabilities = []
+
+    class Spy(AtariEnv):
+        def __init__(self, *args, **kw):
+            super().__init__(*args, **kw)
+            probabilities.append(self.ale.getFloat("repeat_action_probability"))
+
+    monkeypatch.setattr(evaluate_module, "AtariEnv", Spy)
+    code, out, _ = run_cli("run", "dqn", "--game", "Pong", "--episodes", "2", "--max-steps", "5",
+                           "--sticky-actions", "0.25", "--device", "cpu")
+    assert code in (0, None) and "sticky actions 0.25" in out
+    assert probabilities == [pytest.approx(0.25)] * 2
+    probabilities.clear()
+    run_cli("run", "dqn", "--game", "Pong", "--episodes", "1", "--max-steps", "5", "--device", "cpu")
+    assert probabilities == [0.0]  # the shipped agent's own setting: Nature's protocol
+
+
+def test_train_loop_builds_its_emulators_with_the_configs_sticky_actions(tmp_path, monkeypatch):
+    import deepgallery.apps.dqn.train as train_module
+
+    class Built(Exception):
+        pass
+
+    def spy(game, num_envs, **kw):
+        raise Built(kw["sticky_actions"])
+
+    monkeypatch.setattr(train_module, "VectorAtari", spy)
+    cfg = FAST.with_(game="pong", total_steps=100, learning_starts=10, replay_size=100, sticky_actions=0.25)
+    cpu = torch.device("cpu")
+    with pytest.raises(Built, match="0.25"):
+        train_module.train(cfg, train_module.RunOptions(run_dir=tmp_path, device=cpu, replay_device=cpu))
+
+
+@pytest.mark.parametrize("quick, episodes", [(True, 2), (False, 30)])
+def test_bench_reports_sticky_scores_beside_natures(monkeypatch, quick, episodes):
+    """The bench's two protocols: the same evaluation, the same episode count, sticky actions 0 and 0.25."""
+    from deepgallery.apps.dqn import bench as bench_module
+
+    calls = []
+
+    def fake_evaluate(net, cfg, episodes, seed):
+        calls.append((cfg.game, cfg.sticky_actions, episodes, seed))
+        return [100 * cfg.sticky_actions + (1 if cfg.game == "pong" else 2)] * episodes
+
+    monkeypatch.setattr(bench_module, "evaluate", fake_evaluate)
+    monkeypatch.setattr(bench_module, "sps_ours", lambda s, bf16=False: 200.0 if bf16 else 150.0)
+    monkeypatch.setattr(bench_module, "sps_sb3", lambda s: 100.0)
+    out = bench_module.bench(quick=quick)
+    m = out["metrics"]
+    assert m["pong_eval_score"] == 1 and m["breakout_eval_score"] == 2
+    assert m["pong_eval_score_sticky"] == 26 and m["breakout_eval_score_sticky"] == 27
+    assert sorted(calls) == sorted([(g, p, episodes, 0) for g in ("pong", "breakout") for p in (0.0, 0.25)])
+    assert out["config"]["eval_episodes"] == episodes and out["config"]["sticky_actions"] == 0.25
+    assert bench_module.sticky_scores(quick)["metrics"] == {"pong_eval_score_sticky": 26,
+                                                            "breakout_eval_score_sticky": 27}
+
+
+def test_merge_tool_copies_only_the_named_metrics_with_their_command(tmp_path):
+    """tools/dqn_merge_metrics.py: measured numbers are copied from a bench record, never typed, with provenance;
+    a record of another budget is refused."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "dqn_merge_metrics.py"
+    spec = importlib.util.spec_from_file_location("dqn_merge_metrics", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+
+    measured = {"app": "dqn", "quick": True, "metrics": {"sps": 1.0, "pong_eval_score": 16.5},
+                "config": {"eval_episodes": 2}}
+    source = {"app": "dqn", "quick": True, "date": "d", "machine": "m", "seconds": 3.0,
+              "metrics": {"sps": 9.0, "pong_eval_score_sticky": 4.5, "breakout_eval_score_sticky": 20.0},
+              "config": {"eval_episodes": 2, "sticky_actions": 0.25}}
+    merged = tool.merge(measured, source, tool.STICKY_METRICS, "deepgallery bench dqn --quick --json x.json")
+    assert merged["metrics"] == {"sps": 1.0, "pong_eval_score": 16.5, "pong_eval_score_sticky": 4.5,
+                                 "breakout_eval_score_sticky": 20.0}  # sps not taken from the loaded machine
+    entry = merged["config"]["merged"][0]
+    assert entry["command"] == "deepgallery bench dqn --quick --json x.json" and entry["config"]["eval_episodes"] == 2
+    assert measured["metrics"] == {"sps": 1.0, "pong_eval_score": 16.5}  # the input is left alone
+    again = tool.merge(merged, source, tool.STICKY_METRICS, "again")
+    assert [e["command"] for e in again["config"]["merged"]] == ["again"]  # replaced, not duplicated
+    with pytest.raises(UserError, match="same budget"):
+        tool.merge(measured, {**source, "quick": False}, tool.STICKY_METRICS, "c")
+    with pytest.raises(UserError, match="has no"):
+        tool.merge(measured, source, ("nope",), "c")
+    (tmp_path / "measured.json").write_text(json.dumps(measured))
+    (tmp_path / "src.json").write_text(json.dumps(source))
+    assert tool.main(["--from", str(tmp_path / "src.json"), "--app-dir", str(tmp_path)]) == 2  # --command needed
+    assert tool.main(["--from", str(tmp_path / "src.json"), "--command", "c", "--app-dir", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "measured.json").read_text())["metrics"]["pong_eval_score_sticky"] == 4.5

@@ -9,7 +9,9 @@ unchanged). `sps` is ours at the default `--precision auto` (bfloat16 autocast i
 bf16 instructions, as this one; else float32), `sps_bf16` and `sps_fp32` ours at either precision.
 Each contender runs twice in ABBA order and its two rates are averaged.
 Scores: the shipped checkpoints under the paper's evaluation protocol (epsilon 0.05, up to 30
-no-ops, 5 minutes); --quick plays 2 games each instead of 30.
+no-ops, 5 minutes; `pong_eval_score`, `breakout_eval_score`) and under the same protocol with sticky actions
+(ALE repeat_action_probability 0.25, Machado et al. 2018; `*_eval_score_sticky`); --quick plays 2 games each
+instead of 30. `sticky_scores(quick)` measures the sticky-action scores alone (no speed runs).
 """
 
 from __future__ import annotations
@@ -68,13 +70,30 @@ def sps_sb3(s: dict) -> float:
     return s["steps"] / elapsed
 
 
-def shipped_score(game: str, episodes: int) -> float:
+STICKY = 0.25  # Machado et al. 2018's recommended repeat_action_probability (ALE v5's default)
+
+
+def eval_episodes(quick: bool) -> int:
+    return 2 if quick else 30
+
+
+def shipped_score(game: str, episodes: int, sticky_actions: float = 0.0) -> float:
+    """Mean raw score of the shipped agent over `episodes` evaluation games (seed 0), with the given sticky actions."""
     net, cfg, _ = load_policy(game, None, torch.device("cpu"))
+    cfg = cfg.with_(sticky_actions=sticky_actions)
     return float(np.mean(evaluate(net, cfg, episodes=episodes, seed=0)))
 
 
+def sticky_scores(quick: bool = False) -> dict:
+    """The shipped agents' scores with sticky actions alone: {"metrics": {...}, "config": {...}, "device": "cpu"}."""
+    episodes = eval_episodes(quick)
+    metrics = {f"{game}_eval_score_sticky": shipped_score(game, episodes, STICKY) for game in ("pong", "breakout")}
+    return {"metrics": metrics, "config": {"eval_episodes": episodes, "sticky_actions": STICKY}, "device": "cpu"}
+
+
 def bench(quick: bool = False) -> dict:
-    """Throughput of ours (bf16 and fp32) and of SB3 in ABBA order, and the shipped agents' scores."""
+    """Throughput of ours (bf16 and fp32) and of SB3 in ABBA order, and the shipped agents' scores (Nature's
+    protocol and the same with sticky actions)."""
     s = _settings(quick)
     # ABBA order over the three contenders, each measured twice, so that a load change on a shared machine
     # weighs on all of them alike.
@@ -84,13 +103,14 @@ def bench(quick: bool = False) -> dict:
     bf16, peer, fp32 = (float(np.mean(runs[k])) for k in ("bf16", "peer", "fp32"))
     default = "bf16" if native_bf16(torch.device("cpu")) else "fp32"
     ours = bf16 if default == "bf16" else fp32
-    episodes = 2 if quick else 30
+    episodes = eval_episodes(quick)
     metrics = {"sps": round(ours, 1), "sps_peer": round(peer, 1), "sps_ratio": round(ours / peer, 3),
                "sps_bf16": round(bf16, 1), "sps_ratio_bf16": round(bf16 / peer, 3),
                "sps_fp32": round(fp32, 1), "sps_ratio_fp32": round(fp32 / peer, 3),
                "pong_eval_score": shipped_score("pong", episodes),
-               "breakout_eval_score": shipped_score("breakout", episodes)}
-    config = {**s, "eval_episodes": episodes, "default_precision": default,
+               "breakout_eval_score": shipped_score("breakout", episodes),
+               **sticky_scores(quick)["metrics"]}
+    config = {**s, "eval_episodes": episodes, "sticky_actions": STICKY, "default_precision": default,
               "runs_sps": {k: [round(x, 1) for x in v] for k, v in runs.items()},
               "torch_threads": torch.get_num_threads(),  # the same count for both contenders
               "peer": "stable-baselines3 DQN (CnnPolicy, make_atari_env, VecFrameStack 4)"}

@@ -22,7 +22,8 @@ class DQNConfig:
     terminal_on_life_loss: bool = True  # a lost life ends the transition's bootstrapping (learning only)
     clip_rewards: bool = True  # rewards clipped to {-1, 0, +1} for learning
     max_episode_steps: int = 27_000  # 108k frames (30 min) cap on a training episode; not in the paper
-    sticky_actions: float = 0.0  # ALE repeat_action_probability; Nature's emulator had none
+    sticky_actions: float = 0.0  # ALE repeat_action_probability: each emulator frame keeps the previous action
+    # with this probability. Nature's emulator had none (0.0); Machado et al. 2018 recommend 0.25 (ALE v5's default)
     # --- learning (Extended Data Table 1) ---
     total_steps: int = 50_000_000  # agent steps of training
     batch_size: int = 32  # minibatch size of each SGD update

@@ -32,6 +32,11 @@ def _count(flag: str):
     return number(_whole, flag, minimum=1)
 
 
+def _sticky(flag: str):
+    """An argparse type for a sticky-action probability in [0, 1]."""
+    return number(float, flag, minimum=0, maximum=1)
+
+
 def _games(names: list[str]) -> list[str]:
     return [resolve_game(n) for n in names]
 
@@ -54,6 +59,10 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
                         help="learning rate; default: preset")
     parser.add_argument("--final-epsilon", type=number(float, "--final-epsilon", 0, 1), metavar="EPS",
                         help="exploration epsilon at the end of its linear decay (paper: 0.1); default: preset")
+    parser.add_argument("--sticky-actions", type=_sticky("--sticky-actions"), metavar="P",
+                        help="ALE repeat_action_probability: every emulator frame keeps the previous action with "
+                             "probability P, in training and its evaluations (Nature: 0; Machado et al. 2018 and "
+                             "ALE v5: 0.25); default: preset (0)")
     parser.add_argument("--num-envs", type=_count("--num-envs"), help="emulators stepped together")
     parser.add_argument("--workers", type=number(int, "--workers", minimum=0),
                         help="subprocesses for the emulators (0: this process)")
@@ -97,7 +106,7 @@ def train(args: argparse.Namespace) -> int:
     for game in games:
         cfg = base.with_(game=game, total_steps=args.steps, replay_size=args.replay_size,
                          learning_starts=args.learning_starts, optimizer=args.optimizer, lr=args.lr,
-                         eps_final=args.final_epsilon,
+                         eps_final=args.final_epsilon, sticky_actions=args.sticky_actions,
                          num_envs=args.num_envs, workers=args.workers, seed=args.seed, bf16=bf16)
         if cfg.learning_starts >= cfg.total_steps:
             raise UserError(f"--learning-starts ({cfg.learning_starts}) must be below --steps ({cfg.total_steps})")
@@ -106,7 +115,7 @@ def train(args: argparse.Namespace) -> int:
             else root
         print(f"training DQN on {display_name(game)} ({args.preset}: {cfg.total_steps:,} steps, replay "
               f"{cfg.replay_size:,} = {cfg.replay_bytes() / 1e9:.2f} GB on {replay_device}, update in "
-              f"{'bf16' if cfg.bf16 else 'fp32'}) -> {run_dir}", flush=True)
+              f"{'bf16' if cfg.bf16 else 'fp32'}, sticky actions {cfg.sticky_actions:g}) -> {run_dir}", flush=True)
         opts = RunOptions(run_dir=run_dir, device=device, replay_device=torch.device(replay_device),
                           eval_every=args.eval_every, eval_episodes=args.eval_episodes, max_minutes=args.minutes,
                           keep_evaluated=args.keep_evaluated)
@@ -134,6 +143,9 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
                         help="agent steps per episode (paper: 4,500 = 5 minutes of emulator time)")
     parser.add_argument("--eps", type=number(float, "--eps", 0, 1), default=0.05,
                         help="evaluation epsilon (paper: 0.05)")
+    parser.add_argument("--sticky-actions", type=_sticky("--sticky-actions"), metavar="P",
+                        help="ALE repeat_action_probability while playing: 0 = Nature's protocol, 0.25 = Machado et "
+                             "al. 2018's (ALE v5); default: the checkpoint's training setting (0 for the shipped)")
     parser.add_argument("--table", default="dqn-suite", help="suite: output prefix for .md and .csv")
     parser.add_argument("--seed", type=number(int, "--seed"), default=0)
     add_device_arg(parser)
@@ -152,10 +164,11 @@ def run(args: argparse.Namespace) -> int:
         from .suite import evaluate_suite
 
         print(evaluate_suite(_games(args.games), args.checkpoint_dir, args.episodes, args.max_steps, args.eps,
-                             device, Path(args.table)))
+                             device, Path(args.table), sticky_actions=args.sticky_actions))
         return 0
     game = resolve_game(args.game)
     net, cfg, meta = load_policy(game, args.checkpoint, device)
+    cfg = cfg.with_(sticky_actions=args.sticky_actions)  # None keeps the checkpoint's own setting
     if args.record:
         from .record import record
 
@@ -172,8 +185,8 @@ def run(args: argparse.Namespace) -> int:
     mean = float(np.mean(scores))
     hns = human_normalized(game, mean)
     print(f"{display_name(game)}: mean score {mean:.1f} ± {np.std(scores):.1f} over {len(scores)} episodes "
-          f"(eps {args.eps}, up to {args.max_steps} steps)" + (f"; human-normalised {hns:.0f}%" if hns is not None
-                                                                else ""))
+          f"(eps {args.eps}, up to {args.max_steps} steps, sticky actions {cfg.sticky_actions:g})"
+          + (f"; human-normalised {hns:.0f}%" if hns is not None else ""))
     return 0
 
 

@@ -16,10 +16,14 @@ def _fmt(x: float | None, digits: int = 1) -> str:
     return "—" if x is None else f"{x:,.{digits}f}"
 
 
-def write_table(rows: list[tuple[str, float | None]], prefix: Path) -> str:
-    """rows: (rom id, our mean score or None) -> writes PREFIX.md and PREFIX.csv; returns the markdown."""
-    md = ["| game | random | human | Nature DQN | ours | Nature DQN (% human) | ours (% human) |",
-          "|---|---:|---:|---:|---:|---:|---:|"]
+def write_table(rows: list[tuple[str, float | None]], prefix: Path, note: str = "") -> str:
+    """rows: (rom id, our mean score or None) -> writes PREFIX.md and PREFIX.csv; returns the markdown.
+
+    note: a line above the markdown table (e.g. the evaluation protocol of the "ours" column).
+    """
+    md = [note, ""] if note else []
+    md += ["| game | random | human | Nature DQN | ours | Nature DQN (% human) | ours (% human) |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
     csv = ["game,random,human,nature_dqn,ours,nature_dqn_hns,ours_hns"]
     for game, ours in rows:
         rnd, human, nature = NATURE_SCORES.get(game, (None, None, None))
@@ -36,8 +40,11 @@ def write_table(rows: list[tuple[str, float | None]], prefix: Path) -> str:
 
 
 def evaluate_suite(games: list[str], checkpoint_dir: str | None, episodes: int, max_steps: int, eps: float,
-                   device, prefix: Path) -> str:
-    """Evaluate each game's agent (from checkpoint_dir/<Game>__*/ or the shipped ones) and write the table."""
+                   device, prefix: Path, sticky_actions: float | None = None) -> str:
+    """Evaluate each game's agent (from checkpoint_dir/<Game>__*/ or the shipped ones) and write the table.
+
+    sticky_actions: the ALE repeat_action_probability to play with; None keeps each agent's training setting.
+    """
     from deepgallery.core.errors import UserError
 
     from .evaluate import evaluate
@@ -52,7 +59,11 @@ def evaluate_suite(games: list[str], checkpoint_dir: str | None, episodes: int, 
                 raise UserError(f"no run folder {display_name(game)}__* in {checkpoint_dir}")
             path = str(found[-1])
         net, cfg, _ = load_policy(game, path, device)
+        cfg = cfg.with_(sticky_actions=sticky_actions)
         scores = evaluate(net, cfg, episodes=episodes, max_steps=max_steps, eps=eps)
         rows.append((game, float(np.mean(scores))))
         print(f"{display_name(game)}: {np.mean(scores):.1f}", flush=True)
-    return write_table(rows, prefix)
+    sticky = "per agent's training setting" if sticky_actions is None else f"{sticky_actions:g}"
+    note = (f"ours: {episodes} games per agent, ε = {eps:g}, up to 30 no-ops, at most {max_steps:,} agent steps, "
+            f"sticky actions {sticky} (Nature DQN: the paper's protocol, no sticky actions)")
+    return write_table(rows, prefix, note)
