@@ -96,3 +96,82 @@ def add_precision_arg(parser, default: str = "auto", why: str = "") -> None:
     parser.add_argument("--precision", default=default, choices=PRECISION_CHOICES,
                         help="arithmetic: auto = bfloat16 autocast on a CUDA GPU, float32 elsewhere; fp32; bf16 "
                              f"(default: {default}{'; ' + why if why else ''})")
+
+
+@contextlib.contextmanager
+def stop_signals():
+    """Turn SIGTERM (a scheduler's or `kill`'s stop, and what torchrun sends its workers) into KeyboardInterrupt
+    for the block, as Ctrl-C (SIGINT) already is, so a training loop can save on the way out:
+
+        with stop_signals():
+            try:
+                for step in ...: ...
+            except KeyboardInterrupt:
+                if ctx.is_main:
+                    save(step)  # the steps since the last checkpoint are kept
+                raise           # the CLI prints "interrupted" and exits 130
+
+    Outside the main thread (where Python cannot install handlers) the block runs unchanged.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+@contextlib.contextmanager
+def quiet_native_logs(verbose: bool = False):
+    """Silence the log lines native libraries print straight to stderr (MediaPipe's TensorFlow Lite, absl, glog:
+    "Created TensorFlow Lite XNNPACK delegate", "Feedback manager requires ...") for the block, unless `verbose`.
+
+    glog/TF read GLOG_minloglevel and TF_CPP_MIN_LOG_LEVEL when first loaded (set here unless the user set them);
+    absl's C++ log ignores them, so the process's file descriptor 2 points to /dev/null in the block while
+    Python's own stderr (our messages, tqdm bars, warnings we mean) keeps writing to the real one.
+    """
+    import io
+    import warnings
+
+    if verbose:
+        yield
+        return
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with contextlib.suppress(ImportError):
+        from absl import logging as absl_logging
+
+        absl_logging.set_verbosity(absl_logging.ERROR)
+    try:
+        real = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # a captured stderr (tests): only native writes go to fd 2
+        real = False
+    sys.stderr.flush()
+    saved = os.dup(2)
+    python_stderr = sys.stderr
+    if real:
+        sys.stderr = io.TextIOWrapper(os.fdopen(os.dup(saved), "wb", buffering=0), write_through=True,
+                                      encoding=python_stderr.encoding, errors="backslashreplace")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module="google.protobuf")
+            yield
+    finally:
+        if real:
+            sys.stderr.flush()
+            sys.stderr.close()
+            sys.stderr = python_stderr
+        os.dup2(saved, 2)
+        os.close(saved)

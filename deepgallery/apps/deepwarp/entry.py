@@ -29,15 +29,17 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-frames", type=int, help="video: stop after this many frames")
     parser.add_argument("--checkpoint", help="a checkpoint from `deepgallery train deepwarp` (default: shipped)")
     parser.add_argument("--quiet", action="store_true", help="do not list the frames without a face")
+    parser.add_argument("--verbose", action="store_true", help="show the log lines of MediaPipe / TensorFlow Lite")
     add_device_arg(parser, "cpu", "the network only: two 32×48 eye crops a frame cost less on the CPU than a trip "
                                   "to a GPU, and the face mesh runs on the CPU anyway")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...core.runtime import choose_device
+    from ...core.media import read_image, video_info
+    from ...core.runtime import choose_device, quiet_native_logs
     from .geometry import parse_angle
     from .model import load
-    from .pipeline import Redirector, is_image, process_camera, process_image, process_video
+    from .pipeline import is_image
 
     yaw, pitch = parse_angle(args.angle)
     if args.camera is None and not args.input:
@@ -51,8 +53,17 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--animate is for photos; for a camera, -o out.mp4 records the redirected stream"
                         if args.camera is not None else
                         "--animate is for photos; a video is redirected frame by frame into -o")
+    if args.input:  # check the input before loading any model (one line for a bad file, no model logs)
+        read_image(args.input, min_side=16) if is_image(args.input) else video_info(args.input)
     device = choose_device(args.device)
     model = load(args.checkpoint, device)  # a bad checkpoint fails here, before a camera is opened
+    with quiet_native_logs(args.verbose):  # MediaPipe's TensorFlow Lite prints to stderr when it starts
+        return _redirect(args, model, device, yaw, pitch)
+
+
+def _redirect(args: argparse.Namespace, model, device, yaw: float, pitch: float) -> int:
+    from .pipeline import Redirector, is_image, process_camera, process_image, process_video
+
     if args.camera is not None:
         stats = process_camera(args.camera, args.out or "deepwarp.mp4", yaw, pitch, args.frames, args.quiet,
                                Redirector(model, static=False, device=device))

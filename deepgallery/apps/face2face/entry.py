@@ -45,6 +45,7 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-side", type=number(int, "--max-side", minimum=64), default=960,
                         help="downscale frames whose longer side exceeds this")
     parser.add_argument("--quiet", action="store_true", help="do not list the frames without a face")
+    parser.add_argument("--verbose", action="store_true", help="show the log lines of MediaPipe / TensorFlow Lite")
 
 
 def _config(blend: str = "poisson", mouth: str = "retrieve", strength: float = 1.0, smoothing: float = 0.4):
@@ -67,6 +68,7 @@ def _neutral_landmarks(path: str, max_side: int):
 
 
 def run(args: argparse.Namespace) -> int:
+    from ...core.runtime import quiet_native_logs
     from .pipeline import open_stream, reenact
 
     if args.source is None and args.camera is None:
@@ -79,11 +81,12 @@ def run(args: argparse.Namespace) -> int:
     config = _config(args.blend, args.mouth, args.strength, args.smoothing)
     target = open_stream(args.target, args.max_side)  # unreadable files fail here, before the camera opens
     source = open_stream(args.camera if args.camera is not None else args.source, args.max_side)
-    neutral = _neutral_landmarks(args.source_neutral, args.max_side) if args.source_neutral else None
     out = args.out or ("face2face.png" if source.still and target.still else "face2face.mp4")
     max_frames = args.max_frames if args.max_frames is not None else (150 if args.camera is not None else None)
-    summary = reenact(source, target, out, config, max_frames=max_frames, sbs=args.side_by_side, quiet=args.quiet,
-                      source_neutral=neutral)
+    with quiet_native_logs(args.verbose):  # MediaPipe's TensorFlow Lite prints to stderr when it starts
+        neutral = _neutral_landmarks(args.source_neutral, args.max_side) if args.source_neutral else None
+        summary = reenact(source, target, out, config, max_frames=max_frames, sbs=args.side_by_side,
+                          quiet=args.quiet, source_neutral=neutral)
     fps = summary.frames / summary.seconds if summary.seconds else 0.0
     print(f"{summary.frames} frames, {len(summary.unchanged)} with no face on one side (written unchanged), "
           f"{fps:.1f} frames/s overall")
