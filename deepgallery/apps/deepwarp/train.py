@@ -20,7 +20,7 @@ import torch
 from ...core import checkpoint, distributed
 from ...core.config import add_config_args, config_from_args, number, option
 from ...core.errors import UserError
-from ...core.runtime import add_device_arg, progress, seed_everything, torch_threads
+from ...core.runtime import add_device_arg, progress, seed_everything, stop_signals, torch_threads
 from . import APP
 from .model import DeepWarp, DeepWarpConfig
 from .render import PairBank
@@ -100,30 +100,46 @@ def fit(model: DeepWarp, cfg: TrainConfig, out: str | Path | None = None, data: 
     data_iter = batches(cfg, data, device)  # the same global batches in every process (same seed)
     t0 = time.perf_counter()
     steps = range(start, cfg.steps)
-    for step in progress(steps, total=cfg.steps - start, desc="deepwarp") if ctx.is_main else steps:
-        for group in opt.param_groups:  # cosine decay to 5 % of the base rate
-            group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(1, cfg.steps))))
-        batch = next(data_iter)  # x (B, 3, H, W), angle (B, 2), y (B, 3, H, W)[, iris flow (B, 2, H, W), weight]
-        x, angle, y, *iris = distributed.shard(batch, ctx)  # this process's slice
-        pred = net(x, angle)
-        loss = ((pred["out"] - y) ** 2).mean()  # Sec. 3.4: L2 to the target eye
-        if iris and cfg.iris_weight > 0:  # the iris moves rigidly with the eyeball: supervise its flow directly
-            total = batch[4].sum().clamp(min=1.0) / ctx.world  # the global batch's iris weight
-            loss = loss + cfg.iris_weight * (iris_loss(pred["flow"], *iris, total=total)
-                                             + iris_loss(pred["coarse_flow"], *iris, total=total))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()  # DDP: gradients averaged over the processes here
-        opt.step()
-        losses.append(distributed.mean(loss.item(), ctx))
-        if (step + 1) % 50 == 0:
-            recent = sum(losses[-50:]) / len(losses[-50:])
-            say(f"step {step + 1}/{cfg.steps} loss {recent:.5f} ({time.perf_counter() - t0:.0f} s)")
-        if out is not None and ((step + 1) % cfg.save_every == 0 or step + 1 == cfg.steps):
-            if ctx.is_main:
-                checkpoint.save(out, distributed.unwrap(net).state_dict(), model.cfg.to_dict(),
-                                meta={"step": step + 1, "loss": sum(losses[-50:]) / len(losses[-50:]),
-                                      "train": asdict(cfg), "data": data or "procedural renders"}, optimizer=opt)
-            distributed.barrier(ctx)
+    done = saved = start  # steps finished / in the checkpoint
+
+    def save() -> None:
+        nonlocal saved
+        checkpoint.save(out, distributed.unwrap(net).state_dict(), model.cfg.to_dict(),
+                        meta={"step": done, "loss": sum(losses[-50:]) / max(1, len(losses[-50:])),
+                              "train": asdict(cfg), "data": data or "procedural renders"}, optimizer=opt)
+        saved = done
+
+    with stop_signals():
+        try:
+            for step in progress(steps, total=cfg.steps - start, desc="deepwarp") if ctx.is_main else steps:
+                for group in opt.param_groups:  # cosine decay to 5 % of the base rate
+                    group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(1, cfg.steps))))
+                # x (B, 3, H, W), angle (B, 2), y (B, 3, H, W)[, iris flow (B, 2, H, W), weight]
+                batch = next(data_iter)
+                x, angle, y, *iris = distributed.shard(batch, ctx)  # this process's slice
+                pred = net(x, angle)
+                loss = ((pred["out"] - y) ** 2).mean()  # Sec. 3.4: L2 to the target eye
+                if iris and cfg.iris_weight > 0:  # the iris moves rigidly with the eyeball: supervise its flow
+                    total = batch[4].sum().clamp(min=1.0) / ctx.world  # the global batch's iris weight
+                    loss = loss + cfg.iris_weight * (iris_loss(pred["flow"], *iris, total=total)
+                                                     + iris_loss(pred["coarse_flow"], *iris, total=total))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()  # DDP: gradients averaged over the processes here
+                opt.step()
+                done = step + 1
+                losses.append(distributed.mean(loss.item(), ctx))
+                if (step + 1) % 50 == 0:
+                    recent = sum(losses[-50:]) / len(losses[-50:])
+                    say(f"step {step + 1}/{cfg.steps} loss {recent:.5f} ({time.perf_counter() - t0:.0f} s)")
+                if out is not None and ((step + 1) % cfg.save_every == 0 or step + 1 == cfg.steps):
+                    if ctx.is_main:
+                        save()
+                    distributed.barrier(ctx)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep the steps since the last checkpoint
+            if out is not None and ctx.is_main and done > saved:
+                save()
+                say(f"interrupted: saved {out} at step {done}")
+            raise
     return losses
 
 

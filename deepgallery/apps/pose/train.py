@@ -21,7 +21,7 @@ import torch
 from ...core import checkpoint, distributed
 from ...core.config import add_config_args, config_from_args, option
 from ...core.errors import UserError
-from ...core.runtime import add_device_arg, progress, seed_everything
+from ...core.runtime import add_device_arg, progress, seed_everything, stop_signals
 from .data import CocoKeypoints, DataConfig, load_coco
 from .model import PAFConfig, PAFNet, losses
 
@@ -93,25 +93,33 @@ def fit(model: PAFNet, dataset: CocoKeypoints, cfg: TrainConfig, out: str | Path
     bar = progress(total=cfg.steps, initial=step, desc="pose train") if ctx.is_main else None
     net.train()
     epoch = 0
-    while step < cfg.steps:
-        distributed.set_epoch(loader, epoch)  # a new order of the images every pass
-        dataset.set_epoch(epoch)  # and new augmentations
-        for x, s, paf, mask in loader:
-            x, s, paf, mask = (t.to(ctx.device) for t in (x, s, paf, mask))  # x (b, 3, H, W), maps (b, ·, h, w)
-            loss, _ = losses(net(x), s, paf, mask)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()  # DDP: gradients averaged over the processes here
-            opt.step()
-            step += 1
-            history.append(distributed.mean(float(loss.detach()), ctx))
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{history[-1]:.4f}")
-            if step % cfg.save_every == 0 or step == cfg.steps:
-                save(history[-1])
-            if step >= cfg.steps:
-                break
-        epoch += 1
+    with stop_signals():
+        try:
+            while step < cfg.steps:
+                distributed.set_epoch(loader, epoch)  # a new order of the images every pass
+                dataset.set_epoch(epoch)  # and new augmentations
+                for x, s, paf, mask in loader:
+                    x, s, paf, mask = (t.to(ctx.device) for t in (x, s, paf, mask))  # x (b, 3, H, W), maps (b, ·, h, w)
+                    loss, _ = losses(net(x), s, paf, mask)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()  # DDP: gradients averaged over the processes here
+                    opt.step()
+                    step += 1
+                    history.append(distributed.mean(float(loss.detach()), ctx))
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix(loss=f"{history[-1]:.4f}")
+                    if step % cfg.save_every == 0 or step == cfg.steps:
+                        save(history[-1])
+                    if step >= cfg.steps:
+                        break
+                epoch += 1
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep the steps since the last checkpoint
+            if ctx.is_main and history and step % cfg.save_every:  # no barrier: the others are stopping too
+                checkpoint.save(out, distributed.unwrap(net).state_dict(), config,
+                                meta={"step": step, "loss": history[-1]}, optimizer=opt)
+                print(f"interrupted: saved {out} at step {step}")
+            raise
     if bar is not None:
         bar.close()
     return history
