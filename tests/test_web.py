@@ -4,6 +4,7 @@ once than --max-jobs. Fake applications are registered here; the real ones join 
 
 from __future__ import annotations
 
+import html
 import json
 import socket
 import sys
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:::gradio.queueing")  # Gradio's 
 from deepgallery import cli, registry  # noqa: E402
 from deepgallery.core.app import App, Output, Param  # noqa: E402
 from deepgallery.core.errors import UserError  # noqa: E402
-from deepgallery.web import bench, jobs, probe, server, widgets  # noqa: E402
+from deepgallery.web import bench, catalog, jobs, probe, server, widgets  # noqa: E402
 from deepgallery.web.limits import Limits  # noqa: E402
 
 # ------------------------------------------------------------------------------------------ fake apps
@@ -227,11 +228,67 @@ def test_examples_come_from_the_app(tmp_path):
     assert widgets.example_rows(text_only, types.SimpleNamespace(predict=predict)) == []  # n has no value
 
 
+def _pages(demo) -> list[str]:
+    return [path for path, _, _ in demo.config["pages"]]
+
+
 def test_the_real_registry_builds():
-    """Every application of the registry gets a tab, whatever state its code is in right now."""
-    demo = server.build_gallery(registry.all_apps())
-    tabs = {c["props"].get("id") for c in demo.config["components"] if c["type"] == "tabitem"}
-    assert set(registry.all_apps()) <= tabs
+    """Every application of the registry gets a page at /ID, whatever state its code is in right now; every
+    built one with a measured.json shows its numbers and its card shows its headline beside the paper's."""
+    apps = registry.all_apps()
+    demo = server.build_gallery(apps)
+    assert set(apps) <= set(_pages(demo)) and _pages(demo)[0] == ""
+    text = json.dumps(demo.config, ensure_ascii=False)
+    for app in apps.values():
+        assert f'id=\\"card-{app.id}\\"' in text, app.id
+        if app.entry is not None and app.measured():
+            assert f"numbers-{app.id}" in text and app.measured()["date"] in text, app.id
+        if app.id in catalog.HEADLINES and app.measured():
+            ours, label, paper = catalog.headline(app)
+            assert html.escape(label) in text and html.escape(f"paper: {paper}") in text, app.id
+
+
+def test_catalog_reads_numbers_from_measured_json(tmp_path, monkeypatch):
+    """The card's number is measured.json's, never typed; the page's table comes from the README block."""
+    from deepgallery.core import app as app_module
+
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "measured.json").write_text(json.dumps(
+        {"app": "demo", "metrics": {"speedup": 123.4, "n": 3}, "date": "2030-01-02", "machine": "m1, 2 cores"}))
+    (tmp_path / "demo" / "README.md").write_text(
+        "# demo\n\n## Numbers\n\n| | paper | ours |\n|---|---|---|\n| speed | 500x | `speedup` |\n\n"
+        "| old run | x |\n|---|---|\n| 1 | 2 |\n\n<!-- measured:begin -->\n| metric | ours |\n|---|---|\n"
+        "| `speedup` | 123.4 |\n<!-- measured:end -->\n\n## Next\n| not | this |\n")
+    monkeypatch.setattr(app_module, "APPS_DIR", tmp_path)
+    monkeypatch.setitem(catalog.HEADLINES, "demo", catalog.Headline("speedup", "speed-up", "≈ 500×", "{:.0f}×"))
+    demo = App(id="demo", title="Demo", paper="p", paper_url="https://example.org", summary="Does it. More.",
+               status="built", entry="x")
+    assert catalog.headline(demo) == ("123×", "speed-up", "≈ 500×")
+    assert catalog.measured_on(demo) == "2030-01-02 on m1, 2 cores (full budget)"
+    table = catalog.numbers_markdown(demo)
+    assert "| speed | 500x | `speedup` |" in table and "| `speedup` | 123.4 |" in table
+    assert "old run" not in table and "not | this" not in table  # only paper/peer/ours tables and the block
+    (tmp_path / "demo" / "README.md").write_text("# demo\n")  # no block: built from measured.json
+    assert catalog.numbers_markdown(demo) == "| metric | ours |\n|---|---|\n| `speedup` | 123.4 |\n| `n` | 3 |"
+    card = catalog.card_html(demo, "ready")
+    assert 'href="demo"' in card and "123×" in card and "paper: ≈ 500×" in card and "Does it." in card
+    assert "More." not in card and "planned" in catalog.card_html(demo, "planned")
+    for app_id in set(catalog.HEADLINES) - {"demo"}:  # every headline names a metric its app really measures
+        measured = registry.get(app_id).measured()
+        assert not measured or catalog.HEADLINES[app_id].metric in measured["metrics"], app_id
+
+
+def test_thumbnails_are_small_and_shipped_for_built_apps():
+    from PIL import Image
+
+    for app in registry.all_apps().values():
+        path = catalog.thumbnail(app.id)
+        if app.status == "built" and app.id in catalog.HEADLINES:
+            assert path is not None, f"no thumbnail for {app.id}: python tools/gallery_thumbnails.py"
+        if path is not None:
+            assert path.stat().st_size <= 40_000, path
+            with Image.open(path) as im:
+                assert max(im.size) <= 320, path
 
 
 def test_run_job_writes_the_whole_result_as_json(tmp_path):
@@ -247,10 +304,11 @@ def test_run_job_writes_the_whole_result_as_json(tmp_path):
 def test_every_app_gets_a_tab_and_unavailable_ones_say_what_to_do(monkeypatch):
     monkeypatch.setattr(registry, "all_apps", lambda: FAKE_APPS)
     demo = server.build_gallery()  # from the (patched) registry
-    text = json.dumps(demo.config)
-    tabs = [c["props"].get("id") for c in demo.config["components"] if c["type"] == "tabitem"]
-    assert tabs[0] == "overview" and set(tabs[1:]) == set(FAKE_APPS)
-    assert tabs.index("probe") < tabs.index("planned")  # ready apps come first
+    text = json.dumps(demo.config, ensure_ascii=False)
+    pages = _pages(demo)
+    assert pages[0] == "" and set(pages[1:]) == set(FAKE_APPS)  # the landing page, then one page per app
+    assert pages.index("probe") < pages.index("missing") < pages.index("planned")  # ready, unavailable, planned
+    assert "dg-card dg-planned" in text and "dg-card dg-unavailable" in text
     assert "Planned" in text and "not built yet" in text
     assert "pip install 'deepgallery[science]'" in text and "surely_not_installed_pkg" in text
     assert "deepgallery run nopredict --help" in text

@@ -170,8 +170,9 @@ def prepare_image(name: str, path: str, limits: Limits, workdir: Path) -> str:
             w, h = im.size
     except Image.DecompressionBombError:
         raise UserError(f"{name}: the image is too large to open safely") from None
-    except (UnidentifiedImageError, OSError, ValueError):
-        raise UserError(f"{name}: not a readable image (expected PNG, JPEG, BMP, GIF, WebP or TIFF)") from None
+    except (UnidentifiedImageError, OSError, ValueError):  # the command line's words, with the upload's name
+        raise UserError(f"{Path(path).name}: not a readable image (expected PNG, JPEG, BMP, GIF, WebP or TIFF)") \
+            from None
     if w * h > limits.max_image_pixels:
         raise UserError(f"{name}: the image is {w}x{h}, over the gallery's limit of "
                         f"{limits.max_image_pixels:,} pixels; shrink it or use `deepgallery run`")
@@ -209,10 +210,15 @@ class JobResult:
 
 def run_job(app: App, predict, values: list[Any], limits: Limits, workdir: Path) -> JobResult:
     """Check inputs, run ``predict`` and shape its outputs; UserError for anything the user can fix."""
-    inputs = prepare_inputs(app.inputs, values, limits, workdir, optional_inputs(predict))
-    start = time.perf_counter()
-    result = predict(**inputs)
-    seconds = time.perf_counter() - start
+    uploads = [path for path in map(_upload_path, values) if path]
+    try:
+        inputs = prepare_inputs(app.inputs, values, limits, workdir, optional_inputs(predict))
+        uploads += [str(v) for v in inputs.values() if isinstance(v, (str, Path)) and Path(v).is_absolute()]
+        start = time.perf_counter()
+        result = predict(**inputs)
+        seconds = time.perf_counter() - start
+    except UserError as exc:  # the message names the file as the user knows it, never a server path
+        raise UserError(hide_paths(str(exc), uploads + [str(workdir)])) from None
     if not isinstance(result, dict):
         raise TypeError(f"{app.id}.predict returned {type(result).__name__}, expected a dict of outputs")
     shown = [present_output(out, result.get(out.name), workdir) for out in app.outputs]
@@ -228,6 +234,13 @@ def run_job(app: App, predict, values: list[Any], limits: Limits, workdir: Path)
         del record["extra"]
     path = write_text(workdir / f"{app.id}-result.json", json.dumps(record, indent=2) + "\n")
     return JobResult(shown, record, path, seconds)
+
+
+def hide_paths(message: str, paths: list[str]) -> str:
+    """`message` with each server path replaced by its file name (longest first: folders after their files)."""
+    for path in sorted(set(paths), key=len, reverse=True):
+        message = message.replace(path, Path(path).name)
+    return message
 
 
 def present_output(out: Output, value: Any, workdir: Path) -> Any:

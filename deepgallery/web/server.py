@@ -1,6 +1,8 @@
-"""The web gallery, generated from the registry: one tab per application, live in the browser.
+"""The web gallery, generated from the registry: a landing page of cards, one page per application.
 
-Each application's tab shows its paper link and summary, inputs that fit its declared `Param`s (with
+The landing page (``/``) has a card per application: a picture of its real output, one line on what it
+does and its headline number beside the paper's; planned ones greyed. Each application's page (``/ID``)
+shows its paper link and summary, inputs that fit its declared `Param`s (with
 its built-in examples), a Run button, outputs that fit its `Output`s and the whole result as JSON for
 download. Applications that are planned, miss an optional dependency, have no ``predict`` yet or fail
 to load show what to do instead. Jobs go through one queue: at most ``max_jobs`` run at once across all tabs, the rest
@@ -25,6 +27,7 @@ from .. import registry  # noqa: E402
 from ..core.app import App  # noqa: E402
 from ..core.errors import UserError  # noqa: E402
 from ..version import __version__  # noqa: E402
+from . import catalog  # noqa: E402
 from .jobs import JobDirs, failure_message, run_job  # noqa: E402
 from .limits import Limits  # noqa: E402
 from .widgets import example_rows, input_component, output_component  # noqa: E402
@@ -32,7 +35,7 @@ from .widgets import example_rows, input_component, output_component  # noqa: E4
 log = logging.getLogger("deepgallery.web")
 CONCURRENCY_ID = "deepgallery-jobs"  # one shared pool: max_jobs is a limit for the whole server, not per tab
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-CSS = ".dg-unavailable {border-left: 4px solid #d97706; padding-left: 1em}"
+CSS = ".dg-unavailable {border-left: 4px solid #d97706; padding-left: 1em}" + catalog.CARD_CSS
 
 
 def availability(app: App) -> tuple[ModuleType | None, str]:
@@ -60,42 +63,71 @@ def availability(app: App) -> tuple[ModuleType | None, str]:
 
 def build_gallery(apps: Mapping[str, App] | None = None, max_jobs: int = 1, limits: Limits | None = None,
                   dirs: JobDirs | None = None) -> gr.Blocks:
-    """The Gradio Blocks app: an overview tab, then one tab per application (ready ones first)."""
+    """The Gradio Blocks app: a landing page of cards at ``/``, and one page per application at ``/ID``.
+
+    Pages (``gr.Blocks.route``) rather than tabs: nineteen tabs overflow a bar, while a grid of cards scales and
+    every application has its own URL to share. Ready applications come first, planned ones last (greyed).
+    """
     apps = registry.all_apps() if apps is None else apps
     limits = limits or Limits()
     dirs = dirs or JobDirs()
     checked = [(app, *availability(app)) for app in apps.values()]
-    checked.sort(key=lambda item: item[1] is None)  # stable: registry order within ready / not ready
+    checked.sort(key=lambda item: (item[0].entry is None, item[1] is None))  # stable: registry order within
     with gr.Blocks(title="deepgallery", analytics_enabled=False, delete_cache=(1800, 3600)) as demo:
-        gr.Markdown(f"# deepgallery {__version__}\nLandmark deep-learning applications, each one live on "
-                    "your input. Pick a tab; every job runs on this machine.")
-        with gr.Tabs():
-            with gr.Tab("Overview", id="overview"):
-                gr.Markdown(_overview(checked, max_jobs, limits))
-            for app, hooks, reason in checked:
-                with gr.Tab(app.id, id=app.id, elem_id=f"tab-{app.id}"):
-                    gr.Markdown(_header(app))
-                    if hooks is None:
-                        gr.Markdown(reason, elem_classes=["dg-unavailable"])
-                    else:
-                        _app_panel(app, hooks, max_jobs, limits, dirs)
+        gr.Navbar(visible=False)  # the cards are the navigation; each page links back
+        gr.Markdown(f"# deepgallery {__version__}\nLandmark deep-learning applications, each one live on your "
+                    "input. Pick a card; every job runs on this machine.", elem_id="dg-landing")
+        gr.HTML(_cards(checked))
+        gr.Markdown(_overview(checked, max_jobs, limits), elem_classes=["dg-section"])
+    for app, hooks, reason in checked:
+        with demo.route(app.title, app.id, show_in_navbar=False):
+            gr.Navbar(visible=False)
+            gr.Markdown(_header(app), elem_id=f"page-{app.id}")
+            if hooks is None:
+                gr.Markdown(reason, elem_classes=["dg-unavailable"])
+            else:
+                _app_panel(app, hooks, max_jobs, limits, dirs)
+            _numbers(app)
     return demo
+
+
+def _cards(checked: list[tuple[App, ModuleType | None, str]]) -> str:
+    cards = []
+    for app, hooks, reason in checked:
+        state = "planned" if app.entry is None else "ready" if hooks is not None else "unavailable"
+        note = reason.replace("**", "").replace("`", "") if state == "unavailable" else ""
+        cards.append(catalog.card_html(app, state, note))
+    return '<div class="dg-grid" id="dg-cards">' + "".join(cards) + "</div>"
 
 
 def _header(app: App) -> str:
     install = f" · needs `pip install 'deepgallery[{app.extra}]'`" if app.extra else ""
-    return (f"## {app.title}\n[{app.paper}]({app.paper_url}) · command line: `deepgallery run {app.id}`"
-            f"{install}\n\n{app.summary}")
+    return (f"[← all applications](./)\n## {app.title}\n[{app.paper}]({app.paper_url}) · command line: "
+            f"`deepgallery run {app.id}`{install} · [README](#readme-{app.id})\n\n{app.summary}")
+
+
+def _numbers(app: App) -> None:
+    """The app's numbers (paper / peer / ours, from its README and measured.json) and its README."""
+    table = catalog.numbers_markdown(app)
+    when = catalog.measured_on(app)
+    if table:
+        gr.Markdown(f"### Numbers: paper, peer, ours\nMeasured {when} by `deepgallery bench {app.id} --save`; "
+                    f"the README explains each one.\n\n{table}" if when else f"### Numbers\n\n{table}",
+                    elem_id=f"numbers-{app.id}", elem_classes=["dg-section"])
+    elif app.entry is not None:
+        gr.Markdown(f"### Numbers\nNot measured yet: `deepgallery bench {app.id} --save` writes them.",
+                    elem_id=f"numbers-{app.id}", elem_classes=["dg-section"])
+    readme = catalog.readme_markdown(app)
+    if readme:
+        with gr.Accordion(f"README of {app.id}", open=False, elem_id=f"readme-{app.id}"):
+            gr.Markdown(readme)
 
 
 def _overview(checked: list[tuple[App, ModuleType | None, str]], max_jobs: int, limits: Limits) -> str:
-    rows = ["| id | application | paper | here |", "|---|---|---|---|"]
-    for app, hooks, reason in checked:
-        state = "ready" if hooks is not None else reason.split("**")[1].rstrip(":.") if "**" in reason else "—"
-        rows.append(f"| `{app.id}` | {app.title} | [{app.paper}]({app.paper_url}) | {state} |")
-    return (f"{sum(h is not None for _, h, _ in checked)} of {len(checked)} applications are ready here. "
-            f"At most {max_jobs} job(s) run at once; the others wait in a queue. Limits: {limits.describe()}."
-            "\n\n" + "\n".join(rows))
+    ready = sum(h is not None for _, h, _ in checked)
+    return (f"{ready} of {len(checked)} applications are ready here. At most {max_jobs} job(s) run at once; "
+            f"the others wait in a queue. Limits: {limits.describe()}. Numbers: each card shows one measured "
+            "number beside the paper's; each page shows the full table.")
 
 
 def _app_panel(app: App, hooks: ModuleType, max_jobs: int, limits: Limits, dirs: JobDirs | None) -> None:

@@ -16,17 +16,37 @@ from ..core.app import Output, Param
 from .jobs import widget_kind
 
 
+def checked_upload(component: gr.components.Component) -> gr.components.Component:
+    """The widget, with its own reading of an upload never failing the job: a file Gradio cannot take (a text
+    file renamed .png) passes on as its path, and the gallery's checks (`jobs.prepare_inputs`) then give the
+    same one-line message as the command line, instead of Gradio's bare red "Error". (An instance attribute,
+    not a subclass: Gradio writes a stub file beside every module that subclasses a component.)"""
+    original = component.preprocess
+
+    def preprocess(payload):
+        try:
+            return original(payload)
+        except Exception:  # noqa: BLE001 - any failure to read it: our check says what is wrong
+            path = getattr(payload, "path", None) or getattr(getattr(payload, "video", None), "path", None)
+            if path is None:
+                raise
+            return path
+
+    component.preprocess = preprocess
+    return component
+
+
 def input_component(p: Param, elem_id: str | None = None) -> gr.components.Component:
     info = p.help or None  # shown under the label; media widgets have no such line, so it joins their label
     kw = {"label": p.name.replace("_", " "), "elem_id": elem_id}
     media_kw = {**kw, "label": kw["label"] + (f" — {p.help}" if p.help else "")}
     if p.kind == "image":
         value = str(p.default) if p.default and Path(p.default).is_file() else None
-        return gr.Image(value=value, type="filepath", **media_kw, sources=["upload", "webcam", "clipboard"],
-                        image_mode=None, format="png", height=320)
+        return checked_upload(gr.Image(value=value, type="filepath", **media_kw, height=320,
+                                       sources=["upload", "webcam", "clipboard"], image_mode=None, format="png"))
     if p.kind == "video":
         value = str(p.default) if p.default and Path(p.default).is_file() else None
-        return gr.Video(value=value, **media_kw, sources=["upload", "webcam"], height=320)
+        return checked_upload(gr.Video(value=value, **media_kw, sources=["upload", "webcam"], height=320))
     if p.kind == "file":
         return gr.File(**media_kw, type="filepath")
     if p.kind == "text":

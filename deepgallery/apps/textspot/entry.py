@@ -171,9 +171,11 @@ def predict(video: str, query: str = "london") -> dict:
         raise
     store.close()
     thumbs = report.write_thumbnails(scored, out / "thumbs")
-    records = report.rows(scored, thumbs)
+    # the browser sees file names, never this server's paths: the video as uploaded, thumbnails as Paths
+    hits = [{**r, "video": Path(r["video"]).name, "thumbnail": Path(r["thumbnail"]) if r["thumbnail"] else None}
+            for r in report.rows(scored, thumbs)]
     listing = "\n".join(f"{t:7.1f} s  {text}" for t, text in lines) or "(no text found)"
-    return {"hits": records, "thumbnail": thumbs[0] if thumbs and thumbs[0] else None, "lines": listing}
+    return {"hits": hits, "thumbnail": thumbs[0] if thumbs and thumbs[0] else None, "lines": listing}
 
 
 def demo(out_dir: Path) -> list[DemoItem]:
