@@ -28,7 +28,7 @@ pytestmark = [
 
 from deepgallery import registry  # noqa: E402
 from deepgallery.core.app import App, Output, Param  # noqa: E402
-from deepgallery.web import bench, probe, server  # noqa: E402
+from deepgallery.web import probe, server  # noqa: E402
 from deepgallery.web.limits import Limits  # noqa: E402
 
 PLANNED = App(id="planned", title="Planned app", paper="Someone 2030", paper_url="https://example.org", summary="-")
@@ -110,9 +110,67 @@ def _screenshot_dir(tmp_path: Path) -> Path:
     return folder
 
 
-def test_probe_example_runs_in_the_browser(page, tmp_path):
-    page.get_by_text("applications are ready here").wait_for(timeout=TIMEOUT_MS)
-    _open_tab(page, "probe")
+def _shot(page, tmp_path: Path, name: str, full_page: bool = False) -> Path:
+    """A screenshot, kept small (PNG, 8-bit palette) so docs/screenshots stays lean."""
+    from PIL import Image
+
+    shot = _screenshot_dir(tmp_path) / name
+    page.screenshot(path=str(shot), full_page=full_page)
+    with Image.open(shot) as im:
+        im.convert("RGB").quantize(colors=128).save(shot, optimize=True)
+    print(f"screenshot: {shot}")
+    return shot
+
+
+def _open_app(page, gallery_url: str, app_id: str) -> None:
+    """Every application has its own URL: /ID."""
+    page.goto(gallery_url + app_id, wait_until="domcontentloaded")
+    page.locator(f"#page-{app_id}").wait_for(timeout=TIMEOUT_MS)
+
+
+def _built_apps() -> list[str]:
+    return [a.id for a in registry.all_apps().values() if a.entry is not None]
+
+
+def test_landing_page_shows_a_card_per_app(page, gallery_url, tmp_path):
+    from deepgallery.web import catalog
+
+    page.locator("#dg-cards").wait_for(timeout=TIMEOUT_MS)
+    for app_id in ("probe", "planned", *registry.all_apps()):
+        assert page.locator(f"#card-{app_id}").count() == 1, app_id
+    assert "dg-planned" in page.locator("#card-planned").get_attribute("class")  # greyed
+    for app_id in _built_apps():
+        if catalog.thumbnail(app_id) is not None:  # the picture is really drawn
+            img = page.locator(f"#card-{app_id} img")
+            assert img.evaluate("img => img.complete && img.naturalWidth") > 0, app_id
+        if catalog.headline(registry.get(app_id)):
+            assert "paper:" in page.locator(f"#card-{app_id}").inner_text(), app_id
+    _shot(page, tmp_path, "gallery-landing.png", full_page=True)
+    first = next((a for a in _built_apps() if page.locator(f"#card-{a}").count()), "probe")
+    page.locator(f"#card-{first}").click()  # a card leads to the app's own page
+    page.locator(f"#page-{first}").wait_for(timeout=TIMEOUT_MS)
+    assert page.url.rstrip("/").endswith("/" + first)
+
+
+@pytest.mark.parametrize("app_id", [a for a in ("viscoelastic", "style") if a in registry.all_apps()])
+def test_app_page_shows_its_numbers(page, gallery_url, tmp_path, app_id):
+    app = registry.get(app_id)
+    _open_app(page, gallery_url, app_id)
+    if not app.measured():
+        pytest.skip(f"{app_id} has no measured.json yet")
+    numbers = page.locator(f"#numbers-{app_id}")
+    numbers.locator("table").first.wait_for(timeout=TIMEOUT_MS)
+    text = numbers.inner_text()
+    assert app.measured()["date"] in text and app.measured()["machine"] in text
+    assert "paper" in text.lower() and "ours" in text.lower()
+    first_metric = next(iter(app.measured()["metrics"]))
+    assert first_metric in text
+    page.locator(f"#readme-{app_id}").wait_for(timeout=TIMEOUT_MS)
+    _shot(page, tmp_path, f"gallery-{app_id}.png", full_page=True)
+
+
+def test_probe_example_runs_in_the_browser(page, gallery_url, tmp_path):
+    _open_app(page, gallery_url, "probe")
     page.get_by_text("hello gallery").last.click()  # the built-in example fills the inputs
     page.locator("#run-probe").click()
     page.locator("#status-probe").get_by_text("Done in").wait_for(timeout=TIMEOUT_MS)
@@ -120,10 +178,6 @@ def test_probe_example_runs_in_the_browser(page, tmp_path):
     image = page.locator("#out-probe-image img").first
     image.wait_for(timeout=TIMEOUT_MS)
     assert image.evaluate("img => img.complete && img.naturalWidth") == 128
-    shot = _screenshot_dir(tmp_path) / "gallery-probe.png"
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
-    print(f"screenshot: {shot}")
 
     # A bad input: the app's one-line message, then the same page runs the next job.
     page.locator("#in-probe-message textarea").fill("")
@@ -135,28 +189,17 @@ def test_probe_example_runs_in_the_browser(page, tmp_path):
                            timeout=TIMEOUT_MS)
 
 
-def _open_tab(page, name: str) -> None:
-    """Click the app's tab; tabs that do not fit the bar sit in Gradio's overflow menu ("…")."""
-    page.get_by_role("tab").first.wait_for(timeout=TIMEOUT_MS)
-    tab = page.get_by_role("tab", name=name, exact=True)
-    if tab.count() and tab.first.is_visible():
-        tab.first.click()
-        return
-    page.locator(".overflow-menu button").first.click()
-    page.locator(".overflow-dropdown").get_by_role("button", name=name, exact=True).first.click()
-
-
-def test_planned_app_says_what_to_do(page):
-    _open_tab(page, "planned")
+def test_planned_app_says_what_to_do(page, gallery_url):
+    _open_app(page, gallery_url, "planned")
     page.get_by_text("Planned — not built yet.").wait_for(timeout=TIMEOUT_MS)
     assert page.locator("#run-planned").count() == 0
 
 
-def test_uploaded_image_is_limited_and_processed(page, tmp_path):
+def test_uploaded_image_is_limited_and_processed(page, gallery_url, tmp_path):
     from PIL import Image
 
     Image.new("RGB", (400, 100), (200, 30, 30)).save(tmp_path / "wide.png")
-    _open_tab(page, "mirror")
+    _open_app(page, gallery_url, "mirror")
     page.locator("#in-mirror-photo input[type=file]").set_input_files(str(tmp_path / "wide.png"))
     page.locator("#in-mirror-photo img").first.wait_for(timeout=TIMEOUT_MS)  # the upload is in place
     page.locator("#run-mirror").click()
@@ -165,25 +208,68 @@ def test_uploaded_image_is_limited_and_processed(page, tmp_path):
     assert page.locator("#out-mirror-mirrored img").first.evaluate("img => img.naturalWidth") == 200
 
 
-def test_long_job_shows_its_progress_bar(page):
-    _open_tab(page, "counting")
+BAD_IMAGE_MESSAGE = "fake.png: not a readable image (expected PNG, JPEG, BMP, GIF, WebP or TIFF)"
+
+
+@pytest.mark.parametrize("app_id", ["mirror", *[a for a in ("deepdream", "style") if a in registry.all_apps()]])
+def test_bad_upload_gets_the_command_lines_message(page, gallery_url, tmp_path, app_id, run_cli):
+    """A text file renamed .png: the one line the CLI gives (with the file's name), not Gradio's bare "Error"."""
+    fake = tmp_path / "fake.png"
+    fake.write_text("this is not an image\n")
+    if app_id != "mirror":
+        from deepgallery.web.server import availability
+
+        if availability(registry.get(app_id))[0] is None:
+            pytest.skip(f"{app_id} is not available here")
+        image = next(p for p in registry.get(app_id).inputs if p.kind == "image")
+        flag = {"deepdream": [str(fake)], "style": ["--content", str(fake), "--method", "fast"]}[app_id]
+        code, _, err = run_cli("run", app_id, *flag, "-o", str(tmp_path / "out.png"))
+        assert code == 2 and err.endswith(BAD_IMAGE_MESSAGE.split(": ", 1)[1]), err  # the CLI's own line
+    else:
+        image = MIRROR.inputs[0]
+    _open_app(page, gallery_url, app_id)
+    page.locator(f"#in-{app_id}-{image.name} input[type=file]").set_input_files(str(fake))
+    page.locator(f"#run-{app_id}").click()
+    page.get_by_text(BAD_IMAGE_MESSAGE).first.wait_for(timeout=TIMEOUT_MS)
+    assert page.get_by_text("/tmp/").count() == 0  # no server path anywhere on the page
+
+
+def test_long_job_shows_its_progress_bar(page, gallery_url):
+    _open_app(page, gallery_url, "counting")
     page.locator("#run-counting").click()
     page.get_by_text(re.compile(r"counting - \d+\.\d%")).first.wait_for(timeout=TIMEOUT_MS)  # the tqdm bar
     page.locator("#status-counting").get_by_text("Done in").wait_for(timeout=TIMEOUT_MS)
 
 
-def test_real_fast_apps_run_their_examples(page, gallery_url, tmp_path):
-    """neuralcrypto / viscoelastic / pose, each once its example runs (checked through the API first)."""
-    working, skipped = bench._working_fast_apps(gallery_url)
-    if not working:
-        pytest.skip(f"none of {', '.join(bench.FAST_APPS)} runs its example yet: {skipped}")
-    for app_id, _ in working:
-        _open_tab(page, app_id)
-        page.locator(f"#tab-{app_id} .gallery-item, #tab-{app_id} table tbody tr").first.click()
-        for p in registry.get(app_id).inputs:  # an example's image / video must be in place before Run
-            if p.kind in ("image", "video"):
-                page.locator(f"#in-{app_id}-{p.name} {'img' if p.kind == 'image' else 'video'}").first.wait_for(
-                    timeout=TIMEOUT_MS)
-        page.locator(f"#run-{app_id}").click()
-        page.locator(f"#status-{app_id}").get_by_text("Done in").wait_for(timeout=180_000)
-        page.screenshot(path=str(_screenshot_dir(tmp_path) / f"gallery-{app_id}.png"), full_page=True)
+@pytest.mark.slow
+@pytest.mark.parametrize("app_id", _built_apps())
+def test_every_built_app_runs_its_first_example(page, gallery_url, tmp_path, app_id):
+    """Open the app by its URL, see its numbers table, click its first example, run it, wait for the result."""
+    from deepgallery.web.server import availability
+
+    app = registry.get(app_id)
+    hooks, reason = availability(app)
+    _open_app(page, gallery_url, app_id)
+    if app.measured():
+        page.locator(f"#numbers-{app_id} table").first.wait_for(timeout=TIMEOUT_MS)
+    if hooks is None:
+        page.get_by_text(reason.split("**")[1]).first.wait_for(timeout=TIMEOUT_MS)
+        pytest.skip(f"{app_id}: {reason}")
+    examples = page.locator(f"#examples-{app_id} .gallery-item, #examples-{app_id} tbody tr")
+    if examples.count():
+        examples.first.click()  # the first example: the affordable one in every app's list
+    for p in app.inputs:  # an example's image / video must be in place before Run
+        if p.kind in ("image", "video"):
+            page.locator(f"#in-{app_id}-{p.name} {'img' if p.kind == 'image' else 'video'}").first.wait_for(
+                timeout=TIMEOUT_MS)
+    page.locator(f"#run-{app_id}").click()
+    page.locator(f"#status-{app_id}").get_by_text("Done in").wait_for(timeout=600_000)
+    for out in app.outputs:  # videos the app wrote play in Chromium (H.264): none reports an error
+        if out.kind in ("video", "gif"):
+            video = page.locator(f"#out-{app_id}-{out.name} video").first
+            if video.count():
+                video.wait_for(timeout=TIMEOUT_MS)
+                page.wait_for_function("v => v.readyState >= 2 || v.error", arg=video.element_handle(),
+                                       timeout=TIMEOUT_MS)
+                assert video.evaluate("v => v.error === null"), f"{app_id}.{out.name} does not play"
+    assert page.get_by_text("Video not playable").count() == 0

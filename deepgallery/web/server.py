@@ -137,7 +137,8 @@ def _app_panel(app: App, hooks: ModuleType, max_jobs: int, limits: Limits, dirs:
             run = gr.Button("Run", variant="primary", elem_id=f"run-{app.id}")
             rows = _examples(app, hooks)
             if rows:
-                gr.Examples(rows, inputs, label="Examples: click one, then Run", cache_examples=False)
+                gr.Examples(rows, inputs, label="Examples: click one, then Run", cache_examples=False,
+                            elem_id=f"examples-{app.id}")
         with gr.Column():
             outputs = [output_component(out, f"out-{app.id}-{out.name}") for out in app.outputs]
             status = gr.Markdown(elem_id=f"status-{app.id}")
