@@ -317,3 +317,18 @@ def test_two_gloo_processes_train_like_one(tmp_path, run_cli, torchrun_cli):
     assert a[-1] < 0.5 * a[0] and b[-1] < 0.5 * b[0]  # both learn
     assert abs(a[0] - b[0]) < 0.1 and abs(a[-1] - b[-1]) < 0.2
     assert final_accuracy(one) >= 0.5 and final_accuracy(two) >= 0.5  # 4 words: chance is 0.25
+
+
+def test_web_call_returns_a_hits_table_and_captioned_frames_without_server_paths(clips):
+    """The gallery's call: hits as table rows (the video by its file name), each hit's frame captioned with its
+    time and text; no path of this machine in any cell."""
+    pytest.importorskip("rapidocr")
+    from deepgallery.apps.textspot.entry import predict
+
+    out = predict(str(clips / "clip0.mp4"), query="london")
+    assert out["hits"], "london is on screen in clip0"
+    best = out["hits"][0]
+    assert best["video"] == "clip0.mp4" and best["time"].startswith("00:00:0") and "london" in best["text"].lower()
+    assert not any("/" in str(v) for row in out["hits"] for v in row.values())
+    frame, caption = out["frames"][0]
+    assert frame.is_file() and caption.startswith(best["time"]) and best["text"] in caption

@@ -19,7 +19,8 @@ APP = App(
               default="london"),
     ),
     outputs=(
-        Output("hits", "json", "ranked hits: time (hh:mm:ss), start/end seconds, text line, box, confidence"),
+        Output("hits", "table", "ranked hits: time (hh:mm:ss), start/end seconds, text line, confidence, video"),
+        Output("frames", "gallery", "each hit's frame with its box drawn, captioned with its time and text"),
         Output("thumbnail", "image", "the best hit's frame with its box drawn"),
         Output("lines", "text", "every text line read in the video, with its time"),
     ),

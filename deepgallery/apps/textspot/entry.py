@@ -171,11 +171,15 @@ def predict(video: str, query: str = "london") -> dict:
         raise
     store.close()
     thumbs = report.write_thumbnails(scored, out / "thumbs")
-    # the browser sees file names, never this server's paths: the video as uploaded, thumbnails as Paths
-    hits = [{**r, "video": Path(r["video"]).name, "thumbnail": Path(r["thumbnail"]) if r["thumbnail"] else None}
-            for r in report.rows(scored, thumbs)]
+    # the browser sees file names, never this server's paths: a table of the hits (the video by its name), and
+    # their frames as a gallery captioned with time and text
+    records = report.rows(scored, thumbs)
+    hits = [{k: (Path(v).name if k == "video" else v) for k, v in r.items() if k not in ("thumbnail", "box")}
+            for r in records]
+    frames = [(Path(r["thumbnail"]), f"{r['time']}  {r['text']}") for r in records if r["thumbnail"]]
     listing = "\n".join(f"{t:7.1f} s  {text}" for t, text in lines) or "(no text found)"
-    return {"hits": hits, "thumbnail": thumbs[0] if thumbs and thumbs[0] else None, "lines": listing}
+    return {"hits": hits, "frames": frames, "thumbnail": thumbs[0] if thumbs and thumbs[0] else None,
+            "lines": listing}
 
 
 def demo(out_dir: Path) -> list[DemoItem]:
