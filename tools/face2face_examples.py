@@ -14,7 +14,7 @@ from deepgallery.apps.face2face.synthetic import EXAMPLES, actor_script, load_ph
 def write_examples() -> None:
     """Rebuild ``examples/actor.mp4``: Grace Hopper performing ``actor_script(48)``, scaled to 400×300."""
     frames, _ = make_clip(load_photo("grace_hopper.jpg"), actor_script(48))
-    write_clip(EXAMPLES / "actor.mp4", frames, size=(400, 300), quality=5)
+    write_clip(EXAMPLES / "actor.mp4", frames, size=(400, 300))
 
 
 if __name__ == "__main__":

@@ -132,7 +132,7 @@ def demo(out_dir: Path) -> list[DemoItem]:
                           seconds=time.perf_counter() - start))
     start = time.perf_counter()
     frames, _ = make_clip(load_photo("astronaut.jpg"), target_script(48))
-    target = write_clip(out_dir / "target_head_motion.mp4", frames, size=(400, 300), quality=6)
+    target = write_clip(out_dir / "target_head_motion.mp4", frames, size=(400, 300))
     s = reenact(open_stream(actor), open_stream(target), out_dir / "actor_drives_video.mp4", sbs=True, quiet=True)
     items.append(DemoItem("actor drives a target video whose head rolls and sways (pose removed by Procrustes)",
                           {"source": str(actor), "target": str(target)}, [s.output],

@@ -181,21 +181,14 @@ def make_clip(photo: np.ndarray, script: list[Expression], tracker=None) -> tupl
     return frames, lms
 
 
-def write_clip(path: str | Path, frames: list[np.ndarray], fps: float = 24.0, size: tuple[int, int] | None = None,
-               quality: float = 7) -> Path:
-    """Frames → MP4 (optionally resized to ``size`` = (w, h)); ``quality`` is imageio's 0–10 scale."""
+def write_clip(path: str | Path, frames: list[np.ndarray], fps: float = 24.0, size: tuple[int, int] | None = None
+               ) -> Path:
+    """Frames → MP4 (optionally resized to ``size`` = (w, h)) through `core.media.write_video` (H.264 yuv420p:
+    what a browser plays)."""
     import cv2
-    import imageio.v2 as iio
 
-    from ...core.atomic import atomic_path
+    from ...core.media import write_video
 
-    with atomic_path(path) as tmp:
-        writer = iio.get_writer(str(tmp), fps=fps, codec="libx264", quality=quality, macro_block_size=1,
-                                ffmpeg_log_level="error")
-        try:
-            for f in frames:
-                writer.append_data(cv2.resize(f, size, interpolation=cv2.INTER_AREA) if size else f)
-        finally:
-            writer.close()
-    return Path(path)
+    return write_video(path, (cv2.resize(f, size, interpolation=cv2.INTER_AREA) if size else f for f in frames),
+                       fps=fps)
 
