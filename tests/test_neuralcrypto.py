@@ -10,9 +10,11 @@ import torch
 import torch.nn.functional as F
 
 from deepgallery.apps.neuralcrypto import APP, entry
+from deepgallery.apps.neuralcrypto.attacks import Protocol, attack, eavesdropped, linear_eve
 from deepgallery.apps.neuralcrypto.bench import summarize
-from deepgallery.apps.neuralcrypto.bits import blocks_to_text, text_to_blocks
+from deepgallery.apps.neuralcrypto.bits import blocks_to_text, printable, text_to_blocks
 from deepgallery.apps.neuralcrypto.evaluate import EvalConfig, evaluate, judge
+from deepgallery.apps.neuralcrypto.hardened import HardenConfig, harden, one_time_pad_map
 from deepgallery.apps.neuralcrypto.model import BitConv, NetConfig, Trio, load_trained
 from deepgallery.apps.neuralcrypto.train import TrainConfig, alice_bob_loss, bits_wrong, train
 from deepgallery.core import checkpoint
@@ -143,6 +145,72 @@ def test_evaluation_tells_a_cipher_from_no_cipher():
     assert plain.bob_bits == 0 and plain.best_eve_bits < 2.0 and not plain.success
 
 
+# ------------------------------------------------------------------------------------------ the attacker suite
+class _Affine(Trio):
+    """C = A P + key offset: Bob decrypts, and so does a least-squares Eve (issue 18's finding, made exact)."""
+
+    def encrypt(self, p, k):
+        g = torch.Generator().manual_seed(5)
+        a = torch.linalg.qr(torch.randn(p.shape[1], p.shape[1], generator=g))[0]
+        return (p @ a + 0.3 * k) / 3
+
+
+_TINY = Protocol(eves=1, max_steps=300, batch_size=256, eval_every=100, eval_examples=4096, lr=0.005,
+                 linear_examples=8192, seed=0)
+
+
+def test_linear_eve_reads_an_affine_cipher_but_not_the_one_time_pad():
+    g = torch.Generator().manual_seed(0)
+    assert linear_eve(_Affine(NetConfig(8)), _TINY, g) < 2.0  # guessing gets 4 of 8 wrong
+    assert linear_eve(_OneTimePad(NetConfig(8)), _TINY, g) > 3.9
+
+
+def test_mlp_eve_reads_no_cipher_and_not_the_one_time_pad():
+    plain = attack(_NoCipher(NetConfig(8)), "mlp", Protocol(**{**_TINY.__dict__, "max_steps": 100}))
+    assert plain.bits_wrong < 0.5 and len(plain.each) == 2  # both MLP sizes ran
+    secret = attack(_OneTimePad(NetConfig(8)), "paper", _TINY)
+    assert secret.bits_wrong > 3.7
+
+
+def test_chosen_plaintext_eve_sees_pairs_under_the_same_key():
+    """[P', C', C] with C' = Alice(P', K) and C = Alice(P, K) for the same K: for the pad, C' * P' is the key."""
+    trio = _OneTimePad(NetConfig(8))
+    inputs, plain = eavesdropped(trio, 64, torch.Generator().manual_seed(0), known_pairs=1)
+    assert inputs.shape == (64, 24)
+    p_known, c_known, c = inputs[:, :8], inputs[:, 8:16], inputs[:, 16:]
+    assert torch.equal(c * c_known * p_known, plain)  # Shannon: key reuse gives the pad away
+
+
+def test_the_one_time_pad_test_tells_a_pad_from_another_cipher():
+    class _PermutedPad(Trio):
+        def encrypt(self, p, k):
+            return -p * k.roll(3, dims=1)  # C_i = P_i xor K_(i - 3)
+
+    otp = one_time_pad_map(_PermutedPad(NetConfig(8)), examples=2048)
+    assert min(otp["agreement"]) == 1.0 and otp["is_permutation"]
+    assert otp["key_bit"] == [(i - 3) % 8 for i in range(8)] and set(otp["sign"]) == {-1.0}
+    affine = one_time_pad_map(_Affine(NetConfig(8)), examples=2048)
+    assert min(affine["agreement"]) < 0.9
+
+
+def test_discrete_cipher_sends_bits_and_passes_gradients():
+    trio = Trio(NetConfig(8, discrete_cipher=True))
+    p, k = torch.ones(4, 8), -torch.ones(4, 8)
+    c = trio.encrypt(p, k)
+    assert set(c.unique().tolist()) <= {-1.0, 1.0}
+    c.sum().backward()  # straight-through: Alice gets a gradient through the rounding
+    assert trio.alice.fc.weight.grad is not None and trio.alice.fc.weight.grad.abs().sum() > 0
+
+
+def test_hardened_training_runs_saves_and_records_its_adversaries(tmp_path):
+    cfg = HardenConfig(n_bits=8, batch_size=64, steps=20, eval_every=10, eval_examples=256, probe_steps=5,
+                       mlp_width=16, seed=0)
+    trio, history, steps = harden(cfg, tmp_path / "h")
+    assert steps == 20 and history.steps == [10, 20] and len(history.eves[-1]) == 3
+    loaded, meta = load_trained(tmp_path / "h")
+    assert loaded.config.discrete_cipher and meta["step"] == 20 and "MLP Eve 2x16 ReLU" in meta["trained_against"][1]
+
+
 def test_success_rule():
     assert judge(0.01, 7.5) and judge(0.049, 7.0)
     assert not judge(0.05, 7.5) and not judge(0.01, 6.99)
@@ -170,12 +238,18 @@ def test_text_blocks_round_trip():
             text_to_blocks(bad)
 
 
+def test_eves_guess_shows_undecodable_bytes_readably():
+    assert printable("a\ufffdb\x07") == "a·b·"
+    assert blocks_to_text(np.array([[1.0] * 8 + [-1.0] * 8]), 2) == "··"  # 0xff 0x00: not UTF-8 text, a control
+
+
 def test_run_on_the_shipped_checkpoint(run_cli):
     code, out, _ = run_cli("run", "neuralcrypto", "--message", "attack at dawn", "--seed", "3")
     assert code == 0
     assert "Bob  (has the key): attack at dawn" in out  # the shipped Alice/Bob pair decrypts
     eve_wrong = int(out.split("Eve  (no key)")[1].split("\n")[1].split("/")[0])
     assert eve_wrong > 112 // 4  # Eve far from reading it (random guessing gets 56 of the 112 bits wrong)
+    assert "\ufffd" not in out and "her bytes: " in out  # her guess is shown as hex too, never as U+FFFD
 
 
 def test_predict_returns_text_and_plot():

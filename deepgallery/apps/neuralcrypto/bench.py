@@ -16,27 +16,62 @@ from dataclasses import asdict
 from multiprocessing import get_context
 from typing import Any
 
-from deepgallery.core.runtime import torch_threads
+from deepgallery.core.runtime import choose_device, torch_threads
 
+from .attacks import AUTHORS_LABEL, QUICK, QUICK_LABEL, Protocol, suite
 from .evaluate import EvalConfig, evaluate
+from .model import load_trained
 from .train import TrainConfig
 from .train import train as train_loop
 
-BENCH_FULL = {"seeds": 5, "train": {}, "eval": {}}
-BENCH_QUICK = {"seeds": 2, "train": {"steps": 10000, "probe_eve_steps": 1500}, "eval": {"eves": 2, "eve_steps": 1500}}
+# The full bench follows the authors' code: 5 fresh Eves per trained trio, each up to 250,000 steps at batch
+# 4096, evaluated every 10,000 (the best counts). `--quick` is a much shorter, labelled variant.
+AUTHORS_EVAL = {"eves": 5, "eve_steps": 250_000, "batch_size": 4096, "measure_every": 10_000,
+                "measure_examples": 100_000}
+BENCH_FULL = {"seeds": 5, "train": {}, "eval": AUTHORS_EVAL, "protocol": Protocol(), "protocol_name": AUTHORS_LABEL}
+BENCH_QUICK = {"seeds": 2, "train": {"steps": 10000, "probe_eve_steps": 1500}, "eval": {"eves": 2, "eve_steps": 1500},
+               "protocol": QUICK, "protocol_name": QUICK_LABEL}
+SUITE_PREFIX = {"neuralcrypto": "", "hardened": "hardened_"}  # metric names per shipped checkpoint
 
 
-def _one_seed(payload: tuple[dict, dict]) -> dict:
+def _one_seed(payload: tuple[dict, dict, str]) -> dict:
     """Train and evaluate one seed (runs in a worker process, one thread)."""
     os.environ["DEEPGALLERY_QUIET"] = "1"
-    train_cfg, eval_cfg = TrainConfig(**payload[0]), EvalConfig(**payload[1])
+    train_cfg, eval_cfg, device = TrainConfig(**payload[0]), EvalConfig(**payload[1]), payload[2]
     with torch_threads(1):
         start = time.perf_counter()
-        result = train_loop(train_cfg)
-        ev = evaluate(result.trio, eval_cfg)
+        result = train_loop(train_cfg, device=device)
+        ev = evaluate(result.trio, eval_cfg, device)
     return {"seed": train_cfg.seed, "steps": result.step, "converged_step": result.converged_step,
             "seconds_to_converge": result.seconds_to_converge, "bob": ev.bob_bits, "eve": ev.best_eve_bits,
             "eve_each": ev.eve_bits_each, "success": ev.success, "seconds": round(time.perf_counter() - start, 1)}
+
+
+def suite_metrics(protocol: Protocol, device: str = "cpu", checkpoints: tuple[str, ...] | None = None,
+                  log=print) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The attacker suite (attacks.py) against each shipped checkpoint's frozen Alice: (metrics, details).
+
+    Metrics: `eve_bits_wrong_{paper,mlp,linear,cpa}` for the paper's checkpoint, `hardened_...` for the
+    hardened one, with each one's Bob (`bob_bits_wrong_shipped`, `hardened_bob_bits_wrong`)."""
+    import torch
+
+    from . import APP
+    from .train import errors
+
+    metrics: dict[str, Any] = {}
+    details: dict[str, Any] = {}
+    for name in checkpoints or tuple(c for c in SUITE_PREFIX if c in APP.checkpoints):
+        prefix = SUITE_PREFIX[name]
+        trio, _ = load_trained(name)
+        trio = trio.to(device)
+        bob, _ = errors(trio, trio.eve, 100_000, torch.Generator(device=device).manual_seed(protocol.seed))
+        metrics[f"{prefix}bob_bits_wrong" if prefix else "bob_bits_wrong_shipped"] = round(bob, 4)
+        log(f"{name}: Bob {bob:.4f} bits wrong; attackers:")
+        results = suite(trio, protocol, device, log=log)
+        for attacker, r in results.items():
+            metrics[f"{prefix}eve_bits_wrong_{attacker}"] = r.bits_wrong
+        details[name] = {a: asdict(r) for a, r in results.items()}
+    return metrics, details
 
 
 def summarize(runs: list[dict]) -> dict[str, Any]:
@@ -57,8 +92,10 @@ def summarize(runs: list[dict]) -> dict[str, Any]:
     }
 
 
-def bench(quick: bool = False) -> dict[str, Any]:
-    """Train `seeds` independent Alice/Bob/Eve trios, evaluate each with fresh Eves, report as the paper."""
+def bench(quick: bool = False, device: str = "auto") -> dict[str, Any]:
+    """Train `seeds` independent Alice/Bob/Eve trios, evaluate each with fresh Eves as the paper (`eve_bits_wrong`),
+    then run the attacker suite against both shipped checkpoints. On the GPU when there is one (`device`)."""
+    dev = str(choose_device(device))
     plan = BENCH_QUICK if quick else BENCH_FULL
     train_cfgs = [asdict(TrainConfig(**{**plan["train"], "seed": s})) for s in range(plan["seeds"])]
     eval_cfg = asdict(EvalConfig(**plan["eval"]))
@@ -66,7 +103,7 @@ def bench(quick: bool = False) -> dict[str, Any]:
     workers = plan["seeds"]
     runs = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        for future in as_completed([pool.submit(_one_seed, (t, eval_cfg)) for t in train_cfgs]):
+        for future in as_completed([pool.submit(_one_seed, (t, eval_cfg, dev)) for t in train_cfgs]):
             r = future.result()
             runs.append(r)
             print(f"seed {r['seed']}: {r['steps']} steps, Bob {r['bob']:.3f}, best Eve {r['eve']:.2f} "
@@ -74,6 +111,10 @@ def bench(quick: bool = False) -> dict[str, Any]:
                   f"[{r['seconds']:.0f} s]", flush=True)
     runs.sort(key=lambda r: r["seed"])
     metrics = summarize(runs)
-    return {"metrics": metrics, "device": "cpu",
+    with torch_threads(1 if dev == "cpu" else None):
+        suite_m, suite_details = suite_metrics(plan["protocol"], dev)
+    metrics.update(suite_m)
+    return {"metrics": metrics, "device": dev,
             "config": {"train": {k: v for k, v in train_cfgs[0].items() if k != "seed"}, "eval": eval_cfg,
-                       "workers": workers, "runs": runs}}
+                       "workers": workers, "runs": runs, "protocol": plan["protocol_name"],
+                       "attack_protocol": asdict(plan["protocol"]), "attacks": suite_details}}

@@ -29,16 +29,25 @@ def text_to_blocks(message: str, n_bits: int = 16) -> tuple[np.ndarray, int]:
     return bits.reshape(-1, n_bits).astype(np.float32) * 2 - 1, len(data)
 
 
-def blocks_to_text(blocks: np.ndarray, n_bytes: int) -> str:
-    """Decode (B, n_bits) values by their sign (> 0 means bit 1) back to text; undecodable bytes show as �."""
+def blocks_to_bytes(blocks: np.ndarray, n_bytes: int) -> bytes:
+    """(B, n_bits) values read by their sign (> 0 means bit 1) as the first `n_bytes` bytes."""
     bits = (np.asarray(blocks) > 0).astype(np.uint8).reshape(-1)
-    data = np.packbits(bits).tobytes()[:n_bytes]
-    return data.decode("utf-8", errors="replace")
+    return np.packbits(bits).tobytes()[:n_bytes]
+
+
+def blocks_to_text(blocks: np.ndarray, n_bytes: int) -> str:
+    """Decode (B, n_bits) values back to text; bytes that are not valid UTF-8 become '·' (see `printable`)."""
+    return printable(blocks_to_bytes(blocks, n_bytes).decode("utf-8", errors="replace"))
+
+
+UNREADABLE = "·"
+WHY_DOTS = "· = a byte that is not valid UTF-8 text or is a control character (a wrong guess is random bytes)"
 
 
 def printable(text: str) -> str:
-    """Control characters (which a wrong guess produces) shown as '·' so the terminal stays sane."""
-    return "".join(ch if ch.isprintable() else "·" for ch in text)
+    """Text safe to print: control characters and undecodable bytes (U+FFFD, which shows as a '?' box in most
+    fonts) become '·'. A near-random guess such as Eve's is mostly bytes that are not UTF-8 at all."""
+    return "".join(ch if ch.isprintable() and ch != "\ufffd" else UNREADABLE for ch in text)
 
 
 def bits_wrong(guess: np.ndarray, truth: np.ndarray) -> np.ndarray:

@@ -25,7 +25,9 @@ DEVICE_WHY = "these networks are tiny: a GPU pays only at the paper's batch 4096
 # ---------------------------------------------------------------------------------------------- run
 def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--message", help="the text to encrypt (UTF-8, up to 4096 bytes)")
-    parser.add_argument("--checkpoint", help="trained checkpoint (default: the shipped one)")
+    parser.add_argument("--checkpoint", help="a trained checkpoint's path, or a shipped one by name: "
+                        f"{', '.join(APP.checkpoints)} (default: neuralcrypto, the paper's cipher; hardened: "
+                        "bits on the wire, trained against an ensemble of Eves)")
     parser.add_argument("--seed", type=number(int, "--seed", minimum=0),
                         help="seed for the random keys (default: fresh keys every run)")
     parser.add_argument("-o", "--plot", help="also write a PNG of the bits (plaintext, key, ciphertext, Bob, Eve)")
@@ -67,10 +69,15 @@ def predict(message: str = "", **_: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------- train
 def add_train_args(parser: argparse.ArgumentParser) -> None:
     from .evaluate import EvalConfig
+    from .hardened import HardenConfig
     from .train import TrainConfig
 
     add_config_args(parser, TrainConfig)
     add_config_args(parser, EvalConfig, prefix="eval-")
+    parser.add_argument("--hardened", action="store_true",
+                        help="train the hardened cipher instead (hardened.py: bits on the wire, an ensemble of "
+                             "Eves); its settings are the --hardened-* flags")
+    add_config_args(parser, HardenConfig, prefix="hardened-")
     parser.add_argument("--out", default="runs/neuralcrypto/neuralcrypto",
                         help="checkpoint path without suffix; writes OUT.safetensors, OUT.json and OUT.png")
     parser.add_argument("--resume", action="store_true", help="continue from OUT if it exists")
@@ -93,6 +100,8 @@ def train(args: argparse.Namespace) -> int:
         out = out.with_suffix("")
     if checkpoint.exists(out) and not args.resume:
         raise UserError(f"{out}.safetensors exists; add --resume to continue it or choose another --out")
+    if args.hardened:
+        return _train_hardened(args, out, device)
     with torch_threads(1):  # tiny layers: one thread is fastest, and kinder to a shared machine
         result = train_loop(train_cfg, out, resume=args.resume, device=device, log=print)
         print(f"trained {result.step} steps in {result.seconds:.0f} s: Bob {result.history.bob[-1]:.3f}, "
@@ -114,6 +123,23 @@ def train(args: argparse.Namespace) -> int:
           f"of {train_cfg.n_bits} -> {'SUCCESS' if ev.success else 'not a success'} "
           f"(needs Bob < {eval_cfg.success_bob_bits} and Eve >= {eval_cfg.success_eve_bits})")
     print(f"checkpoint: {out}.safetensors\nplot: {plot}")
+    return 0
+
+
+def _train_hardened(args: argparse.Namespace, out: Path, device) -> int:
+    from deepgallery.core.runtime import torch_threads
+
+    from .hardened import HardenConfig, harden, one_time_pad_map
+
+    config = config_from_args(HardenConfig, args, prefix="hardened-")
+    with torch_threads(1):
+        trio, history, steps = harden(config, out, resume=args.resume, device=device, log=print)
+    otp = one_time_pad_map(trio.cpu())
+    print(f"trained {steps} steps: Bob {history.bob[-1]:.4f} bits wrong; Eves (paper, MLP, fresh MLP probe) "
+          f"{', '.join(f'{e:.2f}' for e in history.eves[-1])}")
+    print(f"one-time pad? min agreement of C_i with P_i xor K_pi(i): {min(otp['agreement']):.4f}, "
+          f"pi = {otp['key_bit']} ({'a permutation' if otp['is_permutation'] else 'not a permutation'})")
+    print(f"checkpoint: {out}.safetensors (attack it: deepgallery bench neuralcrypto, or attacks.suite)")
     return 0
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .bits import bits_wrong, blocks_to_text, printable, text_to_blocks
+from .bits import UNREADABLE, WHY_DOTS, bits_wrong, blocks_to_bytes, blocks_to_text, printable, text_to_blocks
 from .model import load_trained
 
 
@@ -24,6 +24,7 @@ class Exchange:
     cipher_hex: str  # Alice's ciphertext, each value's sign read as a bit
     bob_text: str
     eve_text: str
+    eve_hex: str  # Eve's guess as bytes, since most of them are not text
     bob_bits_wrong: int  # hard bit errors over all blocks
     eve_bits_wrong: int
     blocks: int
@@ -39,6 +40,8 @@ class Exchange:
             f"     {rate(self.bob_bits_wrong)}",
             f"Eve  (no key)     : {printable(self.eve_text)}",
             f"     {rate(self.eve_bits_wrong)}; random guessing gets {self.n_bits // 2} of {self.n_bits} wrong",
+            f"     her bytes: {self.eve_hex}",
+            *([f"     ({WHY_DOTS})"] if UNREADABLE in self.eve_text + self.bob_text else []),
         ])
 
 
@@ -66,6 +69,7 @@ def exchange(message: str, checkpoint_path: str | os.PathLike | None = None, see
         cipher_hex=np.packbits(cipher_bits).tobytes().hex(),
         bob_text=blocks_to_text(bob, n_bytes),
         eve_text=blocks_to_text(eve, n_bytes),
+        eve_hex=blocks_to_bytes(eve, n_bytes).hex(),
         bob_bits_wrong=int(bits_wrong(bob, plain_np).sum()),
         eve_bits_wrong=int(bits_wrong(eve, plain_np).sum()),
         blocks=len(plain_np),

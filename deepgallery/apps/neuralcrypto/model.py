@@ -44,6 +44,10 @@ class NetConfig:
     """Sizes of the networks."""
 
     n_bits: int = 16  # N: bits of plaintext, key and ciphertext (Section 3.1 uses N = 16)
+    discrete_cipher: bool = False  # the hardened cipher: Alice's output rounded to bits (straight-through)
+    parties: str = "mix_transform"  # Alice's and Bob's network: the paper's, or "mlp" (the hardened cipher)
+    parties_depth: int = 2  # hidden layers of an "mlp" Alice and Bob
+    parties_width: int = 128  # units per hidden layer of an "mlp" Alice and Bob
 
 
 class BitConv(nn.Module):
@@ -93,6 +97,23 @@ class MixTransform(nn.Module):
         return torch.tanh(self.convs[-1](h)).squeeze(-1)  # (B, N)
 
 
+class MLP(nn.Module):
+    """A plain ReLU MLP: `in_bits` inputs -> `depth` x `width` ReLU -> N outputs in (-1, 1) (tanh).
+
+    Not in the paper: the hardened cipher's Alice and Bob (the mix & transform network cannot easily compute
+    P_i xor K_j, see hardened.py) and the MLP Eves of the attacker suite."""
+
+    def __init__(self, in_bits: int, n_bits: int, depth: int, width: int):
+        super().__init__()
+        layers: list[nn.Module] = []
+        for i in range(depth):
+            layers += [nn.Linear(in_bits if i == 0 else width, width), nn.ReLU()]
+        self.net = nn.Sequential(*layers, nn.Linear(width, n_bits), nn.Tanh())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)  # (B, in_bits) -> (B, N)
+
+
 class Trio(nn.Module):
     """The three parties (Section 2.1, Figure 1): Alice(P, K) -> C, Bob(C, K) -> P_Bob, Eve(C) -> P_Eve."""
 
@@ -101,12 +122,23 @@ class Trio(nn.Module):
         config = config or NetConfig()
         n = config.n_bits
         self.config = config
-        self.alice = MixTransform(2 * n, n)
-        self.bob = MixTransform(2 * n, n)
+        if config.parties == "mlp":
+            self.alice = MLP(2 * n, n, config.parties_depth, config.parties_width)
+            self.bob = MLP(2 * n, n, config.parties_depth, config.parties_width)
+        else:
+            self.alice = MixTransform(2 * n, n)
+            self.bob = MixTransform(2 * n, n)
         self.eve = MixTransform(n, n)
 
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
     def encrypt(self, plain: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
-        return self.alice(torch.cat([plain, key], dim=1))  # (B, N)
+        cipher = self.alice(torch.cat([plain, key], dim=1))  # (B, N) in (-1, 1)
+        if self.config.discrete_cipher:  # bits in {-1, 1}; gradients pass as if through the identity
+            cipher = cipher + (torch.where(cipher >= 0, 1.0, -1.0) - cipher).detach()
+        return cipher
 
     def decrypt(self, cipher: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
         return self.bob(torch.cat([cipher, key], dim=1))  # (B, N)
@@ -117,7 +149,7 @@ class Trio(nn.Module):
     def fresh_eve(self) -> MixTransform:
         """A new Eve from scratch, as in the paper's evaluation (Section 3.1)."""
         n = self.config.n_bits
-        return MixTransform(n, n).to(self.alice.fc.weight.device)
+        return MixTransform(n, n).to(self.device)
 
 
 # ---------------------------------------------------------------------------------------------- loading
@@ -132,14 +164,22 @@ def load_weights(trio: Trio, tensors: dict[str, torch.Tensor], path: Path | str)
 
 
 def load_trained(path: str | os.PathLike | None = None) -> tuple[Trio, dict[str, Any]]:
-    """(Trio with the best retrained Eve if saved, metadata) from a checkpoint, by default the shipped one;
-    UserError with a fix if it is missing, corrupt or of another shape. The trio is on the CPU."""
-    path = Path(path) if path else APP.checkpoint("neuralcrypto")
+    """(Trio with the best retrained Eve if saved, metadata) from a checkpoint path or a shipped name
+    (`APP.checkpoints`: "neuralcrypto", the default, or "hardened"); UserError with a fix if it is missing,
+    corrupt or of another shape. The trio is on the CPU, in float32 (a shipped checkpoint is stored in fp16)."""
+    if path is None or str(path) in APP.checkpoints:
+        path = APP.checkpoint(str(path or "neuralcrypto"))
+    path = Path(path)
     tensors, config, meta = checkpoint.load(path, how_to_fix=FIX)
     n_bits = config.get("n_bits", 16)
     if not isinstance(n_bits, int) or n_bits <= 0 or n_bits % 8:
         raise UserError(f"checkpoint {path} has an unusable n_bits={n_bits!r} (corrupt?). {FIX}")
-    trio = Trio(NetConfig(n_bits))
+    try:
+        net = NetConfig(n_bits, bool(config.get("discrete_cipher", False)), str(config.get("parties", "mix_transform")),
+                        int(config.get("parties_depth", 2)), int(config.get("parties_width", 128)))
+    except (TypeError, ValueError):
+        raise UserError(f"checkpoint {path} has an unusable network config (corrupt?). {FIX}") from None
+    trio = Trio(net)
     load_weights(trio, tensors, path)
     best = {k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith("eve_best.")}  # "eve_best.fc.weight"
     if best:

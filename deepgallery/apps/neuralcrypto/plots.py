@@ -20,7 +20,9 @@ def plot_exchange(arrays: dict, result, path: Path, max_blocks: int = 24) -> Pat
              ("bob", f"Bob(C, K)\n{result.bob_bits_wrong} bits wrong"),
              ("eve", f"Eve(C)\n{result.eve_bits_wrong} bits wrong")]
     shown = min(result.blocks, max_blocks)
-    fig, axes = plt.subplots(1, len(names), figsize=(10, 1.3 + 0.125 * shown), squeeze=False)
+    # "constrained" layout reserves room for the figure title above the two-line panel titles (tight_layout
+    # ignores suptitle, which then hid under the panels' labels in the web gallery).
+    fig, axes = plt.subplots(1, len(names), figsize=(10, 1.8 + 0.125 * shown), squeeze=False, layout="constrained")
     for ax, (key, title) in zip(axes[0], names, strict=True):
         ax.imshow(arrays[key][:shown], cmap="coolwarm", vmin=-1, vmax=1, aspect="equal", interpolation="nearest")
         ax.set_title(title, fontsize=9)
@@ -28,7 +30,6 @@ def plot_exchange(arrays: dict, result, path: Path, max_blocks: int = 24) -> Pat
         ax.set_yticks([])
     axes[0, 0].set_ylabel(f"{shown} of {result.blocks} blocks" if shown < result.blocks else "one row per block")
     fig.suptitle(f"{result.n_bits}-bit blocks: red = 1, blue = 0 (outputs in between are uncertain)", fontsize=9)
-    fig.tight_layout()
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110)
@@ -51,6 +52,28 @@ def plot_training(history, evaluation, path: Path, n_bits: int = 16) -> Path:
     ax.set_title("Bob's and Eve's reconstruction error (cf. Abadi & Andersen 2016, Fig. 2)", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_one_time_pad(otp: dict, path: Path) -> Path:
+    """The hardened cipher against the one-time pad: |E[C_i P_i K_j]| for every ciphertext bit i and key bit j.
+
+    A one-time pad C_i = P_i xor K_pi(i) is a permutation matrix of ones (each row one key bit, each column
+    once); `otp` is what `hardened.one_time_pad_map` returns."""
+    import numpy as np
+
+    corr = np.abs(np.asarray(otp["correlation"]))  # (N, N)
+    fig, ax = plt.subplots(figsize=(4.6, 4.2), layout="constrained")
+    image = ax.imshow(corr, cmap="viridis", vmin=0, vmax=1)
+    ax.set_xlabel("key bit j")
+    ax.set_ylabel("ciphertext bit i")
+    ax.set_title(f"|E[C_i P_i K_j]|: 1 where C_i = P_i xor K_j\nlowest agreement {min(otp['agreement']):.4f}, "
+                 f"{'a permutation' if otp['is_permutation'] else 'not a permutation'}", fontsize=9)
+    fig.colorbar(image, ax=ax, shrink=0.8)
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110)

@@ -105,7 +105,7 @@ def alice_bob_loss(trio: Trio, plain: torch.Tensor, key: torch.Tensor) -> torch.
 @torch.no_grad()
 def errors(trio: Trio, eve: MixTransform, n: int, generator: torch.Generator) -> tuple[float, float]:
     """(Bob's, Eve's) mean bits wrong on `n` fresh random examples."""
-    device = trio.alice.fc.weight.device
+    device = trio.device
     plain, key = minibatch(n, trio.config.n_bits, generator, device)
     cipher = trio.encrypt(plain, key)
     return (bits_wrong(trio.decrypt(cipher, key), plain).mean().item(),
@@ -119,7 +119,7 @@ def retrain_fresh_eve(trio: Trio, steps: int, batch_size: int, lr: float, measur
 
     Returns her bits wrong at every measurement and the weights of her best (lowest) measurement.
     """
-    device = trio.alice.fc.weight.device
+    device = trio.device
     n = trio.config.n_bits
     eve = trio.fresh_eve()
     opt = torch.optim.Adam(eve.parameters(), lr=lr)
