@@ -1,0 +1,172 @@
+"""Hooks for `deepgallery run|train|demo plankton` and the web gallery (see core/app.py); the benchmark is in
+bench.py, the networks in model.py, data and augmentation in data.py, averaging and log loss in predict.py."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ...core.app import DemoItem
+from ...core.config import add_config_args, config_from_args, number
+from ...core.errors import UserError
+from ...core.runtime import add_device_arg
+from . import APP
+
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+
+
+# ---------------------------------------------------------------------------------------------- run
+
+
+def add_run_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", nargs="?", help="an image, or a folder of images (every file in it is classified)")
+    parser.add_argument("-k", "--top", type=number(int, "--top", minimum=1), default=3,
+                        help="classes to list per image (default: 3)")
+    parser.add_argument("--tta", action="store_true", help="average over 8 test-time transforms of each image")
+    parser.add_argument("--checkpoint", action="append",
+                        help="a trained checkpoint (NAME.safetensors + NAME.json); give it several times to "
+                             "average several models (default: the shipped cyclic network)")
+    parser.add_argument("-o", "--out", help="for a folder: the CSV of top-k classes (default: plankton-top.csv)")
+    parser.add_argument("--submission", help="for a folder: also write the Kaggle submission CSV "
+                                             "(image,class1,...,classK of probabilities)")
+    add_device_arg(parser, "cpu", "small networks: the CPU is as fast for one image")
+
+
+def _models(names: list[str] | None):
+    from .model import load, load_shipped
+
+    if not names:
+        return [load_shipped("cyclic")]
+    models = [load_shipped(n) if n in APP.checkpoints else load(n) for n in names]
+    first = models[0].classes
+    for m in models[1:]:
+        if m.classes != first:
+            raise UserError("the checkpoints to average know different classes; give models trained on the same data")
+    return models
+
+
+def _classify(paths: list[Path], models, tta: bool):
+    from .data import read_unlabelled
+    from .predict import probabilities
+
+    images = read_unlabelled(paths, models[0].cfg.size)
+    probs = probabilities(models, images.x, images.size, tta=8 if tta else 0)
+    return images, probs
+
+
+def _top(probs, classes: list[str], k: int) -> list[tuple[str, float]]:
+    order = probs.argsort()[::-1][:k]
+    return [(classes[i], float(probs[i])) for i in order]
+
+
+def run(args: argparse.Namespace) -> int:
+    import csv
+
+    from ...core.atomic import atomic_path
+
+    if not args.input:
+        raise UserError("give an image or a folder: deepgallery run plankton photo.png [--tta]")
+    src = Path(args.input).expanduser()
+    if not src.exists():
+        raise UserError(f"{src}: no such file or folder")
+    for target in (args.out, args.submission):
+        if target and Path(target).suffix.lower() != ".csv":
+            raise UserError(f"{target}: the table is written as CSV, give a name ending in .csv")
+    if src.is_file():
+        from .data import read_grey  # a bad single file is the user's mistake: one line, exit 2
+
+        read_grey(src)
+    models = _models(args.checkpoint)
+    classes = models[0].classes
+    k = min(args.top, len(classes))
+    if src.is_file():
+        _, probs = _classify([src], models, args.tta)
+        print(f"{src.name}: " + ", ".join(f"{c} {p:.3f}" for c, p in _top(probs[0], classes, k)))
+        return 0
+    from .data import folder_images, write_submission
+
+    start = time.perf_counter()
+    images, probs = _classify(folder_images(src), models, args.tta)
+    if not len(images):
+        raise UserError(f"{src}: none of its {len(images.skipped)} files is a readable image")
+    for bad in images.skipped:
+        print(f"skipped (not a readable image): {bad}", file=sys.stderr)
+    out = Path(args.out or "plankton-top.csv")
+    with atomic_path(out) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["image", *[c for i in range(1, k + 1) for c in (f"class{i}", f"p{i}")]])
+        for name, row in zip(images.names, probs, strict=True):
+            w.writerow([name, *[v for c, p in _top(row, classes, k) for v in (c, f"{p:.4f}")]])
+    print(f"classified {len(images)} images, skipped {len(images.skipped)} unreadable file(s) "
+          f"({time.perf_counter() - start:.1f} s): {out}")
+    if args.submission:
+        print(f"submission: {write_submission(args.submission, images.names, probs, classes)}")
+    return 0
+
+
+def predict(image: Any = None, top: int = 3, tta: bool = True, model: str = "cyclic") -> dict[str, Any]:
+    """The web gallery's call: the top classes of one image (a path; the API saves PIL images and arrays to one)
+    and every class's probability."""
+    if image is None:
+        raise UserError("give an image to classify")
+    from .data import read_grey
+
+    read_grey(Path(image))
+    if model not in ("cyclic", "plain", "both"):
+        raise UserError(f"unknown model {model!r}; choose cyclic, plain or both")
+    models = _models(["cyclic", "plain"] if model == "both" else [model])
+    _, probs = _classify([Path(image)], models, bool(tta))
+    classes = models[0].classes
+    top = _top(probs[0], classes, max(1, min(int(top), len(classes))))
+    return {"result": "\n".join(f"{c}: {p:.3f}" for c, p in top),
+            "probabilities": {c: round(float(p), 5) for c, p in zip(classes, probs[0], strict=True)}}
+
+
+# -------------------------------------------------------------------------------------------- train
+
+
+def add_train_args(parser: argparse.ArgumentParser) -> None:
+    from .train import TrainConfig
+
+    parser.add_argument("--data", help="a folder with one subfolder of images per class (NDSB train/, WHOI-Plankton); "
+                                       "default: Fashion-MNIST at random rotations (Debian dataset-fashion-mnist)")
+    parser.add_argument("--out", default="runs/plankton", help="run folder: resumable state goes to OUT/state")
+    add_config_args(parser, TrainConfig)
+    parser.add_argument("--export", help="also write the fp16 checkpoint `run --checkpoint` loads (NAME -> "
+                                         "NAME.safetensors + NAME.json)")
+    add_device_arg(parser)
+
+
+def train(args: argparse.Namespace) -> int:
+    from ...core import distributed
+    from .train import TrainConfig, export
+    from .train import train as train_loop
+
+    cfg = config_from_args(TrainConfig, args)
+    ctx = distributed.start(args.device)
+    try:
+        result = train_loop(args.out, cfg, args.data, ctx)
+        if args.export and ctx.is_main:
+            command = "deepgallery train plankton " + " ".join(sys.argv[3:] if sys.argv[1:3] == ["train", "plankton"]
+                                                             else [])
+            print(f"model written to {export(result, args.export, cfg, args.data, command.strip())}")
+    finally:
+        distributed.finish(ctx)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- demo
+
+
+def demo(out_dir: Path) -> list[DemoItem]:
+    """The shipped network on the built-in examples (Fashion-MNIST test images, rotated), with and without TTA."""
+    items = []
+    for path in sorted(EXAMPLES.glob("*.png")):
+        start = time.perf_counter()
+        result = predict(path, top=3, tta=True)
+        items.append(DemoItem(title=f"{path.stem} (rotated test image)", inputs={"image": str(path), "tta": "true"},
+                              outputs=[], text=result["result"], seconds=time.perf_counter() - start))
+    return items
