@@ -453,6 +453,7 @@ def test_merge_tool_copies_only_the_named_metrics_with_their_command(tmp_path):
                                  "breakout_eval_score_sticky": 20.0}  # sps not taken from the loaded machine
     entry = merged["config"]["merged"][0]
     assert entry["command"] == "deepgallery bench dqn --quick --json x.json" and entry["config"]["eval_episodes"] == 2
+    assert entry["not_merged"] == {"sps": 9.0}  # kept beside, for comparison only
     assert measured["metrics"] == {"sps": 1.0, "pong_eval_score": 16.5}  # the input is left alone
     again = tool.merge(merged, source, tool.STICKY_METRICS, "again")
     assert [e["command"] for e in again["config"]["merged"]] == ["again"]  # replaced, not duplicated
@@ -465,3 +466,22 @@ def test_merge_tool_copies_only_the_named_metrics_with_their_command(tmp_path):
     assert tool.main(["--from", str(tmp_path / "src.json"), "--app-dir", str(tmp_path)]) == 2  # --command needed
     assert tool.main(["--from", str(tmp_path / "src.json"), "--command", "c", "--app-dir", str(tmp_path)]) == 0
     assert json.loads((tmp_path / "measured.json").read_text())["metrics"]["pong_eval_score_sticky"] == 4.5
+
+
+def test_readme_numbers_block_is_built_from_measured_json():
+    """The README's paper / peer / ours table is what tools/dqn_merge_metrics.py builds from measured.json: no
+    "ours" number typed by hand (rebuild with `python tools/dqn_merge_metrics.py --readme`)."""
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("dqn_merge_metrics", root / "tools" / "dqn_merge_metrics.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    app = root / "deepgallery" / "apps" / "dqn"
+    block = re.search(r"<!-- measured:begin -->\n(.*?)\n<!-- measured:end -->",
+                      (app / "README.md").read_text(encoding="utf-8"), re.S).group(1)
+    measured = json.loads((app / "measured.json").read_text(encoding="utf-8"))
+    assert block == tool.readme_block(measured)
+    assert "pong_eval_score_sticky" in measured["metrics"] and "breakout_eval_score_sticky" in measured["metrics"]

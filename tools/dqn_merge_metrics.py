@@ -49,6 +49,8 @@ def merge(measured: dict, source: dict, metrics: tuple[str, ...], command: str) 
     entry = {"metrics": list(metrics), "command": command, "date": source.get("date"),
              "machine": source.get("machine"), "quick": bool(source.get("quick")), "seconds": source.get("seconds"),
              "config": {k: cfg[k] for k in ("eval_episodes", "sticky_actions") if k in cfg},
+             # what else that run measured, not merged (e.g. speeds on a loaded machine), for a reader to compare
+             "not_merged": {k: v for k, v in source["metrics"].items() if k not in metrics},
              "merged_by": "tools/dqn_merge_metrics.py"}
     kept = [e for e in out["config"].get("merged", []) if not set(e["metrics"]) & set(metrics)]
     out["config"]["merged"] = [*kept, entry]
@@ -96,9 +98,12 @@ def readme_block(measured: dict) -> str:
     ]
     for entry in c.get("merged", []):
         names = ", ".join(f"`{k}`" for k in entry["metrics"])
+        others = {k: v for k, v in entry.get("not_merged", {}).items() if "_eval_score" in k}
+        same_run = "; the same run's other scores (not merged): " + ", ".join(
+            f"`{k}` {v:g}" for k, v in others.items()) if others else ""
         lines.append(f"{names}: measured by `{entry['command']}` on {entry['date']} ({entry['machine']}, "
                      f"{entry['config'].get('eval_episodes', '?')} games each) and merged into measured.json by "
-                     f"`{entry['merged_by']}`.")
+                     f"`{entry['merged_by']}`{same_run}.")
     return "\n".join(lines)
 
 
