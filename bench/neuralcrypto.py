@@ -73,14 +73,13 @@ def main() -> int:
     if args.suite_only:
         from deepgallery.apps.neuralcrypto.attacks import AUTHORS_LABEL, QUICK, QUICK_LABEL, Protocol
         from deepgallery.apps.neuralcrypto.bench import suite_metrics
-        from deepgallery.core.runtime import choose_device, torch_threads
+        from deepgallery.core.runtime import choose_device
 
         quick = "--quick" in rest
         device = str(choose_device(args.device or "auto"))
         start = time.perf_counter()
         protocol = QUICK if quick else Protocol()
-        with torch_threads(1 if device == "cpu" else None):
-            metrics, details = suite_metrics(protocol, device)
+        metrics, details = suite_metrics(protocol, device)
         record = {"app": "neuralcrypto", "metrics": metrics, "how": "--suite-only" + (" --quick" if quick else ""),
                   "config": {"protocol": QUICK_LABEL if quick else AUTHORS_LABEL,
                              "attack_protocol": protocol.__dict__, "attacks": details},

@@ -204,11 +204,33 @@ def test_discrete_cipher_sends_bits_and_passes_gradients():
 
 def test_hardened_training_runs_saves_and_records_its_adversaries(tmp_path):
     cfg = HardenConfig(n_bits=8, batch_size=64, steps=20, eval_every=10, eval_examples=256, probe_steps=5,
-                       mlp_width=16, seed=0)
+                       mlp_width=16, eve_ramp=10, discrete_cipher=True, seed=0)
     trio, history, steps = harden(cfg, tmp_path / "h")
     assert steps == 20 and history.steps == [10, 20] and len(history.eves[-1]) == 3
     loaded, meta = load_trained(tmp_path / "h")
     assert loaded.config.discrete_cipher and meta["step"] == 20 and "MLP Eve 2x16 ReLU" in meta["trained_against"][1]
+
+
+def _train_brief(trio) -> float:
+    """A small MLP Eve (2 x 128 ReLU) trained 400 steps of 256 against frozen Alice: her best bits wrong of N."""
+    from deepgallery.apps.neuralcrypto.attacks import train_attacker
+    from deepgallery.apps.neuralcrypto.model import MLP
+
+    n = trio.config.n_bits
+    trio.requires_grad_(False)
+    protocol = Protocol(eves=1, max_steps=400, batch_size=256, eval_every=200, eval_examples=8192, lr=0.003, seed=0)
+    best, _, _ = train_attacker(trio, lambda: MLP(n, n, 2, 128), protocol, torch.Generator().manual_seed(0))
+    return best
+
+
+@pytest.mark.skipif("hardened" not in APP.checkpoints, reason="no hardened checkpoint shipped")
+def test_the_hardened_checkpoint_is_not_read_by_a_brief_mlp_eve():
+    """The guarantee that must not rot: a small MLP Eve trained for seconds stays near guessing (8 of 16)
+    against the shipped hardened Alice, while the same Eve reads a cipher that passes the plaintext through."""
+    assert _train_brief(_NoCipher(NetConfig(16))) < 1.0  # the Eve is able to read what is readable
+    trio, meta = load_trained("hardened")
+    assert trio.config.n_bits == 16 and "trained_against" in meta
+    assert _train_brief(trio) >= 7.0
 
 
 def test_success_rule():

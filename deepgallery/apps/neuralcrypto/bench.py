@@ -111,8 +111,7 @@ def bench(quick: bool = False, device: str = "auto") -> dict[str, Any]:
                   f"[{r['seconds']:.0f} s]", flush=True)
     runs.sort(key=lambda r: r["seed"])
     metrics = summarize(runs)
-    with torch_threads(1 if dev == "cpu" else None):
-        suite_m, suite_details = suite_metrics(plan["protocol"], dev)
+    suite_m, suite_details = suite_metrics(plan["protocol"], dev)  # all threads: the MLP Eves are big enough
     metrics.update(suite_m)
     return {"metrics": metrics, "device": dev,
             "config": {"train": {k: v for k, v in train_cfgs[0].items() if k != "seed"}, "eval": eval_cfg,

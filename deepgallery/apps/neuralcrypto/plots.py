@@ -22,7 +22,7 @@ def plot_exchange(arrays: dict, result, path: Path, max_blocks: int = 24) -> Pat
     shown = min(result.blocks, max_blocks)
     # "constrained" layout reserves room for the figure title above the two-line panel titles (tight_layout
     # ignores suptitle, which then hid under the panels' labels in the web gallery).
-    fig, axes = plt.subplots(1, len(names), figsize=(10, 1.8 + 0.125 * shown), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(1, len(names), figsize=(10, 1.25 + 0.13 * shown), squeeze=False, layout="constrained")
     for ax, (key, title) in zip(axes[0], names, strict=True):
         ax.imshow(arrays[key][:shown], cmap="coolwarm", vmin=-1, vmax=1, aspect="equal", interpolation="nearest")
         ax.set_title(title, fontsize=9)
