@@ -107,6 +107,34 @@ def test_fast_training_steps_and_resume(tmp_path):
     assert meta["step"] == 3 and model(torch.rand(1, 3, 20, 24)).shape == (1, 3, 20, 24)
 
 
+
+def test_interrupted_training_saves_the_steps_since_the_last_checkpoint(tmp_path, monkeypatch):
+    """Ctrl-C (or SIGTERM, turned into the same KeyboardInterrupt) in step 4 of 10, with checkpoints every 50
+    steps: the three finished steps are saved on the way out and the interrupt still stops the run."""
+    pytest.importorskip("easyocr_en_models")
+    pytest.importorskip("skimage")
+    from deepgallery.apps.style import train as train_module
+    from deepgallery.apps.style.fast import FastConfig
+    from deepgallery.core import checkpoint
+
+    style = tmp_path / "s.png"
+    save_image(style, (np.random.default_rng(0).random((48, 48, 3)) * 255).astype(np.uint8))
+    real_crops, calls = train_module._crops, []
+
+    def crops_then_interrupt(*args):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real_crops(*args)
+
+    monkeypatch.setattr(train_module, "_crops", crops_then_interrupt)
+    cfg = train_module.FastTrainConfig(style=str(style), out=str(tmp_path / "net"), steps=10, batch=1, crop=32,
+                                       style_size=48, save_every=50, style_layers=("relu1_2", "relu2_2"),
+                                       model=FastConfig(width=4, res_blocks=1))
+    with pytest.raises(KeyboardInterrupt):
+        train_module.train(cfg)
+    assert checkpoint.load(tmp_path / "net")[2]["step"] == 3
+
 def _texture(h=64, w=80, seed=0):
     cv2 = pytest.importorskip("cv2")
     rng = np.random.default_rng(seed)

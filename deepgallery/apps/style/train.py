@@ -34,7 +34,7 @@ from deepgallery.core import checkpoint, distributed
 from deepgallery.core.backbones import backbone, default_backbone
 from deepgallery.core.backbones.images import load_rgb, to_tensor
 from deepgallery.core.errors import UserError, check_positive
-from deepgallery.core.runtime import progress, seed_everything, torch_threads
+from deepgallery.core.runtime import progress, seed_everything, stop_signals, torch_threads
 
 from .fast import SLIM, FastConfig, TransformNet, fast_checkpoint, load_fast, stylise_fast, total_variation
 from .fast_infer import FastInference
@@ -131,30 +131,42 @@ def _train(cfg: FastTrainConfig, ctx: distributed.Dist) -> None:
     history: list[float] = []
     bar = progress(total=cfg.steps, initial=step, desc="train style") if ctx.is_main else None
     t0 = time.time()
-    while step < cfg.steps:
-        x = _crops(photos, cfg, rng, ctx)  # (B / world, 3, crop, crop)
-        y = model(x)  # (B / world, 3, crop, crop)
-        feats = features(net, prep, torch.cat([y, x]), layers, cfg.precision)
-        b = x.shape[0]
-        lc = content_loss(feats[content_layer][:b], feats[content_layer][b:].detach())
-        ls = sum(style_layer_loss(gram(feats[k][:b]), targets[k].expand(b, -1, -1)) / b for k in style_layers)
-        ls = ls / len(style_layers)
-        loss = cfg.content_weight * lc + cfg.style_weight * ls + cfg.tv_weight * total_variation(y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        step += 1
-        history.append(loss.item())
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{np.mean(history[-20:]):.4g}")
-        if step % cfg.save_every == 0 or step == cfg.steps:
-            recent = distributed.mean(float(np.mean(history[-20:])), ctx)  # over all processes
-            if ctx.is_main:
-                meta = {"step": step, "loss": recent, "backbone": name, "style": Path(cfg.style).name,
-                        "data": cfg.data or "offline photos (scikit-image, matplotlib)",
-                        "seconds": round(time.time() - t0, 1)}
-                checkpoint.save(cfg.out, distributed.unwrap(model).state_dict(), asdict(cfg), meta, optimizer=opt)
+    saved = step
+
+    def save(loss: float) -> None:
+        meta = {"step": step, "loss": loss, "backbone": name, "style": Path(cfg.style).name,
+                "data": cfg.data or "offline photos (scikit-image, matplotlib)", "seconds": round(time.time() - t0, 1)}
+        checkpoint.save(cfg.out, distributed.unwrap(model).state_dict(), asdict(cfg), meta, optimizer=opt)
+
+    with stop_signals():
+        try:
+            while step < cfg.steps:
+                x = _crops(photos, cfg, rng, ctx)  # (B / world, 3, crop, crop)
+                y = model(x)  # (B / world, 3, crop, crop)
+                feats = features(net, prep, torch.cat([y, x]), layers, cfg.precision)
+                b = x.shape[0]
+                lc = content_loss(feats[content_layer][:b], feats[content_layer][b:].detach())
+                ls = sum(style_layer_loss(gram(feats[k][:b]), targets[k].expand(b, -1, -1)) / b for k in style_layers)
+                ls = ls / len(style_layers)
+                loss = cfg.content_weight * lc + cfg.style_weight * ls + cfg.tv_weight * total_variation(y)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                step += 1
+                history.append(loss.item())
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{np.mean(history[-20:]):.4g}")
+                if step % cfg.save_every == 0 or step == cfg.steps:
+                    recent = distributed.mean(float(np.mean(history[-20:])), ctx)  # over all processes
+                    if ctx.is_main:
+                        save(recent)
+                        saved = step
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep the steps since the last checkpoint
+            if ctx.is_main and step > saved:  # no collective here: the other processes are stopping too
+                save(float(np.mean(history[-20:])))
+                print(f"interrupted: saved {cfg.out} at step {step}")
+            raise
     if bar is not None:
         bar.close()
 
@@ -226,40 +238,51 @@ def _distill(cfg: DistillConfig, ctx: distributed.Dist) -> None:
     history: list[float] = []
     bar = progress(total=cfg.steps, initial=step, desc="distil style") if ctx.is_main else None
     t0 = time.time()
-    while step < cfg.steps:
-        x = _crops(photos, cfg, rng, ctx)  # (B / world, 3, crop, crop)
-        with torch.inference_mode():
-            target = teacher(x)  # (B / world, 3, crop, crop), the teacher's output on the same crops
-        target = target.clone()  # a normal tensor, outside inference mode
-        y = model(x)
-        diff = y - target
-        loss = cfg.l1_weight * diff.abs().mean() + cfg.l2_weight * diff.square().mean()
-        if perceptual is not None:
-            net, prep, cl, sl, layers = perceptual
-            b = x.shape[0]
-            feats = features(net, prep, torch.cat([y, target]), layers, cfg.precision)
-            lc = content_loss(feats[cl][:b], feats[cl][b:].detach())
-            ls = sum(style_layer_loss(gram(feats[k][:b]), gram(feats[k][b:]).detach()) for k in sl) / len(sl)
-            loss = loss + cfg.perceptual_weight * (lc + FastTrainConfig().style_weight * ls)
-        for g in opt.param_groups:
-            g["lr"] = _lr_at(cfg, step)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        step += 1
-        history.append(loss.item())
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{np.mean(history[-20:]):.4g}")
-        if step % cfg.save_every == 0 or step == cfg.steps:
-            recent = distributed.mean(float(np.mean(history[-20:])), ctx)  # over all processes
-            if ctx.is_main:
-                meta = {"step": step, "loss": recent, "teacher": teacher_path.name,
-                        "teacher_step": teacher_meta.get("step"), "style": teacher_meta.get("style", ""),
-                        "backbone": teacher_meta.get("backbone", ""),
-                        "data": cfg.data or "offline photos (scikit-image, matplotlib)",
-                        "seconds": round(time.time() - t0, 1)}
-                checkpoint.save(cfg.out, distributed.unwrap(model).state_dict(), asdict(cfg), meta, optimizer=opt)
+    saved = step
+
+    def save(loss: float) -> None:
+        meta = {"step": step, "loss": loss, "teacher": teacher_path.name, "teacher_step": teacher_meta.get("step"),
+                "style": teacher_meta.get("style", ""), "backbone": teacher_meta.get("backbone", ""),
+                "data": cfg.data or "offline photos (scikit-image, matplotlib)", "seconds": round(time.time() - t0, 1)}
+        checkpoint.save(cfg.out, distributed.unwrap(model).state_dict(), asdict(cfg), meta, optimizer=opt)
+
+    with stop_signals():
+        try:
+            while step < cfg.steps:
+                x = _crops(photos, cfg, rng, ctx)  # (B / world, 3, crop, crop)
+                with torch.inference_mode():
+                    target = teacher(x)  # (B / world, 3, crop, crop), the teacher's output on the same crops
+                target = target.clone()  # a normal tensor, outside inference mode
+                y = model(x)
+                diff = y - target
+                loss = cfg.l1_weight * diff.abs().mean() + cfg.l2_weight * diff.square().mean()
+                if perceptual is not None:
+                    net, prep, cl, sl, layers = perceptual
+                    b = x.shape[0]
+                    feats = features(net, prep, torch.cat([y, target]), layers, cfg.precision)
+                    lc = content_loss(feats[cl][:b], feats[cl][b:].detach())
+                    ls = sum(style_layer_loss(gram(feats[k][:b]), gram(feats[k][b:]).detach()) for k in sl) / len(sl)
+                    loss = loss + cfg.perceptual_weight * (lc + FastTrainConfig().style_weight * ls)
+                for g in opt.param_groups:
+                    g["lr"] = _lr_at(cfg, step)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                step += 1
+                history.append(loss.item())
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{np.mean(history[-20:]):.4g}")
+                if step % cfg.save_every == 0 or step == cfg.steps:
+                    recent = distributed.mean(float(np.mean(history[-20:])), ctx)  # over all processes
+                    if ctx.is_main:
+                        save(recent)
+                        saved = step
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep the steps since the last checkpoint
+            if ctx.is_main and step > saved:  # no collective here: the other processes are stopping too
+                save(float(np.mean(history[-20:])))
+                print(f"interrupted: saved {cfg.out} at step {step}")
+            raise
     if bar is not None:
         bar.close()
 
