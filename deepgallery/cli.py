@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import registry
-from .core.app import App
+from .core.app import App, AppArgumentParser
 from .core.atomic import write_text
 from .core.errors import UserError
 from .version import __version__
@@ -182,7 +182,7 @@ def _cmd_assets(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="deepgallery", description=__doc__.splitlines()[0])
+    parser = AppArgumentParser(prog="deepgallery", description=__doc__.splitlines()[0])  # mistakes: one line
     parser.add_argument("--version", action="version", version=f"deepgallery {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -218,9 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    # `run ID --help` must reach the app's own parser, not the top-level one.
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)  # `run ID --help` reaches the app's own parser (REMAINDER)
         return args.func(args)
     except UserError as exc:
         print(f"deepgallery: error: {exc}", file=sys.stderr)

@@ -246,3 +246,13 @@ def test_flow_without_opencv_is_a_user_error(monkeypatch):
     img = np.zeros((8, 8, 3), np.uint8)
     with pytest.raises(UserError, match="pip install opencv-python-headless"):
         optical_flow(img, img)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["bogus"], "invalid choice: 'bogus'"),
+    (["bench"], "the following arguments are required: app"),
+    (["run", "nosuchapp"], "unknown application 'nosuchapp'"),
+])
+def test_top_level_mistakes_are_one_line(run_cli, argv, message):
+    code, out, err = run_cli(*argv)
+    assert code == 2 and message in err and len(err.splitlines()) == 1 and "Traceback" not in err
