@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -128,35 +129,46 @@ def _train(cfg: FastTrainConfig, ctx: distributed.Dist) -> None:
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     step = _resume(cfg, model, opt)
     rng = np.random.default_rng(cfg.seed + step)
+    def loss_at(step: int) -> torch.Tensor:
+        """Johnson et al.'s perceptual loss of one batch of crops (content + style + total variation)."""
+        x = _crops(photos, cfg, rng, ctx)  # (B / world, 3, crop, crop)
+        y = model(x)  # (B / world, 3, crop, crop)
+        feats = features(net, prep, torch.cat([y, x]), layers, cfg.precision)
+        b = x.shape[0]
+        lc = content_loss(feats[content_layer][:b], feats[content_layer][b:].detach())
+        ls = sum(style_layer_loss(gram(feats[k][:b]), targets[k].expand(b, -1, -1)) / b for k in style_layers)
+        ls = ls / len(style_layers)
+        return cfg.content_weight * lc + cfg.style_weight * ls + cfg.tv_weight * total_variation(y)
+
+    meta = {"backbone": name, "style": Path(cfg.style).name,
+            "data": cfg.data or "offline photos (scikit-image, matplotlib)"}
+    _optimise(cfg, ctx, model, opt, step, "train style", loss_at, meta)
+
+
+def _optimise(cfg, ctx: distributed.Dist, model, opt: torch.optim.Optimizer, step: int, desc: str,
+              loss_at: Callable[[int], torch.Tensor], meta: dict) -> None:
+    """The loop training and distillation share: Adam steps on `loss_at(step)` up to `cfg.steps`; a checkpoint
+    (rank 0) every `cfg.save_every` steps and at the end, with the loss averaged over the processes; on Ctrl-C or
+    SIGTERM, the steps since the last checkpoint are saved before the run stops."""
     history: list[float] = []
-    bar = progress(total=cfg.steps, initial=step, desc="train style") if ctx.is_main else None
-    t0 = time.time()
-    saved = step
+    bar = progress(total=cfg.steps, initial=step, desc=desc, enabled=ctx.is_main)
+    t0, saved = time.time(), step
 
     def save(loss: float) -> None:
-        meta = {"step": step, "loss": loss, "backbone": name, "style": Path(cfg.style).name,
-                "data": cfg.data or "offline photos (scikit-image, matplotlib)", "seconds": round(time.time() - t0, 1)}
-        checkpoint.save(cfg.out, distributed.unwrap(model).state_dict(), asdict(cfg), meta, optimizer=opt)
+        record = {"step": step, "loss": loss, **meta, "seconds": round(time.time() - t0, 1)}
+        checkpoint.save(cfg.out, distributed.unwrap(model).state_dict(), asdict(cfg), record, optimizer=opt)
 
     with stop_signals():
         try:
             while step < cfg.steps:
-                x = _crops(photos, cfg, rng, ctx)  # (B / world, 3, crop, crop)
-                y = model(x)  # (B / world, 3, crop, crop)
-                feats = features(net, prep, torch.cat([y, x]), layers, cfg.precision)
-                b = x.shape[0]
-                lc = content_loss(feats[content_layer][:b], feats[content_layer][b:].detach())
-                ls = sum(style_layer_loss(gram(feats[k][:b]), targets[k].expand(b, -1, -1)) / b for k in style_layers)
-                ls = ls / len(style_layers)
-                loss = cfg.content_weight * lc + cfg.style_weight * ls + cfg.tv_weight * total_variation(y)
+                loss = loss_at(step)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
                 step += 1
                 history.append(loss.item())
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{np.mean(history[-20:]):.4g}")
+                bar.update(1)
+                bar.set_postfix(loss=f"{np.mean(history[-20:]):.4g}")
                 if step % cfg.save_every == 0 or step == cfg.steps:
                     recent = distributed.mean(float(np.mean(history[-20:])), ctx)  # over all processes
                     if ctx.is_main:
@@ -167,8 +179,7 @@ def _train(cfg: FastTrainConfig, ctx: distributed.Dist) -> None:
                 save(float(np.mean(history[-20:])))
                 print(f"interrupted: saved {cfg.out} at step {step}")
             raise
-    if bar is not None:
-        bar.close()
+    bar.close()
 
 
 @dataclass
@@ -235,56 +246,30 @@ def _distill(cfg: DistillConfig, ctx: distributed.Dist) -> None:
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     step = _resume(cfg, model, opt)
     rng = np.random.default_rng(cfg.seed + step)
-    history: list[float] = []
-    bar = progress(total=cfg.steps, initial=step, desc="distil style") if ctx.is_main else None
-    t0 = time.time()
-    saved = step
+    def loss_at(step: int) -> torch.Tensor:
+        """L1 + L2 to the teacher's output on the same crops (+ perceptual terms), at the scheduled rate."""
+        for g in opt.param_groups:
+            g["lr"] = _lr_at(cfg, step)
+        x = _crops(photos, cfg, rng, ctx)  # (B / world, 3, crop, crop)
+        with torch.inference_mode():
+            target = teacher(x)  # (B / world, 3, crop, crop), the teacher's output on the same crops
+        target = target.clone()  # a normal tensor, outside inference mode
+        y = model(x)
+        diff = y - target
+        loss = cfg.l1_weight * diff.abs().mean() + cfg.l2_weight * diff.square().mean()
+        if perceptual is not None:
+            net, prep, cl, sl, layers = perceptual
+            b = x.shape[0]
+            feats = features(net, prep, torch.cat([y, target]), layers, cfg.precision)
+            lc = content_loss(feats[cl][:b], feats[cl][b:].detach())
+            ls = sum(style_layer_loss(gram(feats[k][:b]), gram(feats[k][b:]).detach()) for k in sl) / len(sl)
+            loss = loss + cfg.perceptual_weight * (lc + FastTrainConfig().style_weight * ls)
+        return loss
 
-    def save(loss: float) -> None:
-        meta = {"step": step, "loss": loss, "teacher": teacher_path.name, "teacher_step": teacher_meta.get("step"),
-                "style": teacher_meta.get("style", ""), "backbone": teacher_meta.get("backbone", ""),
-                "data": cfg.data or "offline photos (scikit-image, matplotlib)", "seconds": round(time.time() - t0, 1)}
-        checkpoint.save(cfg.out, distributed.unwrap(model).state_dict(), asdict(cfg), meta, optimizer=opt)
-
-    with stop_signals():
-        try:
-            while step < cfg.steps:
-                x = _crops(photos, cfg, rng, ctx)  # (B / world, 3, crop, crop)
-                with torch.inference_mode():
-                    target = teacher(x)  # (B / world, 3, crop, crop), the teacher's output on the same crops
-                target = target.clone()  # a normal tensor, outside inference mode
-                y = model(x)
-                diff = y - target
-                loss = cfg.l1_weight * diff.abs().mean() + cfg.l2_weight * diff.square().mean()
-                if perceptual is not None:
-                    net, prep, cl, sl, layers = perceptual
-                    b = x.shape[0]
-                    feats = features(net, prep, torch.cat([y, target]), layers, cfg.precision)
-                    lc = content_loss(feats[cl][:b], feats[cl][b:].detach())
-                    ls = sum(style_layer_loss(gram(feats[k][:b]), gram(feats[k][b:]).detach()) for k in sl) / len(sl)
-                    loss = loss + cfg.perceptual_weight * (lc + FastTrainConfig().style_weight * ls)
-                for g in opt.param_groups:
-                    g["lr"] = _lr_at(cfg, step)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                step += 1
-                history.append(loss.item())
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{np.mean(history[-20:]):.4g}")
-                if step % cfg.save_every == 0 or step == cfg.steps:
-                    recent = distributed.mean(float(np.mean(history[-20:])), ctx)  # over all processes
-                    if ctx.is_main:
-                        save(recent)
-                        saved = step
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep the steps since the last checkpoint
-            if ctx.is_main and step > saved:  # no collective here: the other processes are stopping too
-                save(float(np.mean(history[-20:])))
-                print(f"interrupted: saved {cfg.out} at step {step}")
-            raise
-    if bar is not None:
-        bar.close()
+    meta = {"teacher": teacher_path.name, "teacher_step": teacher_meta.get("step"),
+            "style": teacher_meta.get("style", ""), "backbone": teacher_meta.get("backbone", ""),
+            "data": cfg.data or "offline photos (scikit-image, matplotlib)"}
+    _optimise(cfg, ctx, model, opt, step, "distil style", loss_at, meta)
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
