@@ -96,11 +96,17 @@ def train(cfg: FastTrainConfig, device: str = "auto") -> Path | None:
     first under torchrun: only that one writes)."""
     if not cfg.style:
         raise UserError("give the style image: --style PATH")
+    return _in_process_group(cfg, device, _train)
+
+
+def _in_process_group(cfg, device: str, body: Callable) -> Path | None:
+    """`body(cfg, ctx)` alone or as one of torchrun's processes, with the config's threads; the checkpoint path on
+    the first process, None on the others."""
     ctx = distributed.start(device)
     try:
         _check(cfg, ctx)
         with torch_threads(cfg.threads):
-            _train(cfg, ctx)
+            body(cfg, ctx)
     finally:
         distributed.finish(ctx)
     return Path(cfg.out) if ctx.is_main else None
@@ -214,14 +220,7 @@ def distill(cfg: DistillConfig, device: str = "auto") -> Path | None:
     checkpoint path (None on the processes other than the first under torchrun)."""
     if not cfg.teacher:
         raise UserError("give the network to distil: --distill-from CHECKPOINT (e.g. swirl-full)")
-    ctx = distributed.start(device)
-    try:
-        _check(cfg, ctx)
-        with torch_threads(cfg.threads):
-            _distill(cfg, ctx)
-    finally:
-        distributed.finish(ctx)
-    return Path(cfg.out) if ctx.is_main else None
+    return _in_process_group(cfg, device, _distill)
 
 
 def _distill(cfg: DistillConfig, ctx: distributed.Dist) -> None:
