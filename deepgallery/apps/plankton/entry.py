@@ -163,10 +163,13 @@ def train(args: argparse.Namespace) -> int:
 
 def demo(out_dir: Path) -> list[DemoItem]:
     """The shipped network on the built-in examples (Fashion-MNIST test images, rotated), with and without TTA."""
+    from ...core.atomic import write_bytes
+
     items = []
     for path in sorted(EXAMPLES.glob("*.png")):
         start = time.perf_counter()
         result = predict(path, top=3, tta=True)
+        shown = write_bytes(Path(out_dir) / path.name, path.read_bytes())
         items.append(DemoItem(title=f"{path.stem} (rotated test image)", inputs={"image": str(path), "tta": "true"},
-                              outputs=[], text=result["result"], seconds=time.perf_counter() - start))
+                              outputs=[shown], text=result["result"], seconds=time.perf_counter() - start))
     return items

@@ -43,7 +43,7 @@ from .predict import logloss, probabilities
 
 @dataclass
 class TrainConfig:
-    """Training; defaults are the shipped checkpoints' (a CPU budget: two epochs of rotated Fashion-MNIST)."""
+    """Training; the defaults trained the shipped checkpoints (a CPU budget: two epochs of rotated Fashion-MNIST)."""
 
     kind: Literal["cyclic", "plain"] = option("cyclic", "cyclic: the team's network; plain: a CNN of equal size")
     epochs: int = option(2, "passes over the training images (the team: hundreds of chunks, days on a GPU)",
