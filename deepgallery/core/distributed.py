@@ -83,12 +83,14 @@ def unwrap(model):
     return getattr(model, "module", model)
 
 
-def sampler(dataset, ctx: Dist, shuffle: bool = True, seed: int = 0):
+def sampler(dataset, ctx: Dist, shuffle: bool = True, seed: int = 0, drop_last: bool = False):
     """A DistributedSampler giving this process its share of `dataset`. It is used alone too (one replica), so
-    one process sees the same global batches, in the same order, as N processes see together."""
+    one process sees the same global batches, in the same order, as N processes see together. `drop_last` drops
+    the tail that does not split evenly over the processes (else the sampler pads it with repeated items)."""
     from torch.utils.data.distributed import DistributedSampler
 
-    return DistributedSampler(dataset, num_replicas=ctx.world, rank=ctx.rank, shuffle=shuffle, seed=seed)
+    return DistributedSampler(dataset, num_replicas=ctx.world, rank=ctx.rank, shuffle=shuffle, seed=seed,
+                              drop_last=drop_last)
 
 
 def loader(dataset, ctx: Dist, batch_size: int, shuffle: bool = True, seed: int = 0, **kw):
@@ -99,7 +101,7 @@ def loader(dataset, ctx: Dist, batch_size: int, shuffle: bool = True, seed: int 
     if batch_size % ctx.world:
         raise UserError(f"a batch of {batch_size} cannot be split evenly over {ctx.world} processes; "
                         f"use a multiple of {ctx.world}")
-    smp = sampler(dataset, ctx, shuffle=shuffle, seed=seed)
+    smp = sampler(dataset, ctx, shuffle=shuffle, seed=seed, drop_last=kw.get("drop_last", False))
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size // ctx.world, sampler=smp, **kw)
 
 
