@@ -27,6 +27,7 @@ PICKS = {
     "dqn": "dqn/pong.mp4",
     "face2face": "face2face/actor_drives_photo.mp4",
     "neuralcrypto": "neuralcrypto/training.png",
+    "plankton": "plankton/*.png",  # small examples: a row of them
     "pose": "pose/group5.png",
     "ppgn": "ppgn/ppgn-goldfish.png",
     "style": "style/fast_mosaic.png",
@@ -47,6 +48,15 @@ def frame(path: Path) -> Image.Image:
     with Image.open(path) as im:
         frames = [f.convert("RGB") for f in ImageSequence.Iterator(im)]
     return frames[len(frames) // 2]
+
+
+def row(paths: list[Path]) -> Image.Image:
+    """Small images (e.g. 32 px classifier inputs) side by side on white, each scaled up to a tile."""
+    tile = HEIGHT - 40
+    canvas = Image.new("RGB", (tile * len(paths) + 8 * (len(paths) - 1), tile), (255, 255, 255))
+    for i, path in enumerate(paths):
+        canvas.paste(frame(path).resize((tile, tile), Image.Resampling.NEAREST), (i * (tile + 8), 0))
+    return canvas
 
 
 def card(image: Image.Image) -> Image.Image:
@@ -85,11 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     for app_id, rel in PICKS.items():
         if args.apps and app_id not in args.apps:
             continue
-        source = args.demo_dir / rel
-        if not source.is_file():
-            missing.append(f"{app_id} ({source})")
+        sources = sorted(args.demo_dir.glob(rel)) if "*" in rel else [args.demo_dir / rel]
+        if not sources or not all(p.is_file() for p in sources):
+            missing.append(f"{app_id} ({args.demo_dir / rel})")
             continue
-        size = save_small(card(frame(source)), OUT / f"{app_id}.jpg")
+        source = sources[0] if len(sources) == 1 else args.demo_dir / rel
+        picture = frame(sources[0]) if len(sources) == 1 else row(sources[:4])
+        size = save_small(card(picture), OUT / f"{app_id}.jpg")
         print(f"{app_id}: {source} -> {OUT / (app_id + '.jpg')} ({size / 1000:.1f} kB)")
     if missing:
         print("missing demo outputs: " + ", ".join(missing), file=sys.stderr)
