@@ -47,6 +47,10 @@ CASES = [
     ("neuralcrypto", ["--seed", "-1", "-o", "{out}.png"], "--seed"),
     ("neuralcrypto", ["--message", "hi", "-o", "{blocked}/p.png"], "is a file, not a folder"),
     ("dqn", ["--episodes", "-1"], "--episodes must be >= 1"),
+    ("plankton", ["{bad}"], "not a readable image"),
+    ("plankton", ["{empty}"], "empty"),
+    ("plankton", ["{ok}", "--top", "-1"], "--top"),
+    ("plankton", ["{ok}", "-o", "{blocked}/top.csv"], "is a file, not a folder"),
 ]
 
 

@@ -29,7 +29,7 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", action="append",
                         help="a trained checkpoint (NAME.safetensors + NAME.json); give it several times to "
                              "average several models (default: the shipped cyclic network)")
-    parser.add_argument("-o", "--out", help="for a folder: the CSV of top-k classes (default: plankton-top.csv)")
+    parser.add_argument("-o", "--out", help="the CSV of top-k classes (a folder's default: plankton-top.csv)")
     parser.add_argument("--submission", help="for a folder: also write the Kaggle submission CSV "
                                              "(image,class1,...,classK of probabilities)")
     add_device_arg(parser, "cpu", "small networks: the CPU is as fast for one image")
@@ -62,11 +62,21 @@ def _top(probs, classes: list[str], k: int) -> list[tuple[str, float]]:
     return [(classes[i], float(probs[i])) for i in order]
 
 
-def run(args: argparse.Namespace) -> int:
+def _write_top_csv(out: Path, names: list[str], probs, classes: list[str], k: int) -> Path:
+    """One row per image: its name and its top-k classes with their probabilities (written atomically)."""
     import csv
 
     from ...core.atomic import atomic_path
 
+    with atomic_path(out) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["image", *[c for i in range(1, k + 1) for c in (f"class{i}", f"p{i}")]])
+        for name, row in zip(names, probs, strict=True):
+            w.writerow([name, *[v for c, p in _top(row, classes, k) for v in (c, f"{p:.4f}")]])
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
     if not args.input:
         raise UserError("give an image or a folder: deepgallery run plankton photo.png [--tta]")
     src = Path(args.input).expanduser()
@@ -85,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     if src.is_file():
         _, probs = _classify([src], models, args.tta)
         print(f"{src.name}: " + ", ".join(f"{c} {p:.3f}" for c, p in _top(probs[0], classes, k)))
+        if args.out:
+            print(f"table: {_write_top_csv(Path(args.out), [src.name], probs, classes, k)}")
         return 0
     from .data import folder_images, write_submission
 
@@ -94,12 +106,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{src}: none of its {len(images.skipped)} files is a readable image")
     for bad in images.skipped:
         print(f"skipped (not a readable image): {bad}", file=sys.stderr)
-    out = Path(args.out or "plankton-top.csv")
-    with atomic_path(out) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["image", *[c for i in range(1, k + 1) for c in (f"class{i}", f"p{i}")]])
-        for name, row in zip(images.names, probs, strict=True):
-            w.writerow([name, *[v for c, p in _top(row, classes, k) for v in (c, f"{p:.4f}")]])
+    out = _write_top_csv(Path(args.out or "plankton-top.csv"), images.names, probs, classes, k)
     print(f"classified {len(images)} images, skipped {len(images.skipped)} unreadable file(s) "
           f"({time.perf_counter() - start:.1f} s): {out}")
     if args.submission:
