@@ -36,8 +36,10 @@ def attack_table(record: dict) -> str:
     """The README block: one row per attacker, one column per shipped checkpoint."""
     m, cfg = record["metrics"], record["config"]
     shipped = m.get("bob_bits_wrong_shipped", m.get("bob_bits_wrong"))
-    lines = [f"Attacks measured by `python bench/neuralcrypto.py {record.get('how', '')}`".rstrip() +
-             f" on {record['date']} ({record['machine']}, {record['seconds']} s); protocol: {cfg['protocol']}. "
+    how = (f"python bench/neuralcrypto.py {record['how']}" if "how" in record else
+           "deepgallery bench neuralcrypto" + (" --quick" if record.get("quick") else ""))
+    lines = [f"Attacks measured by `{how}` on {record['date']} ({record['machine']}, {record['seconds']} s); "
+             f"protocol: {cfg['protocol']}. "
              "Bits wrong of 16 (L1) on fresh held-out examples; random guessing gets 8; the goal is ≥ 7.0 "
              "(Bob: < 0.05).", "", "| attacker | paper's cipher (`neuralcrypto`) | hardened (`hardened`) |",
              "|---|---|---|"]

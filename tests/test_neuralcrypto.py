@@ -14,7 +14,7 @@ from deepgallery.apps.neuralcrypto.attacks import Protocol, attack, eavesdropped
 from deepgallery.apps.neuralcrypto.bench import summarize
 from deepgallery.apps.neuralcrypto.bits import blocks_to_text, printable, text_to_blocks
 from deepgallery.apps.neuralcrypto.evaluate import EvalConfig, evaluate, judge
-from deepgallery.apps.neuralcrypto.hardened import HardenConfig, harden, one_time_pad_map
+from deepgallery.apps.neuralcrypto.hardened import HardenConfig, harden, one_time_pad_map, ship
 from deepgallery.apps.neuralcrypto.model import BitConv, NetConfig, Trio, load_trained
 from deepgallery.apps.neuralcrypto.train import TrainConfig, alice_bob_loss, bits_wrong, train
 from deepgallery.core import checkpoint
@@ -209,6 +209,12 @@ def test_hardened_training_runs_saves_and_records_its_adversaries(tmp_path):
     assert steps == 20 and history.steps == [10, 20] and len(history.eves[-1]) == 3
     loaded, meta = load_trained(tmp_path / "h")
     assert loaded.config.discrete_cipher and meta["step"] == 20 and "MLP Eve 2x16 ReLU" in meta["trained_against"][1]
+    ship(tmp_path / "h", tmp_path / "shipped")  # fp16, no optimizer, with its one-time-pad test and plot
+    tensors, config, meta = checkpoint.load(tmp_path / "shipped")
+    assert tensors["alice.net.0.weight"].dtype == torch.float16 and config["discrete_cipher"]
+    assert len(meta["one_time_pad"]["agreement"]) == 8 and (tmp_path / "shipped_otp.png").is_file()
+    assert torch.equal(load_trained(tmp_path / "shipped")[0].encrypt(torch.ones(2, 8), torch.ones(2, 8)).abs(),
+                       torch.ones(2, 8))  # the fp16 trio loads and still sends bits
 
 
 def _train_brief(trio) -> float:

@@ -26,8 +26,7 @@ DEVICE_WHY = "these networks are tiny: a GPU pays only at the paper's batch 4096
 def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--message", help="the text to encrypt (UTF-8, up to 4096 bytes)")
     parser.add_argument("--checkpoint", help="a trained checkpoint's path, or a shipped one by name: "
-                        f"{', '.join(APP.checkpoints)} (default: neuralcrypto, the paper's cipher; hardened: "
-                        "bits on the wire, trained against an ensemble of Eves)")
+                        f"{', '.join(APP.checkpoints)} (default: neuralcrypto, the paper's cipher)")
     parser.add_argument("--seed", type=number(int, "--seed", minimum=0),
                         help="seed for the random keys (default: fresh keys every run)")
     parser.add_argument("-o", "--plot", help="also write a PNG of the bits (plaintext, key, ciphertext, Bob, Eve)")
@@ -75,7 +74,7 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     add_config_args(parser, TrainConfig)
     add_config_args(parser, EvalConfig, prefix="eval-")
     parser.add_argument("--hardened", action="store_true",
-                        help="train the hardened cipher instead (hardened.py: bits on the wire, an ensemble of "
+                        help="train the hardened cipher instead (hardened.py: Alice and Bob against an ensemble of "
                              "Eves); its settings are the --hardened-* flags")
     add_config_args(parser, HardenConfig, prefix="hardened-")
     parser.add_argument("--out", default="runs/neuralcrypto/neuralcrypto",
