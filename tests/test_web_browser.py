@@ -257,13 +257,15 @@ def test_every_built_app_runs_its_first_example(page, gallery_url, tmp_path, app
         pytest.skip(f"{app_id}: {reason}")
     from deepgallery.web.widgets import example_rows
 
-    if app.inputs and not example_rows(app.inputs, hooks):
+    rows = example_rows(app.inputs, hooks) if app.inputs else []
+    if app.inputs and not rows:
         pytest.skip(f"{app_id} has no built-in example in the gallery (its entry module gives none)")
     examples = page.locator(f"#examples-{app_id} .gallery-item, #examples-{app_id} tbody tr")
-    if examples.count():
-        examples.first.click()  # the first example: the affordable one in every app's list
-    for p in app.inputs:  # an example's image / video must be in place before Run
-        if p.kind in ("image", "video"):
+    if app.inputs:  # the app has examples (example_rows above): wait until they are drawn, then take the first,
+        examples.first.wait_for(timeout=TIMEOUT_MS)  # the affordable one in every app's list
+        examples.first.click()
+    for p, value in zip(app.inputs, rows[0] if rows else [], strict=False):  # the example's image / video must
+        if p.kind in ("image", "video") and value:  # be in place before Run (an optional one it leaves empty: not)
             page.locator(f"#in-{app_id}-{p.name} {'img' if p.kind == 'image' else 'video'}").first.wait_for(
                 timeout=TIMEOUT_MS)
     page.locator(f"#run-{app_id}").click()
