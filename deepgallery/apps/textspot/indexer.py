@@ -25,6 +25,7 @@ import numpy as np
 from deepgallery.core.errors import UserError
 from deepgallery.core.hashing import sha256_file
 from deepgallery.core.media import IMAGE_SUFFIXES
+from deepgallery.core.runtime import progress
 
 from .occurrences import OccurrenceTracker
 from .readers import Line, Reader
@@ -133,10 +134,13 @@ def index_file(path: Path, store: Store, reader: Reader, cfg: SampleConfig, stat
             store.relocate(digest, key, st.st_size, st.st_mtime)
         return "skipped"
     record = VideoRecord(path=key, sha256=digest, size=st.st_size, mtime=st.st_mtime, backend=reader.name)
+    expected = 1  # sampled frames, for the progress bar
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         from deepgallery.core.media import video_info
 
-        record.fps = video_info(path)["fps"]  # UserError for a file ffmpeg cannot open
+        info = video_info(path)  # UserError for a file ffmpeg cannot open
+        record.fps = info["fps"]
+        expected = int(info["duration"] / cfg.interval) + 1 if info.get("duration") else None
     tracker = OccurrenceTracker(gap=cfg.interval * 1.5 + 1e-3)
     thumbs: dict[float, tuple[bytes, float]] = {}  # time → (jpeg, scale) of frames still needed
     with store.video(record) as writer:
@@ -152,7 +156,9 @@ def index_file(path: Path, store: Store, reader: Reader, cfg: SampleConfig, stat
                 stats.occurrences += 1
 
         last_grey, last_lines, t = None, [], 0.0
-        for t, frame in sample_frames(path, cfg, record.fps):
+        # a bar per file over its sampled frames: one long video shows real progress (the web gallery follows it)
+        for t, frame in progress(sample_frames(path, cfg, record.fps), total=expected, desc=path.name,
+                                 unit="frame", leave=False):
             stats.frames_sampled += 1
             if record.width == 0:
                 record.height, record.width = frame.shape[:2]
@@ -184,8 +190,6 @@ def index_file(path: Path, store: Store, reader: Reader, cfg: SampleConfig, stat
 def index_paths(paths: list[str], store: Store, reader: Reader, cfg: SampleConfig | None = None,
                 force: bool = False, log=None) -> IndexStats:
     """Index files and folders; an unreadable file is named in one line and skipped, the batch goes on."""
-    from deepgallery.core.runtime import progress
-
     cfg = cfg or SampleConfig()
     if not 0 < cfg.interval <= 1.0:
         raise UserError(f"--interval must be in (0, 1] seconds so 1-second text is never missed, got {cfg.interval}")
