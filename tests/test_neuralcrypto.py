@@ -389,3 +389,24 @@ def test_the_shipped_trio_is_named_once():
     best = {k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith("eve_best.")}
     assert best and all(torch.equal(trio.eve.state_dict()[k], v) for k, v in best.items())
     assert torch.equal(trio.alice.fc.weight, tensors["alice.fc.weight"]) and meta["evaluation"]["success"]
+
+
+def test_interrupted_training_saves_the_steps_since_the_last_evaluation(tmp_path, monkeypatch):
+    """Ctrl-C (or SIGTERM) in the middle of an evaluation interval: the finished steps are saved on the way out,
+    and the interrupt still stops the run."""
+    from deepgallery.apps.neuralcrypto import train as train_module
+    from deepgallery.core import checkpoint
+
+    real, calls = train_module.minibatch, []
+
+    def minibatch_then_interrupt(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3 * 7 + 1 + 1:  # 3 batches a step (Alice/Bob, Eve twice) + the step-5 evaluation's: step 8
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "minibatch", minibatch_then_interrupt)
+    cfg = train_module.TrainConfig(steps=50, eval_every=5, batch_size=64, probe_eve_steps=1, eval_examples=64)
+    with pytest.raises(KeyboardInterrupt):
+        train_module.train(cfg, tmp_path / "nc")
+    assert checkpoint.load(tmp_path / "nc")[2]["step"] == 7  # the evaluation checkpoint was at step 5

@@ -31,7 +31,7 @@ import torch
 
 from deepgallery.core import checkpoint
 from deepgallery.core.config import option
-from deepgallery.core.runtime import progress, seed_everything
+from deepgallery.core.runtime import progress, seed_everything, stop_signals
 
 from .model import MixTransform, NetConfig, Trio, load_weights
 
@@ -231,31 +231,41 @@ def train(config: TrainConfig, checkpoint_path: Path | None = None, resume: bool
 
     n = config.n_bits
     bar = progress(total=config.steps, initial=step, desc="Alice/Bob steps")
-    while step < config.steps and converged is None:
-        plain, key = minibatch(config.batch_size, n, generator, device)
-        loss = alice_bob_loss(trio, plain, key)
-        opt_ab.zero_grad(set_to_none=True)
-        loss.backward()
-        opt_ab.step()
-        for _ in range(config.eve_steps_per_step):
-            plain, key = minibatch(config.batch_size, n, generator, device)
-            loss_eve = eve_loss(trio, trio.eve, plain, key)
-            opt_eve.zero_grad(set_to_none=True)
-            loss_eve.backward()
-            opt_eve.step()
-        step += 1
-        bar.update(1)
-        if step % config.eval_every == 0 or step == config.steps:
-            bob, eve = errors(trio, trio.eve, config.eval_examples, generator)
-            history.steps.append(step)
-            history.bob.append(round(bob, 4))
-            history.eve.append(round(eve, 4))
-            bar.set_postfix(bob=f"{bob:.3f}", eve=f"{eve:.2f}")
-            if bob < config.stop_bob_bits and eve > config.stop_eve_bits:
-                probe_bits = probe(step)
-                if probe_bits is None or probe_bits > config.stop_eve_bits:
-                    converged, converge_seconds = step, round(elapsed(), 2)
-            save()
+    saved = step
+    with stop_signals():
+        try:
+            while step < config.steps and converged is None:
+                plain, key = minibatch(config.batch_size, n, generator, device)
+                loss = alice_bob_loss(trio, plain, key)
+                opt_ab.zero_grad(set_to_none=True)
+                loss.backward()
+                opt_ab.step()
+                for _ in range(config.eve_steps_per_step):
+                    plain, key = minibatch(config.batch_size, n, generator, device)
+                    loss_eve = eve_loss(trio, trio.eve, plain, key)
+                    opt_eve.zero_grad(set_to_none=True)
+                    loss_eve.backward()
+                    opt_eve.step()
+                step += 1
+                bar.update(1)
+                if step % config.eval_every == 0 or step == config.steps:
+                    bob, eve = errors(trio, trio.eve, config.eval_examples, generator)
+                    history.steps.append(step)
+                    history.bob.append(round(bob, 4))
+                    history.eve.append(round(eve, 4))
+                    bar.set_postfix(bob=f"{bob:.3f}", eve=f"{eve:.2f}")
+                    if bob < config.stop_bob_bits and eve > config.stop_eve_bits:
+                        probe_bits = probe(step)
+                        if probe_bits is None or probe_bits > config.stop_eve_bits:
+                            converged, converge_seconds = step, round(elapsed(), 2)
+                    save()
+                    saved = step
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep the steps since the last evaluation's checkpoint
+            if step > saved:
+                save()
+                if log and checkpoint_path is not None:
+                    log(f"interrupted: saved {checkpoint_path} at step {step}")
+            raise
     bar.close()
     return result()
 
