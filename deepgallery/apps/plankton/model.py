@@ -135,19 +135,25 @@ def _init(module: nn.Module) -> None:
         nn.init.zeros_(out.bias)
 
 
+def _conv_stages(cfg: NetConfig, copies: int) -> tuple[nn.ModuleList, int]:
+    """The conv stages of `cfg.widths` and the size of their flattened output. `copies` = 4 when a roll after
+    each stage stacks the four rotated copies' maps as channels (the next stage sees 4C), 1 for a plain net."""
+    stages, cin = [], 1
+    for c in cfg.widths:
+        stages.append(_Stage(cin, c))
+        cin = copies * c
+    side = cfg.size // 2 ** len(cfg.widths)
+    return nn.ModuleList(stages), cin * side * side
+
+
 class CyclicNet(nn.Module):
     """Slice -> [conv stage -> roll] x len(widths) -> dense -> roll -> dense -> cyclic pool (+ size) -> softmax."""
 
     def __init__(self, cfg: NetConfig):
         super().__init__()
         self.cfg = cfg
-        stages, cin = [], 1
-        for c in cfg.widths:
-            stages.append(_Stage(cin, c))
-            cin = 4 * c  # the roll after each stage stacks the four copies' maps
-        self.stages = nn.ModuleList(stages)
-        side = cfg.size // 2 ** len(cfg.widths)
-        self.fc1 = nn.Linear(cin * side * side, cfg.dense)
+        self.stages, flat = _conv_stages(cfg, copies=4)  # the roll after each stage stacks the four copies' maps
+        self.fc1 = nn.Linear(flat, cfg.dense)
         self.fc2 = nn.Linear(4 * cfg.dense, cfg.dense)
         self.out = nn.Linear(cfg.dense + (SIZE_FEATURES if cfg.use_size else 0), cfg.classes)
         _init(self)
@@ -172,13 +178,8 @@ class PlainCNN(nn.Module):
     def __init__(self, cfg: NetConfig):
         super().__init__()
         self.cfg = cfg
-        stages, cin = [], 1
-        for c in cfg.widths:
-            stages.append(_Stage(cin, c))
-            cin = c
-        self.stages = nn.ModuleList(stages)
-        side = cfg.size // 2 ** len(cfg.widths)
-        self.fc1 = nn.Linear(cin * side * side, cfg.dense)
+        self.stages, flat = _conv_stages(cfg, copies=1)
+        self.fc1 = nn.Linear(flat, cfg.dense)
         self.fc2 = nn.Linear(cfg.dense, cfg.dense)
         self.out = nn.Linear(cfg.dense + (SIZE_FEATURES if cfg.use_size else 0), cfg.classes)
         _init(self)
