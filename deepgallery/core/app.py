@@ -129,9 +129,6 @@ class App:
             raise unknown_name_error(f"{self.id} checkpoint", name, self.checkpoints)
         return self.folder / "checkpoints" / name
 
-    def has(self, hook: str) -> bool:
-        return self.entry is not None and hasattr(self.hooks(), hook)
-
     def measured(self) -> dict[str, Any]:
         """Numbers from the last saved benchmark run (measured.json beside the app), if any."""
         path = self.folder / "measured.json"
