@@ -53,3 +53,34 @@ def torchrun(nproc: int, *argv, timeout: float = 600, cwd=None):
 def torchrun_cli():
     """`torchrun` (above) as a fixture."""
     return torchrun
+
+
+@pytest.fixture
+def bad_input(tmp_path, run_cli, monkeypatch):
+    """``bad_input(app, argv, needle)``: `deepgallery run APP ARGV` must fail with one line naming NEEDLE, exit 2, and
+    write nothing (not even a temporary file). ARGV may use {bad} (a text file named .png), {empty} (an empty
+    .png), {ok} (a 64x64 random PNG), {blocked} (a file where a folder is expected) and {out} (a fresh path).
+    Each app's bad-input cases live in its own test file (older apps: tests/test_bad_inputs.py)."""
+    import numpy as np
+
+    from deepgallery.core.media import save_image
+
+    monkeypatch.chdir(tmp_path)  # default outputs, if any, would land here and be seen
+    (tmp_path / "bad.png").write_text("this is a text file, not a PNG\n" * 20)
+    (tmp_path / "empty.png").write_bytes(b"")
+    save_image(tmp_path / "ok.png", (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8))
+    (tmp_path / "blocked").write_text("a file where a folder is expected")
+    names = {"bad": tmp_path / "bad.png", "empty": tmp_path / "empty.png", "ok": tmp_path / "ok.png",
+             "blocked": tmp_path / "blocked", "out": tmp_path / "result"}
+
+    def check(app: str, argv, needle: str, verb: str = "run"):
+        before = sorted(p.name for p in tmp_path.rglob("*"))
+        code, _, err = run_cli(verb, app, *(str(a).format(**names) for a in argv))
+        assert code == 2, err
+        assert len(err.splitlines()) == 1 and err.startswith("deepgallery: error:"), err
+        assert "Traceback" not in err and needle in err, err
+        assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written, not even a temporary file
+        return err
+
+    check.dir = tmp_path
+    return check

@@ -20,7 +20,7 @@ gr = pytest.importorskip("gradio")
 pytestmark = pytest.mark.filterwarnings("ignore:::gradio.queueing")  # Gradio's own pandas deprecations
 
 from deepgallery import cli, registry  # noqa: E402
-from deepgallery.core.app import App, Output, Param  # noqa: E402
+from deepgallery.core.app import App, Headline, Output, Param  # noqa: E402
 from deepgallery.core.errors import UserError  # noqa: E402
 from deepgallery.web import bench, catalog, jobs, probe, server, widgets  # noqa: E402
 from deepgallery.web.limits import Limits  # noqa: E402
@@ -243,7 +243,7 @@ def test_the_real_registry_builds():
         assert f'id=\\"card-{app.id}\\"' in text, app.id
         if app.entry is not None and app.measured():
             assert f"numbers-{app.id}" in text and app.measured()["date"] in text, app.id
-        if app.id in catalog.HEADLINES and app.measured():
+        if app.headline is not None and app.measured():
             ours, label, paper = catalog.headline(app)
             assert html.escape(label) in text and html.escape(f"paper: {paper}") in text, app.id
 
@@ -260,9 +260,8 @@ def test_catalog_reads_numbers_from_measured_json(tmp_path, monkeypatch):
         "| old run | x |\n|---|---|\n| 1 | 2 |\n\n<!-- measured:begin -->\n| metric | ours |\n|---|---|\n"
         "| `speedup` | 123.4 |\n<!-- measured:end -->\n\n## Next\n| not | this |\n")
     monkeypatch.setattr(app_module, "APPS_DIR", tmp_path)
-    monkeypatch.setitem(catalog.HEADLINES, "demo", catalog.Headline("speedup", "speed-up", "≈ 500×", "{:.0f}×"))
     demo = App(id="demo", title="Demo", paper="p", paper_url="https://example.org", summary="Does it. More.",
-               status="built", entry="x")
+               status="built", entry="x", headline=Headline("speedup", "speed-up", "≈ 500×", "{:.0f}×"))
     assert catalog.headline(demo) == ("123×", "speed-up", "≈ 500×")
     assert catalog.measured_on(demo) == "2030-01-02 on m1, 2 cores (full budget)"
     table = catalog.numbers_markdown(demo)
@@ -273,9 +272,9 @@ def test_catalog_reads_numbers_from_measured_json(tmp_path, monkeypatch):
     card = catalog.card_html(demo, "ready")
     assert 'href="demo"' in card and "123×" in card and "paper: ≈ 500×" in card and "Does it." in card
     assert "More." not in card and "planned" in catalog.card_html(demo, "planned")
-    for app_id in set(catalog.HEADLINES) - {"demo"}:  # every headline names a metric its app really measures
-        measured = registry.get(app_id).measured()
-        assert not measured or catalog.HEADLINES[app_id].metric in measured["metrics"], app_id
+    for app in registry.all_apps().values():  # every headline names a metric its app really measures
+        measured = app.measured()
+        assert app.headline is None or not measured or app.headline.metric in measured["metrics"], app.id
 
 
 def test_thumbnails_are_small_and_shipped_for_built_apps():
@@ -283,7 +282,8 @@ def test_thumbnails_are_small_and_shipped_for_built_apps():
 
     for app in registry.all_apps().values():
         path = catalog.thumbnail(app.id)
-        if app.status == "built" and app.id in catalog.HEADLINES:
+        if app.status == "built":
+            assert app.headline is not None, f"{app.id}: App(headline=...) names the card's number"
             assert path is not None, f"no thumbnail for {app.id}: python tools/gallery_thumbnails.py"
         if path is not None:
             assert path.stat().st_size <= 40_000, path

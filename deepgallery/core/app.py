@@ -66,6 +66,16 @@ class DemoItem:
 
 
 @dataclass(frozen=True)
+class Headline:
+    """The one number the gallery card shows: which metric of measured.json, and the paper's figure beside it."""
+
+    metric: str  # key in measured.json["metrics"]
+    label: str  # what the number is, in a few words
+    paper: str  # the paper's figure for the same quantity, as the app's README states it ("—" when none)
+    fmt: str = "{:.3g}"  # how to print our value
+
+
+@dataclass(frozen=True)
 class App:
     """What the CLI, the demo page and the web gallery know of one application."""
 
@@ -81,6 +91,7 @@ class App:
     outputs: tuple[Output, ...] = ()
     assets: tuple[Any, ...] = ()  # core.assets.Asset records it can use
     checkpoints: tuple[str, ...] = ()  # shipped checkpoint names
+    headline: Headline | None = None  # the gallery card's number (older apps keep theirs in web.catalog)
 
     def hooks(self) -> ModuleType:
         """Import the entry module; a missing optional dependency becomes a UserError saying what to install."""

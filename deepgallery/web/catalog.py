@@ -2,8 +2,8 @@
 
 - a thumbnail of its real output on its built-in example (``thumbnails/ID.jpg``, made once by the
   maintainer script ``tools/gallery_thumbnails.py`` from ``deepgallery demo`` outputs);
-- its headline number: which metric of its ``measured.json`` to show on the card, and the paper's figure
-  beside it (the value itself is always read from ``measured.json``, written by ``deepgallery bench ID
+- its headline number: the metric of its ``measured.json`` that its `App(headline=...)` names, and the
+  paper's figure beside it (the value itself is always read from ``measured.json``, written by ``deepgallery bench ID
   --save``; nothing here is a measured number);
 - its numbers section for its page: the README's tables of that section (paper / peer / ours) and its
   generated measured block, with the date and machine of the run.
@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import html
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.app import App
@@ -23,30 +22,6 @@ THUMBNAILS = Path(__file__).with_name("thumbnails")
 THUMBNAIL_SUFFIXES = (".jpg", ".png", ".webp")  # .jpg: what the package data ships
 
 
-@dataclass(frozen=True)
-class Headline:
-    metric: str  # key in measured.json["metrics"]
-    label: str  # what the number is, in a few words
-    paper: str  # the paper's figure for the same quantity, as its README states it ("—" when none)
-    fmt: str = "{:.3g}"  # how to print our value
-
-
-# app id -> the number that says most about it. Paper figures are copied from each app's README table.
-HEADLINES: dict[str, Headline] = {
-    "viscoelastic": Headline("speedup", "speed-up over the solver", "≈ 500×", "{:.0f}×"),
-    "neuralcrypto": Headline("eve_bits_wrong", "Eve's wrong bits of 16 (8 = guessing)", "near 8", "{:.2f}"),
-    "pose": Headline("fps_5_people", "frames/s, 5 people, 2-core CPU", "8.8 fps (GTX 1080)", "{:.0f} fps"),
-    "face2face": Headline("fps", "frames/s, whole pipeline, 2-core CPU", "~28 fps (GPU)", "{:.0f} fps"),
-    "dqn": Headline("pong_eval_score", "Pong score (ε = 0.05)", "18.9", "{:.1f}"),
-    "style": Headline("fast_ms_512", "ms per 512×512 image, fast network, CPU", "50 ms (Titan X)", "{:.0f} ms"),
-    "textspot": Headline("word_recall", "word recall on generated news video", "not reported", "{:.3f}"),
-    "deepwarp": Headline("gaze_error_deg", "gaze error after redirection", "not reported", "{:.2f}°"),
-    "ppgn": Headline("ppgn_mean_confidence", "classifier confidence in the asked class", "not reported",
-                     "{:.2f}"),
-    "deepdream": Headline("seconds_512", "seconds per 512 px dream, CPU", "not reported", "{:.1f} s"),
-    "plankton": Headline("logloss", "log loss, rotated Fashion-MNIST (not plankton)", "≈ 0.609 on NDSB plankton",
-                         "{:.3f}"),
-}
 
 
 def thumbnail(app_id: str) -> Path | None:
@@ -68,7 +43,7 @@ def thumbnail_uri(app_id: str) -> str | None:
 
 def headline(app: App) -> tuple[str, str, str] | None:
     """(our value, its label, the paper's figure) from measured.json; None without one."""
-    spec = HEADLINES.get(app.id)
+    spec = app.headline
     if spec is None:
         return None
     value = _measured(app).get("metrics", {}).get(spec.metric)

@@ -1,6 +1,6 @@
 """deepdream — DeepDream / inceptionism (Mordvintsev et al. 2015): amplify what a network sees in a photo."""
 
-from ...core.app import App, Output, Param
+from ...core.app import App, Headline, Output, Param
 from ...core.backbones import ASSETS as BACKBONE_ASSETS
 
 APP = App(
@@ -38,4 +38,5 @@ APP = App(
     ),
     assets=(BACKBONE_ASSETS["googlenet"], BACKBONE_ASSETS["vgg16"], BACKBONE_ASSETS["efficientnet-lite0"],
             BACKBONE_ASSETS["craft-vgg16bn"]),
+    headline=Headline("seconds_512", "seconds per 512 px dream, CPU", "not reported", "{:.1f} s"),
 )

@@ -1,6 +1,6 @@
 """deepwarp — gaze redirection (Ganin et al. 2016): make the eyes in a photo look in a chosen direction."""
 
-from ...core.app import App, Output, Param
+from ...core.app import App, Headline, Output, Param
 
 APP = App(
     id="deepwarp",
@@ -29,4 +29,5 @@ APP = App(
         Output("gaze", "json", "measured gaze of each eye before and after, degrees"),
     ),
     checkpoints=("deepwarp",),
+    headline=Headline("gaze_error_deg", "gaze error after redirection", "not reported", "{:.2f}°"),
 )

@@ -1,6 +1,6 @@
 """dqn: deep Q-networks that learn Atari games from pixels (Mnih et al. 2015, Nature)."""
 
-from deepgallery.core.app import App, Output, Param
+from deepgallery.core.app import App, Headline, Output, Param
 
 APP = App(
     id="dqn",
@@ -24,4 +24,5 @@ APP = App(
         Output("human_normalized", "text", "100 * (agent - random) / (human - random), Nature's numbers"),
     ),
     checkpoints=("pong", "breakout"),
+    headline=Headline("pong_eval_score", "Pong score (ε = 0.05)", "18.9", "{:.1f}"),
 )

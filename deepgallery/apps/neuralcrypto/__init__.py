@@ -1,6 +1,6 @@
 """neuralcrypto: Alice and Bob learn to encrypt so that Eve cannot read (Abadi & Andersen 2016)."""
 
-from deepgallery.core.app import App, Output, Param
+from deepgallery.core.app import App, Headline, Output, Param
 
 APP = App(
     id="neuralcrypto",
@@ -20,4 +20,5 @@ APP = App(
         Output("bits_wrong", "json", "bits Bob and Eve got wrong, and the total"),
     ),
     checkpoints=("neuralcrypto",),
+    headline=Headline("eve_bits_wrong", "Eve's wrong bits of 16 (8 = guessing)", "near 8", "{:.2f}"),
 )

@@ -1,6 +1,6 @@
 """ppgn — Plug & Play Generative Networks (Nguyen et al. 2017): images a classifier believes are class X."""
 
-from ...core.app import App, Output, Param
+from ...core.app import App, Headline, Output, Param
 
 APP = App(
     id="ppgn",
@@ -31,4 +31,5 @@ APP = App(
         Output("result", "json", "class, method, confidences and settings"),
     ),
     checkpoints=("dae",),
+    headline=Headline("ppgn_mean_confidence", "classifier confidence in the asked class", "not reported", "{:.2f}"),
 )

@@ -1,6 +1,6 @@
 """textspot — read the text in videos and search them by word (Jaderberg et al. 2016)."""
 
-from deepgallery.core.app import App, Output, Param
+from deepgallery.core.app import App, Headline, Output, Param
 
 APP = App(
     id="textspot",
@@ -25,4 +25,5 @@ APP = App(
         Output("lines", "text", "every text line read in the video, with its time"),
     ),
     checkpoints=("jaderberg_dict200",),
+    headline=Headline("word_recall", "word recall on generated news video", "not reported", "{:.3f}"),
 )

@@ -1,6 +1,6 @@
 """viscoelastic: a neural surrogate for postseismic viscoelastic relaxation (DeVries et al. 2017)."""
 
-from ...core.app import App, Output, Param
+from ...core.app import App, Headline, Output, Param
 
 APP = App(
     id="viscoelastic",
@@ -43,4 +43,5 @@ APP = App(
         Output("table", "table", "solver and network displacement at those distances and times"),
     ),
     checkpoints=("layered3d", "layered", "surrogate", "cycle"),
+    headline=Headline("speedup", "speed-up over the solver", "≈ 500×", "{:.0f}×"),
 )
