@@ -89,10 +89,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("demo_dir", type=Path, help="the folder `deepgallery demo --out` wrote")
     parser.add_argument("--apps", nargs="*", help="only these app ids")
+    parser.add_argument("--pick", action="append", default=[], metavar="ID=PATH",
+                        help="a pick not (yet) in PICKS, relative to demo_dir (glob allowed); repeatable")
     args = parser.parse_args(argv)
+    picks = dict(PICKS)
+    for item in args.pick:
+        app_id, _, rel = item.partition("=")
+        picks[app_id] = rel
     OUT.mkdir(parents=True, exist_ok=True)
     missing = []
-    for app_id, rel in PICKS.items():
+    for app_id, rel in picks.items():
         if args.apps and app_id not in args.apps:
             continue
         sources = sorted(args.demo_dir.glob(rel)) if "*" in rel else [args.demo_dir / rel]
