@@ -28,7 +28,9 @@ from .errors import UserError, unknown_name_error
 
 APPS_DIR = Path(__file__).resolve().parent.parent / "apps"
 
-ParamKind = Literal["image", "video", "text", "int", "float", "choice", "bool", "file"]
+# "sketch": a drawing pad in the gallery (a PNG path on the command line); "points": positions on the first image
+# input, "x,y[,#RRGGBB];..." on the command line and clicks on that image in the gallery.
+ParamKind = Literal["image", "video", "text", "int", "float", "choice", "bool", "file", "sketch", "points"]
 
 
 @dataclass(frozen=True)
