@@ -29,8 +29,9 @@ from .errors import UserError, unknown_name_error
 APPS_DIR = Path(__file__).resolve().parent.parent / "apps"
 
 # "sketch": a drawing pad in the gallery (a PNG path on the command line); "points": positions on the first image
-# input, "x,y[,#RRGGBB];..." on the command line and clicks on that image in the gallery.
-ParamKind = Literal["image", "video", "text", "int", "float", "choice", "bool", "file", "sketch", "points"]
+# input, "x,y[,#RRGGBB];..." on the command line and clicks on that image in the gallery; "strokes": pen strokes
+# written with the mouse or a pen in the gallery (a JSON file of [[x, y, t], ...] strokes on the command line).
+ParamKind = Literal["image", "video", "text", "int", "float", "choice", "bool", "file", "sketch", "points", "strokes"]
 
 
 @dataclass(frozen=True)
