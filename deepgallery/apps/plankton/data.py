@@ -10,10 +10,7 @@ size (log of the longer and the shorter side), which the networks take as an ext
 
 from __future__ import annotations
 
-import gzip
 import math
-import os
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,14 +19,11 @@ import torch
 from torch.nn import functional as F
 
 from ...core.errors import UserError
+from ...core.fashion_mnist import FASHION_CLASSES, FASHION_DIR, read_idx  # noqa: F401 (re-exported)
+from ...core.fashion_mnist import fashion_mnist as fashion_mnist_split
 from ...core.media import read_image
 
-FASHION_DIR = Path(os.environ.get("DEEPGALLERY_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                   "Ankle boot"]
-FASHION_HINT = ("Fashion-MNIST is not installed: `apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or set "
-                "DEEPGALLERY_FASHION_MNIST to a folder with its four IDX files, or train on your own images with "
-                "--data FOLDER (one subfolder per class)")
+FASHION_HINT = "or train on your own images with --data FOLDER (one subfolder per class)"
 
 
 # ---------------------------------------------------------------------------------------------- preparation
@@ -135,30 +129,9 @@ def read_unlabelled(paths: list[Path], size: int) -> ImageSet:
 # ------------------------------------------------------------------------------------- Fashion-MNIST offline
 
 
-def read_idx(path: str | Path) -> np.ndarray:
-    """An IDX file (the MNIST format, optionally gzipped): big-endian header of magic (0, 0, type, dims), the
-    dims, then the array. Only unsigned bytes (type 0x08) occur in (Fashion-)MNIST."""
-    path = Path(path)
-    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise UserError(f"{path}: not an IDX file of unsigned bytes")
-    dims = raw[3]
-    shape = struct.unpack(f">{dims}I", raw[4:4 + 4 * dims])
-    data = np.frombuffer(raw, np.uint8, offset=4 + 4 * dims)
-    if data.size != int(np.prod(shape)):
-        raise UserError(f"{path}: IDX data is truncated ({data.size} of {int(np.prod(shape))} bytes)")
-    return data.reshape(shape)
-
-
 def fashion_mnist(split: str) -> tuple[np.ndarray, np.ndarray]:
-    """(images (N, 28, 28) uint8, labels (N,)) of the 'train' (60000) or 't10k' (10000) split."""
-    def find(stem: str) -> Path:
-        for name in (f"{stem}.gz", stem):
-            if (FASHION_DIR / name).is_file():
-                return FASHION_DIR / name
-        raise UserError(FASHION_HINT)
-
-    return read_idx(find(f"{split}-images-idx3-ubyte")), read_idx(find(f"{split}-labels-idx1-ubyte"))
+    """(images (N, 28, 28) uint8, labels (N,)) of the 'train' (60000) or 't10k' (10000) split (core.fashion_mnist)."""
+    return fashion_mnist_split(split, hint=FASHION_HINT)
 
 
 def rotated_item(image: np.ndarray, angle: float, scale: float) -> np.ndarray:
