@@ -181,6 +181,29 @@ def _cmd_assets(args: argparse.Namespace) -> int:
     return 1 if corrupt else 0
 
 
+def _cmd_data(args: argparse.Namespace) -> int:
+    from .core import photos
+
+    records = photos.corpus("all")
+    by_source: dict[str, list] = {}
+    for record in records:
+        by_source.setdefault(record.source, []).append(record)
+    sides = {s.name: s.split for s in photos.SOURCES}
+    for source, part in by_source.items():
+        print(f"{source:<30} {sides[source]:<8} {len(part):>4} photos {sum(r.megapixels for r in part):>7.1f} MP")
+    for line in photos.missing_sources():
+        print(f"{'(not installed) ' + line}")
+    if args.out:
+        summary = photos.export(args.out)
+    else:
+        summary = photos.summarize(records)
+    for split, part in summary.items():
+        print(f"{split}: {part['photos']} photos, {part['megapixels']} MP")
+    if args.out:
+        print(f"copied to {args.out} with manifest.json")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = AppArgumentParser(prog="deepgallery", description=__doc__.splitlines()[0])  # mistakes: one line
     parser.add_argument("--version", action="version", version=f"deepgallery {__version__}")
@@ -212,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_serve)
     sub.add_parser("assets", help="where pretrained assets are and whether they check out").set_defaults(
         func=_cmd_assets)
+    p = sub.add_parser("data", help="training data gathered offline: `data photos` (the photo corpus)")
+    p.add_argument("dataset", choices=["photos"])
+    p.add_argument("--out", help="copy the files here with a manifest.json (default: only list them)")
+    p.set_defaults(func=_cmd_data)
     return parser
 
 
