@@ -46,6 +46,7 @@ class TrainConfig:
     lines: int = option(20000, "simulated lines to generate and train on (ignored with --data iam)", minimum=8)
     max_chars: int = option(28, "longest simulated line, in characters (shorter lines train faster)", minimum=4)
     rate: float = option(20.0, "simulated pen points per second (more: finer, longer sequences)", minimum=1)
+    bucket: bool = option(True, "batches of lines of about the same length (less padding, faster steps)")
     minutes: float = option(0.0, "stop after this many minutes of training and save (0: run all steps)", minimum=0)
     seed: int = option(0, "initial weights, the batches, the simulated lines", minimum=0)
     save_every: int = field(default=250)  # steps between resumable checkpoints
@@ -197,6 +198,7 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
         if ctx.is_main:
             log(f"resuming from step {step}")
     model = distributed.wrap(net, ctx)
+    by_length = np.argsort([len(o) for o in train_pool.offsets], kind="stable")
     losses: list[float] = []
     t0 = time.time()
     bar = progress(total=cfg.steps, initial=step, desc=f"train synthesis net ({parameter_count(net):,} parameters)",
@@ -217,8 +219,7 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
                     if ctx.is_main:
                         log(f"time box of {cfg.minutes:g} min reached at step {step}")
                     break
-                rng = np.random.default_rng([cfg.seed, step])  # the global batch from (seed, step): every rank alike
-                idx = rng.choice(len(train_pool.offsets), size=cfg.batch, replace=len(train_pool.offsets) < cfg.batch)
+                idx = batch_indices(by_length, cfg, step)
                 total_points = float(sum(len(train_pool.offsets[i]) for i in idx))
                 mine = distributed.shard(torch.from_numpy(idx), ctx).tolist()
                 batch = make_batch([train_pool.offsets[i] for i in mine], [train_pool.texts[i] for i in mine],
@@ -254,6 +255,18 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
         held = heldout_nll(net, held_pool, device=ctx.device)
         log(f"held-out {held:.3f} nats per point on {len(held_pool.offsets)} lines ({time.time() - t0:.0f} s)")
     return TrainResult(net, losses, held, step, seconds + time.time() - t0, described)
+
+
+def batch_indices(by_length: np.ndarray, cfg: TrainConfig, step: int) -> np.ndarray:
+    """The global batch of `step`, from (seed, step) alone (every process draws the same): with `bucket`, lines of
+    about the same length (a random run of the pool sorted by length: little padding, the loop over the points is
+    the cost); else any lines."""
+    rng = np.random.default_rng([cfg.seed, step])
+    n = len(by_length)
+    if not cfg.bucket or n <= cfg.batch:
+        return rng.choice(n, size=cfg.batch, replace=n < cfg.batch)
+    start = int(rng.integers(0, n - cfg.batch + 1))
+    return by_length[start:start + cfg.batch]
 
 
 class _Wrapped:
