@@ -27,11 +27,14 @@ from deepgallery.core.hashing import sha256_file
 from deepgallery.core.media import IMAGE_SUFFIXES
 from deepgallery.core.runtime import progress
 
-from .occurrences import OccurrenceTracker
+from .occurrences import Occurrence, OccurrenceTracker
 from .readers import Line, Reader
 from .store import Store, VideoRecord
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".webm", ".mov", ".m4v"}
+
+
+DECODERS = ("select", "imageio")
 
 
 @dataclass
@@ -42,11 +45,22 @@ class SampleConfig:
     change_threshold: float = 10.0  # mean grey change of a 32×32-pixel cell that counts as new content
     cut_threshold: float = 40.0  # mean grey change of the whole frame that counts as a shot cut
     cut_share: float = 0.6  # … and the share of cells that must have changed for a cut
-    max_side: int = 1280  # frames larger than this are downscaled before reading
+    max_side: int = 3840  # frames larger than this are downscaled before reading (the reader's detector
+    # works on its own smaller copy; recognition reads the frame at this size)
+    decoder: str = "select"  # "select": ffmpeg hands over only the sampled frames (its select filter, so the
+    # other frames are decoded but never converted to RGB nor piped); "imageio": every frame through the pipe
+    trim_edges: bool = True  # a line touching the left/right border loses its outermost word there (a word
+    # cut by the frame edge, e.g. a ticker word scrolling in, is read as a different, partial word)
     thumb_side: int = 480  # longer side of the stored thumbnail frames
     single_min_conf: float = 0.9  # in videos, text read in only one sampled frame must be this confident:
     # anything on screen for 1 s is sampled at least twice at the default interval, so a lone, unsure
     # reading is usually noise (a texture read as "XK")
+
+    @classmethod
+    def legacy(cls, **kw) -> SampleConfig:
+        """The settings before the 720p/1080p work (issue 20): every frame piped, frames downscaled to 1280 px,
+        no edge trimming; with RapidOCRReader(det_side=0, reuse=False)."""
+        return cls(max_side=1280, decoder="imageio", trim_edges=False, **kw)
 
 
 def find_inputs(paths: list[str]) -> tuple[list[Path], list[str]]:
@@ -81,6 +95,36 @@ def frame_change(a: np.ndarray, b: np.ndarray, cell: int = 8) -> tuple[float, fl
     return float(cells.max()), float(d.mean()), float((cells > 10.0).mean())
 
 
+def read_sampled(path: Path, every: int) -> Iterator[tuple[int, float, np.ndarray]]:
+    """(frame index, time in s, RGB frame) of every `every`-th frame, from ffmpeg's select filter: all frames
+    are decoded (a compressed video cannot skip), but only the selected ones are converted to RGB and piped.
+    UserError if the file cannot be read."""
+    import imageio_ffmpeg
+
+    try:
+        gen = imageio_ffmpeg.read_frames(str(path), output_params=[
+            "-vf", f"select=not(mod(n\\,{every}))", "-fps_mode", "passthrough"])
+        meta = next(gen)
+    except (OSError, RuntimeError, StopIteration):
+        raise UserError(f"{path}: not a readable video") from None
+    w, h = meta["size"]
+    fps = float(meta.get("fps") or 25.0)
+    count = 0
+    try:
+        for raw in gen:
+            i = count * every
+            count += 1
+            yield i, i / fps, np.frombuffer(raw, np.uint8).reshape(h, w, 3)
+    except (OSError, RuntimeError):
+        if count == 0:
+            raise UserError(f"{path}: video could not be decoded") from None
+        raise
+    finally:
+        gen.close()
+    if count == 0:
+        raise UserError(f"{path}: video has no frames")
+
+
 def sample_frames(path: Path, cfg: SampleConfig, fps: float = 0.0) -> Iterator[tuple[float, np.ndarray]]:
     """(time in s, RGB frame) every `cfg.interval` seconds of a video (of `fps` frames/s), or an image."""
     from deepgallery.core.media import read_image, read_video, resize_max_side
@@ -89,8 +133,24 @@ def sample_frames(path: Path, cfg: SampleConfig, fps: float = 0.0) -> Iterator[t
         yield 0.0, resize_max_side(read_image(path), cfg.max_side)
         return
     every = max(1, int(fps * cfg.interval + 1e-6))  # whole frames, so the step never exceeds `interval`
-    for _, t, frame in read_video(path, every=every):
+    frames = read_sampled(path, every) if cfg.decoder == "select" else read_video(path, every=every)
+    for _, t, frame in frames:
         yield t, resize_max_side(frame, cfg.max_side)
+
+
+def trim_edge_words(lines: list[Line], width: int, margin: float = 0.004) -> list[Line]:
+    """Drop the outermost word of a line whose box touches the frame's left or right border (it is likely cut
+    there: "TRA" of a ticker's "TRAIN" scrolling in); a one-word line touching a border goes."""
+    out = []
+    for ln in lines:
+        words = ln.text.split()
+        if ln.box[0] <= margin * width:
+            words = words[1:]
+        if ln.box[2] >= (1 - margin) * width - 1:
+            words = words[:-1]
+        if words:
+            out.append(Line(" ".join(words), ln.box, ln.conf) if len(words) < len(ln.text.split()) else ln)
+    return out
 
 
 def _jpeg(frame: np.ndarray, side: int) -> tuple[bytes, float]:
@@ -116,26 +176,71 @@ class IndexStats:
     frames_read: int = 0  # frames the reader ran on
     frames_sampled: int = 0
     occurrences: int = 0
+    decode_seconds: float = 0.0  # waiting for the next sampled frame (decoding, converting, piping)
+
+    def add(self, other: IndexStats) -> None:
+        for k, v in other.__dict__.items():
+            setattr(self, k, getattr(self, k) + v)
+
+
+@dataclass
+class VideoText:
+    """What reading one file gives: its record and its occurrences, each with the JPEG of its best frame (one
+    bytes object per frame, shared by the occurrences it shows). Picklable, so a worker process or machine can
+    read a video and the process that owns the index write it."""
+
+    record: VideoRecord
+    occurrences: list[tuple[str, float, float, tuple[float, float, float, float], float, int | None]]
+    # (text, start, end, box, conf, index into frames or None)
+    frames: list[tuple[bytes, float]]  # (jpeg, scale)
+    stats: IndexStats
+
+
+def is_unchanged(store: Store, path: Path, backend: str) -> bool:
+    """Indexed before under this path with the same size and mtime by the same backend."""
+    st = path.stat()
+    old = store.by_path(str(path.resolve()))
+    return bool(old and old.size == st.st_size and abs(old.mtime - st.st_mtime) < 1e-3 and old.backend == backend)
 
 
 def index_file(path: Path, store: Store, reader: Reader, cfg: SampleConfig, stats: IndexStats,
                force: bool = False) -> str:
     """Index one file in one transaction; returns 'indexed' or 'skipped'. UserError if unreadable."""
+    if not force and is_unchanged(store, path, reader.name):
+        return "skipped"
     st = path.stat()
     key = str(path.resolve())
-    if not force:
-        old = store.by_path(key)
-        if old and old.size == st.st_size and abs(old.mtime - st.st_mtime) < 1e-3 and old.backend == reader.name:
-            return "skipped"
     digest = sha256_file(path)
     old = store.lookup(digest)
     if old and not force and old.backend == reader.name:
         if old.path != key or old.mtime != st.st_mtime:  # same content, moved or touched: nothing to read
             store.relocate(digest, key, st.st_size, st.st_mtime)
         return "skipped"
-    record = VideoRecord(path=key, sha256=digest, size=st.st_size, mtime=st.st_mtime, backend=reader.name)
+    text = read_text(path, reader, cfg, digest)
+    with store.video(text.record) as writer:
+        write_text(writer, text)
+    stats.add(text.stats)
+    return "indexed"
+
+
+def write_text(writer, text: VideoText) -> None:
+    """Add a read file's occurrences through a store's VideoWriter (inside its transaction)."""
+    for occ_text, start, end, box, conf, frame in text.occurrences:
+        jpeg, scale = text.frames[frame] if frame is not None else (None, 1.0)
+        writer.add(Occurrence(occ_text, start, end, box, conf, start), jpeg, scale)
+    writer.finish(text.record)
+
+
+def read_text(path: Path, reader: Reader, cfg: SampleConfig, digest: str | None = None) -> VideoText:
+    """Read the text of one video or image: sample, skip duplicates, read, track into occurrences.
+    UserError if the file cannot be read."""
+    stats = IndexStats()
+    st = path.stat()
+    record = VideoRecord(path=str(path.resolve()), sha256=digest or sha256_file(path), size=st.st_size,
+                         mtime=st.st_mtime, backend=reader.name)
+    is_video = path.suffix.lower() not in IMAGE_SUFFIXES
     expected = 1  # sampled frames, for the progress bar
-    if path.suffix.lower() not in IMAGE_SUFFIXES:
+    if is_video:
         from deepgallery.core.media import video_info
 
         info = video_info(path)  # UserError for a file ffmpeg cannot open
@@ -143,48 +248,71 @@ def index_file(path: Path, store: Store, reader: Reader, cfg: SampleConfig, stat
         expected = int(info["duration"] / cfg.interval) + 1 if info.get("duration") else None
     tracker = OccurrenceTracker(gap=cfg.interval * 1.5 + 1e-3)
     thumbs: dict[float, tuple[bytes, float]] = {}  # time → (jpeg, scale) of frames still needed
-    with store.video(record) as writer:
+    frame_ids: dict[int, int] = {}  # id(jpeg bytes) → index in frames
+    out = VideoText(record, [], [], stats)
 
-        is_video = path.suffix.lower() not in IMAGE_SUFFIXES
+    def flush(closed):
+        for occ in closed:
+            if is_video and occ.sightings == 1 and occ.conf < cfg.single_min_conf:
+                continue
+            frame = None
+            if occ.best_t in thumbs:
+                jpeg = thumbs[occ.best_t]
+                frame = frame_ids.setdefault(id(jpeg[0]), len(out.frames))
+                if frame == len(out.frames):
+                    out.frames.append(jpeg)
+            out.occurrences.append((occ.text, occ.start, occ.end, tuple(occ.box), occ.conf, frame))
+            stats.occurrences += 1
 
-        def flush(closed):
-            for occ in closed:
-                if is_video and occ.sightings == 1 and occ.conf < cfg.single_min_conf:
-                    continue
-                jpeg, scale = thumbs.get(occ.best_t, (None, 1.0))
-                writer.add(occ, jpeg, scale)
-                stats.occurrences += 1
+    last_grey, last_lines, t = None, [], 0.0
+    reader.reset()
+    # a bar per file over its sampled frames: one long video shows real progress (the web gallery follows it)
+    for t, frame in progress(_timed(sample_frames(path, cfg, record.fps), stats), total=expected,
+                             desc=path.name, unit="frame", leave=False):
+        stats.frames_sampled += 1
+        if record.width == 0:
+            record.height, record.width = frame.shape[:2]
+        grey = _grey_small(frame)
+        lines: list[Line]
+        if last_grey is not None:
+            cell_max, mean, share = frame_change(grey, last_grey)
+            if mean > cfg.cut_threshold and share > cfg.cut_share:  # shot cut
+                flush(tracker.close_all())
+                reader.reset()
+            if cell_max < cfg.change_threshold:  # duplicate frame: same text as before
+                flush(tracker.update(t, last_lines))
+                continue
+        lines = reader.read(frame)
+        if cfg.trim_edges and is_video:
+            lines = trim_edge_words(lines, frame.shape[1])
+        stats.frames_read += 1
+        last_grey, last_lines = grey, lines
+        if lines:
+            thumbs[t] = _jpeg(frame, cfg.thumb_side)
+        flush(tracker.update(t, lines))
+        needed = tracker.needed_frames()
+        for k in [k for k in thumbs if k not in needed]:
+            del thumbs[k]
+    flush(tracker.close_all())
+    record.duration = t + cfg.interval if stats.frames_sampled else 0.0
+    stats.seconds_of_video = record.duration
+    return out
 
-        last_grey, last_lines, t = None, [], 0.0
-        # a bar per file over its sampled frames: one long video shows real progress (the web gallery follows it)
-        for t, frame in progress(sample_frames(path, cfg, record.fps), total=expected, desc=path.name,
-                                 unit="frame", leave=False):
-            stats.frames_sampled += 1
-            if record.width == 0:
-                record.height, record.width = frame.shape[:2]
-            grey = _grey_small(frame)
-            lines: list[Line]
-            if last_grey is not None:
-                cell_max, mean, share = frame_change(grey, last_grey)
-                if mean > cfg.cut_threshold and share > cfg.cut_share:  # shot cut
-                    flush(tracker.close_all())
-                if cell_max < cfg.change_threshold:  # duplicate frame: same text as before
-                    flush(tracker.update(t, last_lines))
-                    continue
-            lines = reader.read(frame)
-            stats.frames_read += 1
-            last_grey, last_lines = grey, lines
-            if lines:
-                thumbs[t] = _jpeg(frame, cfg.thumb_side)
-            flush(tracker.update(t, lines))
-            needed = tracker.needed_frames()
-            for k in [k for k in thumbs if k not in needed]:
-                del thumbs[k]
-        flush(tracker.close_all())
-        record.duration = t + cfg.interval if stats.frames_sampled else 0.0
-        writer.finish(record)
-    stats.seconds_of_video += record.duration
-    return "indexed"
+
+def _timed(frames: Iterator, stats: IndexStats) -> Iterator:
+    """`frames`, adding the time spent waiting for each to stats.decode_seconds."""
+    import time
+
+    it = iter(frames)
+    while True:
+        t0 = time.perf_counter()
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        finally:
+            stats.decode_seconds += time.perf_counter() - t0
+        yield item
 
 
 def index_paths(paths: list[str], store: Store, reader: Reader, cfg: SampleConfig | None = None,

@@ -7,6 +7,12 @@ similar enough and whose box is near enough, otherwise it opens a new one. An oc
 has not been seen for `gap` seconds (or at a shot cut / the end of the video). Its text is the reading
 with the largest summed confidence; its box, confidence and thumbnail frame are those of its most
 confident sighting.
+
+Text that changes in place is new text: an occurrence only gathers readings that are the same words
+(`words.same_text`: numbers exactly, typos by length, a half-scrolled-in word is not the word). When the
+line at its place reads differently twice in a row ("Slide 4 of 11" → "Slide 5 of 11"), the occurrence
+ends and a new one starts at the first different sighting, so the new text is indexed from when it
+appeared; a different reading seen once between two same ones is a misreading and is dropped.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .readers import Line
+from .words import same_text
 
 
 def normalise(text: str) -> str:
@@ -37,9 +44,17 @@ class Occurrence:
     sightings: int = 1
     votes: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # reading → summed conf
     last_box: tuple[float, float, float, float] = (0, 0, 0, 0)
+    last_seen: float = 0.0  # time of the latest sighting at this place, also of a different reading
+    pending: tuple[float, Line] | None = None  # a different reading seen once, not yet confirmed or refuted
+
+    @classmethod
+    def first(cls, t: float, line: Line) -> Occurrence:
+        occ = cls(line.text, t, t, line.box, line.conf, t, last_box=line.box, last_seen=t)
+        occ.votes[line.text] += line.conf
+        return occ
 
     def add(self, t: float, line: Line) -> None:
-        self.end = max(self.end, t)
+        self.end = self.last_seen = max(self.end, t)
         self.sightings += 1
         self.votes[line.text] += line.conf
         self.last_box = line.box
@@ -71,36 +86,62 @@ class OccurrenceTracker:
 
     def update(self, t: float, lines: list[Line]) -> list[Occurrence]:
         """Add the lines read at time `t`; return the occurrences that closed before `t`."""
-        closed = [o for o in self.open if t - o.end > self.gap]
-        self.open = [o for o in self.open if t - o.end <= self.gap]
+        closed = [c for o in self.open if t - o.last_seen > self.gap for c in _ended(o)]
+        self.open = [o for o in self.open if t - o.last_seen <= self.gap]
         taken: set[int] = set()
         # best pairs first: each open occurrence takes at most one line of this frame
         pairs = []
         for li, line in enumerate(lines):
             for oi, occ in enumerate(self.open):
-                if occ.end < t and _near(occ.last_box, line.box):
-                    s = similarity(occ.text, line.text)
+                if occ.last_seen < t and _near(occ.last_box, line.box):
+                    s = max(similarity(occ.text, line.text),
+                            similarity(occ.pending[1].text, line.text) if occ.pending else 0.0)
                     if s >= self.min_similarity:
                         pairs.append((s, li, oi))
         used_lines: set[int] = set()
         for _, li, oi in sorted(pairs, reverse=True):
             if li in used_lines or oi in taken:
                 continue
-            self.open[oi].add(t, lines[li])
+            closed += self._sighting(oi, t, lines[li])
             used_lines.add(li)
             taken.add(oi)
         for li, line in enumerate(lines):
             if li not in used_lines:
-                occ = Occurrence(line.text, t, t, line.box, line.conf, t, last_box=line.box)
-                occ.votes[line.text] += line.conf
-                self.open.append(occ)
+                self.open.append(Occurrence.first(t, line))
         return closed
+
+    def _sighting(self, oi: int, t: float, line: Line) -> list[Occurrence]:
+        """Line `line` seen at `t` where open occurrence `oi` is: the same text joins it; a different text
+        waits for a second sighting before it replaces it (returns what this closed)."""
+        occ = self.open[oi]
+        if same_text(line.text, occ.text):
+            occ.add(t, line)
+            occ.pending = None  # the different reading in between was a misreading
+            return []
+        if occ.pending and same_text(line.text, occ.pending[1].text):  # confirmed: new text from its first sighting
+            new = Occurrence.first(*occ.pending)
+            new.add(t, line)
+            occ.pending = None
+            self.open[oi] = new
+            return [occ]
+        out = []
+        if occ.pending:  # a third text: the pending one was on screen once, between two others
+            out.append(Occurrence.first(*occ.pending))
+        occ.pending = (t, line)
+        occ.last_box, occ.last_seen = line.box, t
+        return out
 
     def close_all(self) -> list[Occurrence]:
         """End of video or shot cut: everything open closes."""
-        closed, self.open = self.open, []
+        closed = [c for o in self.open for c in _ended(o)]
+        self.open = []
         return closed
 
     def needed_frames(self) -> set[float]:
-        """Times whose frames are still some open occurrence's thumbnail."""
-        return {o.best_t for o in self.open}
+        """Times whose frames are still some open occurrence's thumbnail (or may become one)."""
+        return {o.best_t for o in self.open} | {o.pending[0] for o in self.open if o.pending}
+
+
+def _ended(occ: Occurrence) -> list[Occurrence]:
+    """An occurrence that closes, and its unconfirmed different reading as one of its own (seen once)."""
+    return [occ] + ([Occurrence.first(*occ.pending)] if occ.pending else [])

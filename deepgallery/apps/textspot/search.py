@@ -2,50 +2,25 @@
 
 Each query word w becomes an OR of
 - the word itself and every indexed word that starts with it (FTS5 prefix query ``w*``), and
-- every indexed word within a small edit distance of w (≤ 1 edit for 4–6 letters, ≤ 2 for longer; a swap
-  of two neighbouring letters is one edit),
-  so "lodnon" still finds "london" (OCR and users both make typos);
-the query's words are ANDed. Hits are ranked by how exactly they match (exact > prefix > typo), then by
-the store's relevance (bm25) and the reading's confidence.
+- every indexed word within its typo budget (words.py: numbers and words of up to 4 letters only exactly,
+  1 edit for 5–8 letters, 2 for longer; a swap of two neighbouring letters is one edit),
+  so "lodnon" still finds "london" (OCR and users both make typos) but "2025" never finds "2026" nor "line"
+  "link";
+the query's words are ANDed; matching occurrences that follow each other on screen become one hit. Hits are
+ranked by how exactly they match (exact > prefix > typo), then by the store's relevance (bm25) and the
+reading's confidence.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from deepgallery.core.errors import UserError
 
 from .store import Hit, Store
+from .words import edit_distance, has_digit, same_word, tokens, typo_budget
 
-
-def tokens(text: str) -> list[str]:
-    """Lower-case alphanumeric words, as FTS5's unicode61 tokenizer splits them."""
-    return re.findall(r"\w+", text.lower())
-
-
-def edit_distance(a: str, b: str, limit: int) -> int:
-    """Damerau–Levenshtein distance (optimal string alignment: insert, delete, substitute, swap two
-    neighbours) of a and b, or limit + 1 as soon as it must exceed `limit`."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    before, prev = None, list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            d = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-            if before is not None and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                d = min(d, before[j - 2] + 1)  # transposition "od" ↔ "do"
-            cur.append(d)
-        if min(cur) > limit:
-            return limit + 1
-        before, prev = prev, cur
-    return prev[-1]
-
-
-def typo_budget(word: str) -> int:
-    """Edits tolerated for a query word: none for 1–3 letters, 1 for 4–6, 2 for longer."""
-    return 0 if len(word) <= 3 else 1 if len(word) <= 6 else 2
+__all__ = ["edit_distance", "search", "tokens"]
 
 
 @dataclass
@@ -57,14 +32,15 @@ class Expansion:
 
 
 def expand(word: str, vocabulary: list[str]) -> Expansion:
+    """The indexed words a query word matches: itself, words it is a prefix of (not for numbers: "2025" is
+    not "20250"), and words within its typo budget (words.same_word: none for numbers and short words)."""
     budget = typo_budget(word)
     typos = {}
     for term in vocabulary:
-        if term != word and not term.startswith(word) and budget:
-            d = edit_distance(word, term, budget)
-            if d <= budget:
-                typos[term] = d
-    return Expansion(word, word in vocabulary, [t for t in vocabulary if t.startswith(word) and t != word], typos)
+        if budget and not term.startswith(word) and same_word(word, term):
+            typos[term] = edit_distance(word, term, budget)
+    prefixed = [] if has_digit(word) else [t for t in vocabulary if t.startswith(word) and t != word]
+    return Expansion(word, word in vocabulary, prefixed, typos)
 
 
 def _quote(term: str) -> str:
@@ -72,10 +48,11 @@ def _quote(term: str) -> str:
 
 
 def build_match(expansions: list[Expansion]) -> str:
-    """The FTS5 MATCH expression: AND over query words of (word* OR typo1 OR typo2 …)."""
+    """The FTS5 MATCH expression: AND over query words of (word* OR typo1 OR typo2 …); a number is matched
+    as itself only."""
     parts = []
     for e in expansions:
-        alts = [_quote(e.word) + "*"] + [_quote(t) for t in e.typos]
+        alts = [_quote(e.word) + ("" if has_digit(e.word) else "*")] + [_quote(t) for t in e.typos]
         parts.append("(" + " OR ".join(alts) + ")")
     return " AND ".join(parts)
 
@@ -87,12 +64,41 @@ def match_quality(text: str, expansions: list[Expansion]) -> float:
     for e in expansions:
         if e.word in words:
             total += 1.0
-        elif any(w.startswith(e.word) for w in words):
+        elif not has_digit(e.word) and any(w.startswith(e.word) for w in words):
             total += 0.8
         else:
             dists = [e.typos[w] for w in words if w in e.typos]
             total += (1.0 - 0.2 * (1 + min(dists))) if dists else 0.0
     return total / max(1, len(expansions))
+
+
+def matched_words(text: str, expansions: list[Expansion]) -> frozenset[str]:
+    """The words of `text` that some query word matches."""
+    return frozenset(w for w in tokens(text) for e in expansions
+                     if w == e.word or w in e.typos or (not has_digit(e.word) and w.startswith(e.word)))
+
+
+def merge_adjacent(scored: list[tuple[Hit, float]], expansions: list[Expansion],
+                   join_gap: float = 1.0) -> list[tuple[Hit, float]]:
+    """One hit per stretch of screen time: occurrences of one video in which the query matches the same words,
+    on the same band of the screen and following each other within `join_gap` s (a ticker line whose other
+    words changed, a caption read again after a flicker), become one hit from the first start to the last end,
+    shown by its best reading."""
+    out: list[tuple[Hit, float]] = []
+    for hit, q in sorted(scored, key=lambda hq: (hq[0].video, hq[0].start)):
+        for k, (prev, pq) in enumerate(out):
+            if matched_words(prev.text, expansions) != matched_words(hit.text, expansions):
+                continue
+            ph, hh = prev.box[3] - prev.box[1], hit.box[3] - hit.box[1]
+            same_band = abs((prev.box[1] + prev.box[3]) - (hit.box[1] + hit.box[3])) / 2 <= max(ph, hh, 1.0)
+            if prev.video == hit.video and same_band and hit.start - prev.end <= join_gap and hit.end >= prev.start:
+                best, bq = (hit, q) if (q, hit.conf) > (pq, prev.conf) else (prev, pq)
+                best = Hit(**{**best.__dict__, "start": min(prev.start, hit.start), "end": max(prev.end, hit.end)})
+                out[k] = (best, bq)
+                break
+        else:
+            out.append((hit, q))
+    return out
 
 
 def search(store: Store, query: str, limit: int = 20) -> list[tuple[Hit, float]]:
@@ -103,7 +109,7 @@ def search(store: Store, query: str, limit: int = 20) -> list[tuple[Hit, float]]
     vocab = store.vocabulary()
     expansions = [expand(w, vocab) for w in words]
     hits = store.search(build_match(expansions), limit=max(limit * 5, 100))
-    scored = [(h, match_quality(h.text, expansions)) for h in hits]
+    scored = merge_adjacent([(h, match_quality(h.text, expansions)) for h in hits], expansions)
     # rank: match quality first, then bm25 (smaller = better), then confidence
     scored.sort(key=lambda hs: (-round(hs[1], 3), hs[0].rank, -hs[0].conf))
     return scored[:limit]

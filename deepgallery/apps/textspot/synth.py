@@ -226,6 +226,19 @@ class VideoSpec:
     heights: tuple[int, int] = (16, 48)  # glyph cap height range in pixels for the main words
     small_prob: float = 0.15  # some words are smaller than 16 px: shown but not counted in recall
     moving_prob: float = 0.4  # share of words that slide across the screen
+    ticker: bool = False  # a news ticker: a band at the bottom with word pairs scrolling right to left
+    ticker_speed: float = 0.1  # … in frame widths per second (0.1: a word crosses the screen in 10 s)
+    cuts: int = 0  # scene cuts: the video is that many + 1 shots, each of another photo and pan
+
+
+def spec_at(size: tuple[int, int], **kw) -> VideoSpec:
+    """A VideoSpec for a frame of `size` (W, H) showing what the 640×360 spec shows, rendered sharper: glyph
+    heights grow with the frame (the largest like the frame, the smallest counted ones by its square root, so
+    1080p still has small text: 28–144 px), the smallest uncounted words stay under 16 px."""
+    s = size[1] / 360
+    base = VideoSpec()
+    lo, hi = base.heights
+    return VideoSpec(size=size, heights=(round(lo * s ** 0.5), round(hi * s)), **kw)
 
 
 @dataclass
@@ -284,6 +297,34 @@ def _clash(a: dict, b: dict) -> bool:
     return not (ax1 < bx0 or bx1 < ax0 or ay1 < by0 or by1 < ay0)
 
 
+def _shot(rng: random.Random, W: int, H: int) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """A real photo 25% larger than the frame and its pan (start x, y → end x, y): a Ken Burns move."""
+    photo = rng.choice(background_photos())
+    big = np.asarray(Image.fromarray(photo).resize((int(W * 1.25), int(H * 1.25)), Image.Resampling.BILINEAR))
+    return big, (rng.uniform(0, W * 0.25), rng.uniform(0, H * 0.25), rng.uniform(0, W * 0.25),
+                 rng.uniform(0, H * 0.25))
+
+
+def _ticker(spec: VideoSpec, rng: random.Random, vocab: tuple[str, ...]) -> dict:
+    """A news ticker: white word pairs on a dark band at the bottom, scrolling right to left without end;
+    words inside a pair are a space apart, pairs a wide gap."""
+    W, H = spec.size
+    height = max(16, round(H * 0.035))  # cap height: 38 px at 1080p, 25 px at 720p
+    font = ImageFont.truetype(str(rng.choice(font_files())), int(height * 1.35))
+    speed = spec.ticker_speed * W
+    band = (H - round(height * 2.2), H - round(height * 0.4))
+    y = band[0] + round(height * 0.5)
+    space, gap = font.getlength(" "), 2.5 * height
+    words, x = [], float(W)  # the first word enters at t = 0
+    while x < W + speed * spec.seconds:
+        for k in range(2):
+            word = random_case(rng.choice(vocab), rng)
+            x0, y0, x1, y1 = font.getbbox(word)
+            words.append(dict(word=word, x0=x, width=x1 - x0, off=(x0, y0)))
+            x += (x1 - x0) + (space if k == 0 else gap)
+    return dict(words=words, font=font, speed=speed, band=band, y=y, height=height)
+
+
 def json_truth(path: str | Path) -> list[GroundTruthWord]:
     """The ground truth written beside a test video by `make_test_video`."""
     return [GroundTruthWord(**d) for d in json.loads(Path(path).read_text(encoding="utf-8"))]
@@ -302,22 +343,29 @@ def make_test_video(path: str | Path, seed: int, spec: VideoSpec | None = None,
     rng = random.Random(seed)
     vocab = vocab or lexicon()
     W, H = spec.size
-    photo = rng.choice(background_photos())
-    # a photo 25% larger than the frame, panned linearly over the video (a Ken Burns move)
-    big = np.asarray(Image.fromarray(photo).resize((int(W * 1.25), int(H * 1.25)), Image.Resampling.BILINEAR))
-    pan = (rng.uniform(0, W * 0.25), rng.uniform(0, H * 0.25), rng.uniform(0, W * 0.25), rng.uniform(0, H * 0.25))
+    shots = [_shot(rng, W, H)]
     items = _placements(spec, rng, vocab, first)
+    # scene cuts (another photo, another pan) at random times; none unless asked for, so the videos of a spec
+    # without them stay what they were
+    cut_times = sorted(rng.uniform(1.0, spec.seconds - 1.0) for _ in range(spec.cuts))
+    shots += [_shot(rng, W, H) for _ in cut_times]
     for it in items:  # a colour that stands out from the photo region under the word, sometimes outlined
+        big = shots[sum(it["start"] >= c for c in cut_times)][0]
         x, y = int(it["x"]), int(it["y"])
         region = big[y:y + it["size"][1] + 1, x:x + it["size"][0] + 1].reshape(-1, 3)
         it["fg"] = _contrasting(rng, region.mean(0) if len(region) else np.array([128, 128, 128]))
         it["stroke"] = 1 if rng.random() < 0.3 else 0
+    tick = _ticker(spec, rng, vocab) if spec.ticker else None
     n_frames = int(round(spec.seconds * spec.fps))
 
     def frames():
         for i in range(n_frames):
             t = i / spec.fps
-            a = t / spec.seconds
+            shot = sum(t >= c for c in cut_times)
+            big, pan = shots[shot]
+            t0 = ([0.0, *cut_times])[shot]
+            t1 = ([*cut_times, spec.seconds])[shot]
+            a = (t - t0) / max(1e-6, t1 - t0)
             px = int(pan[0] + (pan[2] - pan[0]) * a)
             py = int(pan[1] + (pan[3] - pan[1]) * a)
             im = Image.fromarray(big[py:py + H, px:px + W].copy())
@@ -328,6 +376,13 @@ def make_test_video(path: str | Path, seed: int, spec: VideoSpec | None = None,
                     draw.text((x - it["off"][0], it["y"] - it["off"][1]), it["word"], font=it["font"],
                               fill=it["fg"], stroke_width=it["stroke"],
                               stroke_fill=tuple(255 - c for c in it["fg"]))
+            if tick is not None:
+                draw.rectangle((0, tick["band"][0], W, tick["band"][1]), fill=(20, 30, 70))
+                for w in tick["words"]:
+                    x = w["x0"] - tick["speed"] * t
+                    if -w["width"] - 10 < x < W + 10:
+                        draw.text((x - w["off"][0], tick["y"] - w["off"][1]), w["word"], font=tick["font"],
+                                  fill=(255, 255, 255))
             yield np.asarray(im)
 
     write_video(path, frames(), fps=spec.fps)
@@ -339,5 +394,14 @@ def make_test_video(path: str | Path, seed: int, spec: VideoSpec | None = None,
         truth.append(GroundTruthWord(
             word=it["word"], start=f0 / spec.fps, end=f1 / spec.fps, height=th,
             box=[int(it["x"]), int(it["y"]), int(it["x"] + tw), int(it["y"] + th)], moving=it["moving"]))
+    for w in tick["words"] if tick is not None else []:
+        # on screen (whole) from when its right end passes the right edge until its left end passes the left one
+        a, b = (w["x0"] + w["width"] - W) / tick["speed"], w["x0"] / tick["speed"]
+        f0, f1 = max(0, int(np.ceil(a * spec.fps))), min(n_frames - 1, int(np.floor(b * spec.fps)))
+        if f1 - f0 >= spec.fps * spec.min_on:
+            x = int(w["x0"] - tick["speed"] * f0 / spec.fps)
+            truth.append(GroundTruthWord(word=w["word"], start=f0 / spec.fps, end=f1 / spec.fps,
+                                         height=tick["height"], box=[x, tick["y"], x + w["width"],
+                                                                     tick["y"] + tick["height"]], moving=True))
     write_text(Path(path).with_suffix(".json"), json.dumps([asdict(g) for g in truth], indent=1))
     return truth
