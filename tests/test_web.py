@@ -164,6 +164,24 @@ def test_inputs_are_checked_and_coerced(tmp_path):
         jobs.coerce_input(image, str(tmp_path / "huge.png"), limits, tmp_path)
 
 
+def test_sketch_points_and_strokes_arrive_as_the_hooks_expect(tmp_path):
+    limits = Limits(max_image_side=100, max_image_pixels=1_000_000, max_text_chars=10)
+    sketch = Param("edges", "sketch", "")
+    drawn = np.zeros((50, 60, 3), np.uint8)
+    drawn[10:20, 5:50] = 255
+    path = jobs.coerce_input(sketch, {"composite": drawn, "layers": []}, limits, tmp_path)
+    from PIL import Image
+
+    assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), drawn)  # the drawing, as a PNG file
+    with pytest.raises(UserError, match="edges: draw something first"):
+        jobs.coerce_input(sketch, None, limits, tmp_path)
+    assert jobs.coerce_input(Param("hints", "points", ""), "3,4,#f00", limits, tmp_path) == "3,4,#f00"
+    with pytest.raises(UserError, match="up to 10"):
+        jobs.coerce_input(Param("hints", "points", ""), "1,1;" * 5, limits, tmp_path)
+    strokes = "[[[1, 2, 0.0], [3, 4, 0.01]]]" * 10  # a written line is longer than a text field's limit
+    assert jobs.coerce_input(Param("pen", "strokes", ""), strokes, limits, tmp_path) == strokes
+
+
 def test_video_over_the_limits_is_refused(tmp_path):
     from deepgallery.core.media import write_video
 

@@ -113,10 +113,16 @@ def coerce_input(p: Param, value: Any, limits: Limits, workdir: Path) -> Any:
         if p.kind == "video":
             return prepare_video(p.name, path, limits)
         return path
-    if p.kind == "text":
+    if p.kind == "sketch":
+        return _sketch_path(p, value, limits, workdir)
+    if p.kind in ("text", "points", "strokes"):  # points and strokes arrive as text ("x,y,#RRGGBB;..." / JSON)
         text = "" if value is None else str(value)
-        if len(text) > limits.max_text_chars:
-            raise UserError(f"{p.name}: {len(text)} characters, the gallery accepts up to {limits.max_text_chars}")
+        if p.kind == "strokes":
+            text_limit = 50 * limits.max_text_chars  # a written line is a few thousand [x, y, t] points
+        else:
+            text_limit = limits.max_text_chars
+        if len(text) > text_limit:
+            raise UserError(f"{p.name}: {len(text)} characters, the gallery accepts up to {text_limit}")
         return text
     if p.kind in ("int", "float"):
         return _number(p, value)
@@ -128,6 +134,24 @@ def coerce_input(p: Param, value: Any, limits: Limits, workdir: Path) -> Any:
                 return choice
         raise unknown_name_error(f"{p.name} choice", str(value), [str(c) for c in p.choices])
     raise UserError(f"{p.name}: the gallery does not know the input kind {p.kind!r}")
+
+
+def _sketch_path(p: Param, value: Any, limits: Limits, workdir: Path) -> str:
+    """A drawing from the sketch pad as a PNG path: Gradio's editor value ({"composite": image, ...}), an image
+    array, or a path (an example or an API client's upload)."""
+    import numpy as np
+    from PIL import Image
+
+    if isinstance(value, dict) and "composite" in value:
+        value = value["composite"]
+    if isinstance(value, np.ndarray):
+        path = workdir / f"{p.name}.png"
+        Image.fromarray(value.astype(np.uint8)).save(path)
+        return prepare_image(p.name, str(path), limits, workdir)
+    path = _upload_path(value)
+    if path is None:
+        raise UserError(f"{p.name}: draw something first (or pick an example)")
+    return prepare_image(p.name, path, limits, workdir)
 
 
 def _upload_path(value: Any) -> str | None:
