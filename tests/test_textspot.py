@@ -334,3 +334,116 @@ def test_web_call_returns_a_hits_table_and_captioned_frames_without_server_paths
     assert not any("/" in str(v) for row in out["hits"] for v in row.values())
     frame, caption = out["frames"][0]
     assert frame.is_file() and caption.startswith(best["time"]) and best["text"] in caption
+
+
+# -- issue 20: numbers exactly, typo tolerance by length, changed text, timestamps, archives --------------------
+
+
+def test_numbers_match_exactly_and_short_words_need_no_typo(tmp_path):
+    from deepgallery.apps.textspot.words import same_text, same_word
+
+    store = _store_with(tmp_path, {"/v/a.mp4": ["Budget 2025", "Plan 2026", "link", "Lodnon Road", "Slide 5 of 11"],
+                                   "/v/b.mp4": ["line", "20250 units", "A380 landing"]})
+    assert [h.text for h, _ in search(store, "2025")] == ["Budget 2025"]  # not 2026, not 20250 (no prefix)
+    assert [h.text for h, _ in search(store, "2026")] == ["Plan 2026"]
+    assert [h.text for h, _ in search(store, "line")] == ["line"]  # "link" is one edit away: too short for a typo
+    assert [h.text for h, _ in search(store, "london")] == ["Lodnon Road"]  # 6 letters: one swap is tolerated
+    assert search(store, "slide 4") == [] and search(store, "a381") == []
+    assert same_word("london", "l0ndon") and not same_word("a380", "a381") and not same_word("consort", "consorted")
+    assert same_word("warehoused", "wareohusd")  # 10 letters: two edits
+    assert not same_text("Slide 4 of 11", "Slide 5 of 11") and same_text("LONDON news", "L0NDON nevs") is False
+    store.close()
+
+
+def test_text_that_changes_in_place_starts_a_new_occurrence_and_a_one_off_misreading_is_dropped():
+    tr = OccurrenceTracker(gap=0.75)
+    box = (500, 680, 700, 700)
+    readings = ["Slide 4 of 11"] * 3 + ["Slide 4 of 17"] + ["Slide 4 of 11"] + ["Slide 5 of 11"] * 3
+    out = []
+    for i, text in enumerate(readings):
+        out += tr.update(0.5 * i, [Line(text, box, 0.8)])
+    out += tr.close_all()
+    assert [(o.text, o.start, o.end) for o in out] == [("Slide 4 of 11", 0.0, 2.0), ("Slide 5 of 11", 2.5, 3.5)]
+
+
+class FooterReader(FixedReader):
+    """A slide footer that turns from "Slide 4 of 11" to "Slide 5 of 11" at the 7th read frame."""
+
+    def read(self, frame):
+        super().read(frame)
+        return [Line("Slide 4 of 11" if self.calls <= 6 else "Slide 5 of 11", (200, 150, 300, 170), self.conf)]
+
+
+def test_a_changed_slide_footer_is_indexed_from_when_it_changed(clips, tmp_path):
+    store = SQLiteStore(tmp_path / "idx.sqlite")
+    every = SampleConfig(interval=0.2, change_threshold=-1.0)  # 10 fps clips: every 2nd frame, all read
+    index_paths([str(clips / "clip0.mp4")], store, FooterReader(), every)
+    (old, _), = search(store, "slide 4")
+    (new, _), = search(store, "slide 5 of 11")
+    assert new.text == "Slide 5 of 11" and abs(new.start - 1.2) < 1e-6  # the 7th read frame is at 1.2 s
+    assert old.text == "Slide 4 of 11" and (old.start, old.end) == (0.0, 1.0)
+    store.close()
+
+
+def test_words_cut_by_the_frame_edge_are_trimmed():
+    from deepgallery.apps.textspot.indexer import trim_edge_words
+
+    lines = [Line("TRA breaking news", (0, 500, 400, 540), 0.9), Line("market RALL", (900, 500, 1280, 540), 0.9),
+             Line("CONS", (1250, 500, 1280, 540), 0.9), Line("London", (300, 100, 500, 140), 0.9)]
+    assert [ln.text for ln in trim_edge_words(lines, 1280)] == ["breaking news", "market", "London"]
+
+
+@pytest.fixture(scope="module")
+def ticker_clip(tmp_path_factory) -> Path:
+    """6 s of 640×360 news: a ticker scrolling across the bottom, a scene cut, two captions."""
+    path = tmp_path_factory.mktemp("ticker") / "ticker.mp4"
+    spec = synth.VideoSpec(seconds=6.0, fps=10, words=2, small_prob=0.0, moving_prob=0.0, heights=(24, 32),
+                           ticker=True, ticker_speed=0.25, cuts=1)
+    synth.make_test_video(path, seed=7, spec=spec)  # words of the 500-word lexicon: none twice in 6 s
+    return path
+
+
+def test_a_ticker_word_is_found_within_one_sampling_interval_of_coming_on_screen(ticker_clip, tmp_path):
+    pytest.importorskip("rapidocr")
+    from deepgallery.apps.textspot.readers import RapidOCRReader
+
+    store = SQLiteStore(tmp_path / "idx.sqlite")
+    cfg = SampleConfig()
+    index_paths([str(ticker_clip)], store, RapidOCRReader(), cfg)
+    rows = store.conn.execute("SELECT text, start, end FROM occurrences").fetchall()
+    ticker = [g for g in synth.json_truth(ticker_clip.with_suffix(".json")) if g.height == 16]  # the ticker's words
+    assert len(ticker) >= 3 and len({g.word.lower() for g in ticker}) == len(ticker)
+    delays = []
+    for g in ticker:
+        starts = [s for text, s, e in rows if g.word.lower() in text.lower().split() and e >= g.start - 0.5
+                  and s <= g.end]
+        assert starts, f"ticker word {g.word} on screen {g.start}-{g.end} s not found in {rows}"
+        delays.append(min(starts) - g.start)
+    assert max(delays) <= cfg.interval + 0.1 + 1e-6 and min(delays) >= -cfg.interval, delays  # 0.1: one frame
+    store.close()
+
+
+def test_two_dask_workers_index_an_archive_and_a_rerun_reads_only_what_is_new(clips, tmp_path):
+    pytest.importorskip("dask.distributed")
+    pytest.importorskip("rapidocr")
+    from deepgallery.apps.textspot.archive import ReaderSettings, index_archive
+
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    shutil.copy(clips / "clip0.mp4", folder / "a.mp4")
+    db = tmp_path / "idx.sqlite"
+    first = index_archive([str(folder)], db, ReaderSettings(), workers=1)  # a run that got through one video
+    assert (first.indexed, first.skipped) == (1, 0)
+    shutil.copy(clips / "clip1.mp4", folder / "b.mp4")
+    (folder / "c_broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not a video" * 10)
+    messages: list[str] = []
+    again = index_archive([str(folder)], db, ReaderSettings(), workers=2, log=messages.append)
+    assert (again.indexed, again.skipped, again.failed) == (1, 1, 1)  # a.mp4 is not read again
+    assert len(messages) == 1 and "c_broken.mp4" in messages[0] and "\n" not in messages[0]
+    store = SQLiteStore(db)
+    assert store.counts()[0] == 2
+    assert [Path(h.video).name for h, _ in search(store, "london")] == ["a.mp4"]
+    assert [Path(h.video).name for h, _ in search(store, "bridge")] == ["b.mp4"]
+    done = dict(store.conn.execute("SELECT key, ok FROM batch_done"))
+    assert sorted(Path(k.rsplit("|", 2)[0]).name for k, ok in done.items() if ok) == ["a.mp4", "b.mp4"]
+    store.close()

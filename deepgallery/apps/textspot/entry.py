@@ -1,6 +1,7 @@
 """CLI, demo and web hooks of textspot (the benchmark is in bench.py).
 
     deepgallery run textspot index VIDEO_OR_DIR... [--db PATH] [--backend rapidocr|tesseract|jaderberg] [--device D]
+                                   [--workers N | --cluster tcp://host:8786] [--det-side PX] [--legacy]
     deepgallery run textspot search "london" [--format text|json|csv] [--out DIR]
     deepgallery train textspot [--rounds N] [--device D]      (or under torchrun: several processes)
 """
@@ -16,7 +17,8 @@ from pathlib import Path
 from deepgallery.core.app import DemoItem
 from deepgallery.core.errors import UserError, check_positive
 
-from .readers import BACKENDS
+from .indexer import DECODERS
+from .readers import BACKENDS, DET_SIDE
 
 
 def add_run_args(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +37,22 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
                    help="seconds between sampled frames, at most 1 (default 0.5)")
     p.add_argument("--min-confidence", type=float, default=0.5, help="drop readings below this (0..1)")
     p.add_argument("--force", action="store_true", help="re-read files even if unchanged")
+    p.add_argument("--workers", type=int, default=0,
+                   help="processes reading videos at once, one video each (default 0: one per core when there are "
+                        "several files, through a local Dask cluster; 1: all in this process)")
+    p.add_argument("--cluster", default=None, metavar="ADDRESS",
+                   help="an existing Dask scheduler (tcp://host:8786) whose workers, on any number of machines, read "
+                        "the videos (they need the files at the same paths); this process writes the index")
+    p.add_argument("--det-side", type=int, default=DET_SIDE,
+                   help=f"longer side in px of the copy of each frame the text detector sees; recognition reads the "
+                        f"full-resolution frame (default {DET_SIDE}; 0: the old whole-frame reading at <= 1280 px)")
+    p.add_argument("--decoder", default="select", choices=DECODERS,
+                   help="select: ffmpeg converts and pipes only the sampled frames (default); imageio: every frame")
+    p.add_argument("--no-reuse", action="store_true",
+                   help="recognise every text box again on every read frame, even when it did not change")
+    p.add_argument("--legacy", action="store_true",
+                   help="the settings before the 1080p work: --det-side 0 --decoder imageio --no-reuse, frames "
+                        "downscaled to 1280 px, words cut by the frame edge kept (slower; for comparison)")
     add_device_arg(p, why="the jaderberg backend's word CNN; rapidocr and tesseract run on the CPU")
     p = sub.add_parser("search", help="find the videos and moments where a word appears")
     p.add_argument("query", help="word(s) to find; prefixes and small typos match too")
@@ -59,25 +77,54 @@ def _open_store(db: Path, must_exist: bool):
     return SQLiteStore(db)
 
 
+def _sample_config(args: argparse.Namespace):
+    from .indexer import SampleConfig
+
+    if args.legacy:
+        return SampleConfig.legacy(interval=args.interval)
+    return SampleConfig(interval=args.interval, decoder=args.decoder)
+
+
 def _index(args: argparse.Namespace) -> int:
-    from .indexer import SampleConfig, index_paths
+    from .archive import ReaderSettings, default_workers, index_archive
+    from .indexer import find_inputs, index_paths
     from .readers import make_reader
 
     if not 0.0 <= args.min_confidence <= 1.0:
         raise UserError(f"--min-confidence must be in [0, 1], got {args.min_confidence}")
     check_positive("--interval", args.interval)
-    reader = make_reader(args.backend, args.min_confidence, device=args.device)
-    store = _open_store(args.db, must_exist=False)  # the file itself is created only when a video is written
+    if args.workers < 0:
+        raise UserError(f"--workers must be 0 (one per core) or more, got {args.workers}")
+    if args.det_side < 0:
+        raise UserError(f"--det-side must be 0 (the old whole-frame reading) or a size in px, got {args.det_side}")
+    det_side, reuse = (0, False) if args.legacy else (args.det_side, not args.no_reuse)
+    cfg = _sample_config(args)
+    workers = args.workers or default_workers(len(find_inputs(args.paths)[0]))
     problems: list[str] = []
 
     def log(message: str) -> None:
         problems.append(message.removeprefix("textspot: skipped "))
-        if len(args.paths) > 1:  # several inputs: name each bad one as it comes; one input: one line at the end
+        if len(args.paths) > 1 or workers > 1 or args.cluster:  # several inputs: name each bad one as it comes
             print(message, file=sys.stderr, flush=True)
 
+    if workers > 1 or args.cluster:
+        import os
+
+        threads = max(1, (os.cpu_count() or 1) // workers) if not args.cluster else 1
+        settings = ReaderSettings(args.backend, args.min_confidence, det_side=det_side, reuse=reuse, threads=threads,
+                                  device=args.device, sample=cfg)
+        stats = index_archive(args.paths, args.db, settings, workers=workers, cluster=args.cluster, force=args.force,
+                              log=log)
+        store = _open_store(args.db, must_exist=False)
+    else:
+        reader = make_reader(args.backend, args.min_confidence, device=args.device, det_side=det_side, reuse=reuse)
+        store = _open_store(args.db, must_exist=False)  # the file itself is created only when a video is written
+        try:
+            stats = index_paths(args.paths, store, reader, cfg, force=args.force, log=log)
+        except BaseException:
+            store.close()
+            raise
     try:
-        stats = index_paths(args.paths, store, reader, SampleConfig(interval=args.interval), force=args.force,
-                            log=log)
         videos, occs = store.counts()
     finally:
         store.close()  # an index this run created and left empty is removed

@@ -51,6 +51,7 @@ class SampleConfig:
     # other frames are decoded but never converted to RGB nor piped); "imageio": every frame through the pipe
     trim_edges: bool = True  # a line touching the left/right border loses its outermost word there (a word
     # cut by the frame edge, e.g. a ticker word scrolling in, is read as a different, partial word)
+    image_det_side: int = 1280  # a still image is read once, with time to spare: its detector sees more pixels
     thumb_side: int = 480  # longer side of the stored thumbnail frames
     single_min_conf: float = 0.9  # in videos, text read in only one sampled frame must be this confident:
     # anything on screen for 1 s is sampled at least twice at the default interval, so a lone, unsure
@@ -231,7 +232,8 @@ def write_text(writer, text: VideoText) -> None:
     writer.finish(text.record)
 
 
-def read_text(path: Path, reader: Reader, cfg: SampleConfig, digest: str | None = None) -> VideoText:
+def read_text(path: Path, reader: Reader, cfg: SampleConfig, digest: str | None = None,
+              show_progress: bool = True) -> VideoText:
     """Read the text of one video or image: sample, skip duplicates, read, track into occurrences.
     UserError if the file cannot be read."""
     stats = IndexStats()
@@ -268,7 +270,7 @@ def read_text(path: Path, reader: Reader, cfg: SampleConfig, digest: str | None 
     reader.reset()
     # a bar per file over its sampled frames: one long video shows real progress (the web gallery follows it)
     for t, frame in progress(_timed(sample_frames(path, cfg, record.fps), stats), total=expected,
-                             desc=path.name, unit="frame", leave=False):
+                             desc=path.name, unit="frame", leave=False, enabled=show_progress):
         stats.frames_sampled += 1
         if record.width == 0:
             record.height, record.width = frame.shape[:2]
@@ -282,7 +284,10 @@ def read_text(path: Path, reader: Reader, cfg: SampleConfig, digest: str | None 
             if cell_max < cfg.change_threshold:  # duplicate frame: same text as before
                 flush(tracker.update(t, last_lines))
                 continue
-        lines = reader.read(frame)
+        if is_video:
+            lines = reader.read(frame)
+        else:
+            lines = _read_still(reader, frame, cfg.image_det_side)
         if cfg.trim_edges and is_video:
             lines = trim_edge_words(lines, frame.shape[1])
         stats.frames_read += 1
@@ -297,6 +302,18 @@ def read_text(path: Path, reader: Reader, cfg: SampleConfig, digest: str | None 
     record.duration = t + cfg.interval if stats.frames_sampled else 0.0
     stats.seconds_of_video = record.duration
     return out
+
+
+def _read_still(reader: Reader, image: np.ndarray, det_side: int) -> list[Line]:
+    """A still image, its text detected on a larger copy than a video frame's (when the reader has the knob)."""
+    side = getattr(reader, "det_side", 0)
+    if not side:
+        return reader.read(image)
+    reader.det_side = max(side, det_side)
+    try:
+        return reader.read(image)
+    finally:
+        reader.det_side = side
 
 
 def _timed(frames: Iterator, stats: IndexStats) -> Iterator:

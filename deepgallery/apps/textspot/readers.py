@@ -19,6 +19,7 @@ import numpy as np
 from deepgallery.core.errors import UserError, unknown_name_error
 
 BACKENDS = ("rapidocr", "tesseract", "jaderberg")
+DET_SIDE = 640  # px, longer side of the copy of a video frame the text detector sees (README: "Speed")
 
 
 @dataclass
@@ -62,13 +63,14 @@ class RapidOCRReader(Reader):
     (small text keeps its pixels), all of a frame's new boxes in one batch. A box whose crop looks like one
     already read on the previous frame (same size, grey thumbnail within `reuse_diff` levels: a still caption,
     or a word sliding without changing) keeps that reading and is not recognised again.
-    `det_side=0` is the old path: rapidocr's whole pipeline on the frame as given (the indexer's old settings
-    downscale frames to 1280 px first).
+    The text of 1080p video is 28 px high and more (tickers, lower thirds, slide text); at 640 px it is 9 px,
+    which the DB detector still finds. `det_side=0` is the old path: rapidocr's whole pipeline on the frame as
+    given (the indexer's old settings downscale frames to 1280 px first).
     """
 
     name = "rapidocr"
 
-    def __init__(self, min_confidence: float = 0.5, max_side: int = 1280, threads: int = 2, det_side: int = 960,
+    def __init__(self, min_confidence: float = 0.5, max_side: int = 1280, threads: int = 2, det_side: int = DET_SIDE,
                  reuse: bool = True, reuse_diff: float = 6.0, rec_batch: int = 16):
         try:
             from rapidocr import RapidOCR
@@ -305,7 +307,7 @@ def _similar_widths(indices: list[int], ratios: list[float], spread: float = 1.5
     return groups
 
 
-def make_reader(name: str, min_confidence: float = 0.5, device: str = "cpu", det_side: int = 960,
+def make_reader(name: str, min_confidence: float = 0.5, device: str = "cpu", det_side: int = DET_SIDE,
                 reuse: bool = True, threads: int = 2) -> Reader:
     """The reader called `name` (one of BACKENDS); `device` (a --device choice) is where the jaderberg
     backend's CNN runs (the others are ONNX Runtime or Tesseract on the CPU). `det_side`, `reuse`, `threads`:

@@ -143,6 +143,24 @@ class _SQLiteWriter(VideoWriter):
                           (record.duration, record.width, record.height, record.fps, self.video_id))
 
 
+def replace_video(conn: sqlite3.Connection, record: VideoRecord) -> VideoWriter:
+    """Inside the caller's transaction on `conn`: drop any earlier version of the file (an edited file at the
+    same path, or the same content indexed under another path), insert the record, return its writer."""
+    old = conn.execute("SELECT id FROM videos WHERE path = ? OR sha256 = ?", (record.path, record.sha256)).fetchall()
+    for (vid,) in old:
+        conn.execute("DELETE FROM occurrences WHERE video_id = ?", (vid,))
+        conn.execute("DELETE FROM frames WHERE video_id = ?", (vid,))
+        conn.execute("DELETE FROM videos WHERE id = ?", (vid,))
+    vid = conn.execute(
+        "INSERT INTO videos(path, sha256, size, mtime, duration, fps, width, height, backend, indexed_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (record.path, record.sha256, record.size, record.mtime, record.duration, record.fps, record.width,
+         record.height, record.backend, datetime.now(timezone.utc).isoformat(timespec="seconds")),
+    ).lastrowid
+    record.id = vid
+    return _SQLiteWriter(conn, vid)
+
+
 class SQLiteStore(Store):
     """The embedded default: one SQLite file with FTS5, no server."""
 
@@ -224,21 +242,7 @@ class SQLiteStore(Store):
 
             raise unwritable(self.path, OSError(0, str(exc))) from None
         try:
-            # an edited file at the same path, or the same content indexed before: replace it
-            old = conn.execute("SELECT id FROM videos WHERE path = ? OR sha256 = ?",
-                               (record.path, record.sha256)).fetchall()
-            for (vid,) in old:
-                conn.execute("DELETE FROM occurrences WHERE video_id = ?", (vid,))
-                conn.execute("DELETE FROM frames WHERE video_id = ?", (vid,))
-                conn.execute("DELETE FROM videos WHERE id = ?", (vid,))
-            vid = conn.execute(
-                "INSERT INTO videos(path, sha256, size, mtime, duration, fps, width, height, backend, indexed_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (record.path, record.sha256, record.size, record.mtime, record.duration, record.fps, record.width,
-                 record.height, record.backend, datetime.now(timezone.utc).isoformat(timespec="seconds")),
-            ).lastrowid
-            record.id = vid
-            yield _SQLiteWriter(conn, vid)
+            yield replace_video(conn, record)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
