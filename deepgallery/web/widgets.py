@@ -49,6 +49,8 @@ def input_component(p: Param, elem_id: str | None = None) -> gr.components.Compo
         return checked_upload(gr.Video(value=value, **media_kw, sources=["upload", "webcam"], height=320))
     if p.kind == "file":
         return gr.File(**media_kw, type="filepath")
+    if p.kind == "sketch":
+        return sketch_pad(p, media_kw)
     if p.kind == "text":
         return gr.Textbox(value=p.default or "", **kw, info=info, lines=2)
     if p.kind in ("int", "float"):
@@ -67,7 +69,63 @@ def input_component(p: Param, elem_id: str | None = None) -> gr.components.Compo
         if len(choices) <= 4:
             return gr.Radio(choices=choices, value=default, **kw, info=info)
         return gr.Dropdown(choices=choices, value=default, **kw, info=info)
+    if p.kind == "strokes":
+        return strokes_pad(p, kw)
+    if p.kind == "points":
+        return points_box(p, kw, info)
     return gr.Textbox(value=None if p.default is None else str(p.default), **kw, info=info)
+
+
+def sketch_pad(p: Param, kw: dict[str, Any]) -> gr.components.Component:
+    """A drawing pad (black pen on a white 256 x 256 canvas; an example or an upload becomes the background to
+    draw on) that hands `predict` one PNG path: the drawing flattened on white, as `deepgallery run` takes it."""
+    value = str(p.default) if p.default and Path(p.default).is_file() else None
+    pad = gr.Sketchpad(value=value, type="filepath", image_mode="RGB", format="png", canvas_size=(256, 256),
+                       brush=gr.Brush(default_size=3, colors=["#000000"], color_mode="fixed"),
+                       sources=["upload", "clipboard"], height=360, **kw)
+    original = pad.preprocess
+
+    def preprocess(payload):
+        edited = original(payload)
+        if isinstance(edited, dict):  # {"background", "layers", "composite"}: the composite is what was drawn
+            return edited.get("composite") or edited.get("background")
+        return edited
+
+    pad.preprocess = preprocess
+    return pad
+
+
+def points_box(p: Param, kw: dict[str, Any], info: str | None) -> gr.components.Component:
+    """Points on the image input above it, as "x,y,#RRGGBB" lines in a text box (what `deepgallery run` takes):
+    a click on that image appends the clicked pixel with the colour of the picker beside the box."""
+    from gradio.context import Context
+
+    siblings = getattr(Context.block, "children", []) if Context.block is not None else []
+    image = next((c for c in siblings if isinstance(c, gr.Image)), None)  # the first image input of this column
+    colour = gr.ColorPicker(value="#d03020", label="colour for the next click on the image",
+                            elem_id=f"{kw['elem_id']}-colour" if kw.get("elem_id") else None)
+    box = gr.Textbox(value=p.default or "", **kw, info=info, lines=2, placeholder="x,y,#RRGGBB (one per line)")
+    if image is not None:
+        def add_point(text: str | None, picked: str | None, evt: gr.SelectData) -> str:
+            x, y = (int(round(v)) for v in evt.index[:2])
+            lines = [line for line in (text or "").splitlines() if line.strip()]
+            return "\n".join([*lines, f"{x},{y},{_hex_colour(picked)}"])
+
+        image.select(add_point, [box, colour], box, queue=False, show_progress="hidden")
+    return box
+
+
+def _hex_colour(value: str | None) -> str:
+    """#rrggbb from what a colour picker sends: "#rrggbb", "#rgb" or "rgb(a)(r, g, b[, a])"."""
+    import re
+
+    text = (value or "#000000").strip()
+    if text.startswith("#") and len(text) == 4:
+        return "#" + "".join(c * 2 for c in text[1:]).lower()
+    if text.startswith("#"):
+        return text[:7].lower()
+    numbers = [float(n) for n in re.findall(r"[\d.]+", text)[:3]] or [0.0, 0.0, 0.0]
+    return "#" + "".join(f"{max(0, min(255, round(n))):02x}" for n in numbers)
 
 
 def _slider_range(p: Param) -> bool:
@@ -151,6 +209,72 @@ def _folder_examples(params: tuple[Param, ...], hooks: Any, optional: frozenset[
 def _usable(p: Param, value: Any, may_be_empty: bool) -> bool:
     if value is None:
         return may_be_empty
-    if p.kind in ("image", "video", "file"):
+    if p.kind in ("image", "video", "file", "sketch"):
         return Path(value).is_file()
     return True
+
+
+# A writing pad for "strokes" inputs: pointer events (mouse, pen, touch) are kept as strokes of [x, y, t] points
+# (canvas pixels, y down, t in seconds from the first touch), not as a bitmap, and written as JSON into the hidden
+# textbox that is the real input. Gradio's textbox takes a value from an "input" event on its <textarea>.
+_STROKES_HTML = """
+<div class="dg-pad">
+  <canvas width="720" height="160" style="width:100%;max-width:720px;height:160px;border:1px solid #bbb;
+    border-radius:6px;background:#fff;touch-action:none;cursor:crosshair"></canvas>
+  <div style="font-size:0.85em;color:#666">Write one line with the mouse or a pen, then type what you wrote.
+    <button type="button" class="dg-pad-clear" style="margin-left:1em">clear</button>
+    <span class="dg-pad-count"></span></div>
+</div>
+"""
+
+_STROKES_JS = """
+const canvas = element.querySelector('canvas');
+const ctx = canvas.getContext('2d');
+const box = () => document.querySelector('#BOX_ID textarea');
+let strokes = [], current = null, t0 = null;
+const pos = (e) => {
+  const r = canvas.getBoundingClientRect();
+  return [(e.clientX - r.left) * canvas.width / r.width, (e.clientY - r.top) * canvas.height / r.height];
+};
+const publish = () => {
+  const t = box();
+  element.querySelector('.dg-pad-count').textContent = strokes.length ? strokes.length + ' strokes' : '';
+  if (!t) return;
+  t.value = strokes.length ? JSON.stringify(strokes) : '';
+  t.dispatchEvent(new Event('input', {bubbles: true}));
+};
+canvas.addEventListener('pointerdown', (e) => {
+  e.preventDefault();
+  canvas.setPointerCapture(e.pointerId);
+  if (t0 === null) t0 = performance.now();
+  const [x, y] = pos(e);
+  current = [[+x.toFixed(1), +y.toFixed(1), +((performance.now() - t0) / 1000).toFixed(3)]];
+  ctx.lineWidth = 2.5; ctx.lineCap = 'round'; ctx.lineJoin = 'round'; ctx.strokeStyle = '#142a5a';
+  ctx.beginPath(); ctx.moveTo(x, y);
+});
+canvas.addEventListener('pointermove', (e) => {
+  if (!current) return;
+  const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [e];
+  for (const ev of (events.length ? events : [e])) {
+    const [x, y] = pos(ev);
+    current.push([+x.toFixed(1), +y.toFixed(1), +((performance.now() - t0) / 1000).toFixed(3)]);
+    ctx.lineTo(x, y);
+  }
+  ctx.stroke();
+});
+const end = () => { if (current) { strokes.push(current); current = null; publish(); } };
+canvas.addEventListener('pointerup', end);
+canvas.addEventListener('pointercancel', end);
+element.querySelector('.dg-pad-clear').addEventListener('click', () => {
+  strokes = []; current = null; t0 = null; ctx.clearRect(0, 0, canvas.width, canvas.height); publish();
+});
+"""
+
+
+def strokes_pad(p: Param, kw: dict[str, Any]) -> gr.components.Component:
+    """The pad (gr.HTML, drawn with pointer events) and, returned as the input, a hidden textbox with its JSON."""
+    box_id = kw.get("elem_id") or f"strokes-{p.name}"
+    gr.HTML(html_template=f'<div style="font-size:0.9em;margin-bottom:4px">{kw["label"]}</div>' + _STROKES_HTML,
+            js_on_load=_STROKES_JS.replace("BOX_ID", box_id))
+    return gr.Textbox(value=p.default or "", label=kw["label"] + " (strokes as JSON)", elem_id=box_id,
+                      info=p.help or None, visible="hidden")
