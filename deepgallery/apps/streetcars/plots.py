@@ -64,7 +64,7 @@ def scatter(fits: list, rows: list[dict], out: Path) -> Path:
             feature = [r[fit.features[0]] for r in rows] if len(rows) == fit.n else None
             xs = np.array(feature if feature is not None else fit.predicted)
             jitter = np.random.default_rng(0).uniform(-0.04, 0.04, len(xs))
-            ax.scatter(xs, fit.truth + jitter, s=14, alpha=0.75, c=fit.truth, cmap="coolwarm_r", vmin=0, vmax=1)
+            ax.scatter(xs, fit.truth + jitter, s=14, alpha=0.75, c=fit.truth, cmap="coolwarm", vmin=0, vmax=1)
             grid = np.linspace(xs.min(), xs.max(), 100)
             w = next(iter(fit.weights.values()))
             std = xs.std() or 1.0
@@ -74,7 +74,7 @@ def scatter(fits: list, rows: list[dict], out: Path) -> Path:
             ax.set_title(f"{fit.target} from sedans:pickups, cv acc = {fit.score:.0%}", fontsize=10)
         else:
             order = np.argsort(fit.predicted)
-            ax.scatter(np.arange(fit.n), fit.predicted[order], s=14, c=fit.truth[order], cmap="coolwarm_r",
+            ax.scatter(np.arange(fit.n), fit.predicted[order], s=14, c=fit.truth[order], cmap="coolwarm",
                        vmin=0, vmax=1)
             ax.axhline(0.5, color="grey", lw=0.8)
             ax.set_xlabel("regions, by held-out prediction")
