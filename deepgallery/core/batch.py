@@ -19,6 +19,7 @@ never contended; workers only compute.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import sqlite3
@@ -179,7 +180,7 @@ def _dask_map(fn: Callable[[str], Any], keys: list[str], workers: int | None, cl
             n = max(1, len(client.scheduler_info().get("workers", {})))
         window = 4 * n
         remaining = iter(keys)
-        first = [client.submit(call, fn, key, pure=False) for key, _ in zip(remaining, range(window), strict=False)]
+        first = [client.submit(call, fn, key, pure=False) for key in itertools.islice(remaining, window)]
         pending = as_completed(first)
         for future in pending:
             yield future.result()
