@@ -184,20 +184,42 @@ def test_run_writes_detections_tables_regression_plot_and_map_and_resumes(street
     assert code == 0 and "detected 0 photo(s)" in text and "9 done in an earlier run" in text
 
 
-def test_two_local_dask_workers_give_the_same_database(street_folder):
+def test_an_interrupted_survey_resumes_with_the_photos_it_had_not_stored(street_folder):
     from deepgallery.apps.streetcars.detector import DetectorConfig
     from deepgallery.apps.streetcars.survey import read_detections, run_detection
 
     folder = street_folder / "photos"
-    names = sorted(p.name for p in folder.iterdir())[:3]
-    results = []
-    for workers in (1, 2):
-        db = street_folder / f"w{workers}.sqlite"
-        summary = run_detection(folder, names + ["notes.jpg"], db, DetectorConfig(), None, workers, None,
-                                log=lambda *_: None)
-        assert summary["done"] == 3 and summary["failed"] == 1
-        results.append(read_detections(db)[0])
-    assert results[0] == results[1] and len(results[0]) == 3
+    names = sorted(p.name for p in folder.iterdir())
+    db = street_folder / "survey.sqlite"
+    first = run_detection(folder, names[:3], db, DetectorConfig(), None, 1, None, log=lambda *_: None)
+    second = run_detection(folder, names, db, DetectorConfig(), None, 1, None, log=lambda *_: None)
+    assert first["done"] == 3 and second["done"] + second["failed"] == len(names) - 3
+    assert second["skipped_already_done"] == 3 and len(read_detections(db)[0]) == 8
+    with pytest.raises(UserError, match="min_score=0.3, this run has 0.5"):
+        run_detection(folder, names, db, DetectorConfig(min_score=0.5), None, 1, None)
+
+
+def test_a_dask_cluster_of_two_workers_gives_the_same_survey(street_folder, run_cli):
+    """`--cluster ADDRESS` (an existing scheduler, here a local one with two worker processes) stores the same
+    detections as the in-process run, and the bad file is skipped there too."""
+    from dask.distributed import LocalCluster
+
+    from deepgallery.apps.streetcars.survey import read_detections
+
+    folder = street_folder / "tiny"
+    folder.mkdir()
+    for src in EXAMPLES[:3]:
+        Image.open(src).resize((320, 240)).save(folder / src.name)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    code, text, err = run_cli("run", "streetcars", folder, "--workers", 1, "-o", street_folder / "one")
+    assert code == 0, err
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        code, text, err = run_cli("run", "streetcars", folder, "--cluster", cluster.scheduler_address, "-o",
+                                  street_folder / "two")
+    assert code == 0, err
+    assert "detected 3 photo(s)" in text and "skipped 1 unreadable" in text
+    one, two = (read_detections(street_folder / d / "detections.sqlite")[0] for d in ("one", "two"))
+    assert one == two and len(one) == 3
 
 
 def test_one_photo_draws_its_boxes(tmp_path, run_cli):
