@@ -6,7 +6,7 @@
 set -u
 minutes=${1:?minutes}
 out=${2:?outdir}
-mkdir -p "$out" /tmp/gpu-logs
+rm -rf /tmp/gpu-logs; mkdir -p "$out" /tmp/gpu-logs
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 if compgen -G ".whl/*.whl" >/dev/null; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
