@@ -16,6 +16,7 @@ car : truck ratio here (see README: COCO's "car" is wider than "sedan", its "tru
 
 from __future__ import annotations
 
+import functools
 import lzma
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -138,6 +139,13 @@ class VehicleDetector:
                 continue
             found.append(Detection(*box, score=float(score), label=label))
         return non_max_suppression(found, cfg.nms_iou)
+
+
+@functools.lru_cache(maxsize=4)
+def shared_detector(config: DetectorConfig = DetectorConfig()) -> VehicleDetector:
+    """One detector per process and setting (loading decompresses and optimises the graph: ~0.5 s): the web
+    gallery's repeated calls and each batch worker's many photos reuse it."""
+    return VehicleDetector(config)
 
 
 def count_by_type(detections: list[Detection]) -> dict[str, int]:

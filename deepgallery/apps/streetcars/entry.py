@@ -196,11 +196,11 @@ def predict(image: Any = None, min_score: float = 0.3) -> dict[str, Any]:
     if image is None:
         raise UserError("give a street photo")
     from ...core.media import read_image
-    from .detector import VehicleDetector, count_by_type
+    from .detector import count_by_type, shared_detector
     from .plots import draw_detections
 
     rgb = read_image(Path(image))
-    found = VehicleDetector(_config(min_score)).detect(rgb)
+    found = shared_detector(_config(min_score)).detect(rgb)
     out = Path(tempfile.mkdtemp(prefix="deepgallery-streetcars-")) / "vehicles.png"
     draw_detections(rgb, found, out)
     return {"image": out, "counts": {"by_body_type": count_by_type(found),

@@ -29,17 +29,9 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT)",
 )
 
-# One detector (and classifier) per worker process, made on its first photo: a Dask worker runs many photos.
+# One classifier per worker process, made on its first photo (a Dask worker runs many photos); the detector is
+# shared the same way (detector.shared_detector).
 _MODELS: dict[tuple, object] = {}
-
-
-def _detector(config: DetectorConfig):
-    from .detector import VehicleDetector
-
-    key = ("detector", config)
-    if key not in _MODELS:
-        _MODELS[key] = VehicleDetector(config)
-    return _MODELS[key]
 
 
 def _classifier(path: str):
@@ -67,9 +59,10 @@ def detect_photo(name: str, folder: str, config: DetectorConfig, draw_dir: str |
     Draws the boxes into `draw_dir`/<photo>.png when given. A file that is not a readable image raises UserError,
     which the batch job records as a failed key."""
     from ...core.media import read_image
+    from .detector import shared_detector
 
     rgb = read_image(Path(folder) / name)
-    found = _detector(config).detect(rgb)
+    found = shared_detector(config).detect(rgb)
     fine = [d.label for d in found]
     if classifier and found:
         fine = _classifier(classifier).classify_boxes(rgb, found)
