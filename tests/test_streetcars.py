@@ -333,6 +333,28 @@ def test_classifier_learns_resumes_exports_and_classifies_in_run(cars_dir, tmp_p
                if r["mean_price"])
 
 
+def test_interrupted_training_keeps_its_steps(cars_dir, tmp_path, monkeypatch, one_torch_thread):
+    """Ctrl-C (or SIGTERM, which stop_signals turns into the same) in step 3 saves the two steps done before."""
+    from deepgallery.apps.streetcars import train as train_module
+    from deepgallery.core import checkpoint
+
+    calls = {"n": 0}
+    real = train_module.normalise
+
+    def stop_at_third(x):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(x)
+
+    monkeypatch.setattr(train_module, "normalise", stop_at_third)
+    cfg = train_module.TrainConfig(epochs=3, batch=8, size=48, width=0.25, val_fraction=0.25)
+    with pytest.raises(KeyboardInterrupt):
+        train_module.train(tmp_path / "run", cfg, str(cars_dir), log=lambda *_: None)
+    _, _, meta = checkpoint.load(tmp_path / "run" / "state")
+    assert meta["step"] == 2
+
+
 def test_bad_training_data_exits_2(tmp_path, run_cli):
     (tmp_path / "only").mkdir()
     code, _, err = run_cli("train", "streetcars", "--data", tmp_path, "--out", tmp_path / "run")
