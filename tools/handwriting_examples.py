@@ -16,7 +16,7 @@ LINES = ["a line of handwriting", "Written by hand, slowly.", "the pen moves on 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for n, text in enumerate(LINES, start=1):
-        writer_id = synth.TRAIN_WRITERS + 2 * n + (n % 2)  # alternate the print and the joined hand
+        writer_id = synth.TRAIN_WRITERS + 2 * n + (n + 1) % 2  # odd styles print, even ones the joined hand
         strokes = synth.write_line(text, synth.writer(writer_id), seed=n)
         data = {"text": text, "writer": writer_id, "hand": synth.writer(writer_id).hand,
                 "strokes": [[[round(x, 2), round(-y, 2), round(t, 3)] for x, y, t in s] for s in strokes]}
