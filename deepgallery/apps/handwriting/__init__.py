@@ -20,7 +20,8 @@ APP = App(
     inputs=(
         Param("text", "text", "what to write (letters, digits, space and . , ; : ! ? ' \" - ( ))",
               default="deep nets write by hand"),
-        Param("style", "int", "0: the network's own choice; 1-6: a held-out writer's line primes the style",
+        Param("style", "int",
+              "0: the network's own choice; 1-6: a held-out writer's line primes the style (odd: print, even: joined)",
               default=1, minimum=0, maximum=6, step=1),
         Param("bias", "float", "sampling bias b (eqs. 61-62): 0 = the raw distribution, higher = neater",
               default=0.75, minimum=0.0, maximum=4.0, step=0.05),
