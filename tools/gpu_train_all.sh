@@ -8,6 +8,9 @@ minutes=${1:?minutes}
 out=${2:?outdir}
 rm -rf /tmp/gpu-logs; mkdir -p "$out" /tmp/gpu-logs
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+if ! command -v python >/dev/null; then  # scripts may say `python`; the machine may only have python3
+  mkdir -p /tmp/pybin && ln -sf "$(command -v python3)" /tmp/pybin/python && export PATH=/tmp/pybin:$PATH
+fi
 if compgen -G ".whl/*.whl" >/dev/null; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
     && export PYTHONPATH=$PWD:/tmp/site
