@@ -141,31 +141,43 @@ def rsun_compare(days: list[int], size: int = 256) -> dict[str, Any] | None:
                  "r.slope.aspect elevation=dsm slope=slope aspect=aspect --quiet --overwrite",
                  "s=$(date +%s.%N)"]
         lines += [f"r.sun elevation=dsm aspect=aspect slope=slope linke_value=3 albedo_value=0.2 day={d} step=0.5 "
-                  f"glob_rad=g{d} nprocs=1 --quiet --overwrite" for d in days]
-        lines += ["e=$(date +%s.%N)", f"echo \"$s $e\" > {work}/time.txt",
-                  "r.mapcalc expression=\"total = " + " + ".join(f"g{d}" for d in days) + "\" --quiet --overwrite",
-                  f"r.out.gdal input=total output={work}/rsun.tif type=Float64 --quiet --overwrite"]
+                  f"glob_rad=g{d} beam_rad=b{d} diff_rad=d{d} nprocs=1 --quiet --overwrite" for d in days]
+        lines += ["e=$(date +%s.%N)", f"echo \"$s $e\" > {work}/time.txt"]
+        for part in "gbd":
+            lines += [f"r.mapcalc expression=\"{part}sum = " + " + ".join(f"{part}{d}" for d in days) +
+                      "\" --quiet --overwrite",
+                      f"r.out.gdal input={part}sum output={work}/rsun_{part}.tif type=Float64 --quiet --overwrite"]
         script.write_text("\n".join(lines) + "\n")
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         proc = subprocess.run(["grass", "--tmp-location", str(work / "dsm.tif"), "--exec", "bash", str(script)],
                               capture_output=True, text=True, env=env, timeout=3600)
-        if proc.returncode != 0 or not (work / "rsun.tif").is_file():
+        if proc.returncode != 0 or not (work / "rsun_g.tif").is_file():
             return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}
         s, e = (float(v) for v in (work / "time.txt").read_text().split())
         import rasterio
 
-        with rasterio.open(work / "rsun.tif") as src:
-            rsun = src.read(1) / 1000.0  # kWh/m² over the sampled days
+        parts = {}
+        for part in "gbd":
+            with rasterio.open(work / f"rsun_{part}.tif") as src:
+                parts[part] = src.read(1) / 1000.0  # kWh/m² over the sampled days
+        rsun = parts["g"]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     sky = sun.esra_sky(site, 3.0, days, 30)
     start = time.perf_counter()
-    ours = compute(surface.dsm, surface.cell, sky, IrradianceConfig(monthly=False)).annual
+    flux = compute(surface.dsm, surface.cell, sky, IrradianceConfig(monthly=False))
     ours_s = time.perf_counter() - start
-    edge = 16  # r.sun sees nothing beyond the tile either, but its slope at the border is one-sided
-    o, r = ours[edge:-edge, edge:-edge], rsun[edge:-edge, edge:-edge]
-    return {"rel_diff": float(np.abs(o - r).mean() / r.mean()), "bias": float((o.mean() - r.mean()) / r.mean()),
-            "rsun_s": e - s, "ours_s": ours_s, "days": len(days), "tile": f"{size}x{size} cells of 0.5 m"}
+    inner = (slice(16, -16), slice(16, -16))  # r.sun's slope at the tile's border is one-sided
+    o, r = flux.annual[inner], rsun[inner]
+
+    def bias(mine, theirs):
+        return round(float((mine[inner].mean() - theirs[inner].mean()) / theirs[inner].mean()), 4)
+
+    return {"rel_diff": float(np.abs(o - r).mean() / r.mean()), "bias": bias(flux.annual, rsun),
+            "beam_bias": bias(flux.beam[0], parts["b"]), "diffuse_bias": bias(flux.sky[0], parts["d"]),
+            "rsun_s": e - s, "ours_s": ours_s, "days": len(days), "tile": f"{size}x{size} cells of 0.5 m",
+            "why": "r.sun's diffuse ignores the horizon (no sky-view factor) and its shadow search lets more beam "
+                   "through than an exact ray trace (ours equals one within 0.1 %, see tests)"}
 
 
 # ------------------------------------------------------------------------------------------------ roofs

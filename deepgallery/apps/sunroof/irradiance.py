@@ -31,6 +31,7 @@ class IrradianceConfig:
     albedo: float = option(0.2, "ground reflectance for the ground-reflected part (0.2: grass and pavement)",
                            minimum=0, maximum=1)
     monthly: bool = option(True, "also sum every month separately (the monthly flux maps)")
+    threads: int = option(2, "threads sharing the horizon sectors on the CPU (numpy path)", minimum=1)
 
 
 @dataclass
@@ -99,18 +100,38 @@ def compute(dsm: np.ndarray, cell: float, sky: Sky, cfg: IrradianceConfig | None
     hz = Horizons(dsm, cell, horizon, be)
     tables = _suffix_tables(sky, horizon.sectors, months)
     # per cell, the suffix sums of its lit sun vectors (months x 3), dotted with the normal once at the end
-    lit_sum = be.full((h * w, months * 3), 0.0)
-    svf = be.full((h, w), 0.0)
-    for k in progress(range(horizon.sectors), desc="horizons", enabled=show_progress):
-        az = float(hz.azimuths[k])
-        raw = hz.sector(k)  # (H, W) degrees
-        eff = xp.maximum(raw, plane_horizon(n, az, xp))  # never below the cell's own plane
-        # the sky is above the horizontal: below it a cell sees ground (the ground-reflected term's share)
-        svf += sky_view_term(xp.clip(eff, 0.0, None), n, az, xp)
-        elev, suffix = tables[k]
-        if len(elev):
-            j = be.searchsorted(be.array(elev), eff.reshape(-1))  # (H·W,) first position above the horizon
-            lit_sum += be.array(suffix.reshape(len(suffix), months * 3))[j]  # (H·W, months·3)
+    threads = max(1, min(cfg.threads, horizon.sectors)) if not be.is_torch else 1
+    bar = progress(total=horizon.sectors, desc="horizons", enabled=show_progress)
+
+    def sectors(first: int):
+        """Sectors first, first + threads, ...: numpy releases the GIL in its loops, so threads share the work."""
+        lit_sum = be.full((h * w, months * 3), 0.0)
+        svf = be.full((h, w), 0.0)
+        for k in range(first, horizon.sectors, threads):
+            az = float(hz.azimuths[k])
+            raw = hz.sector(k)  # (H, W) degrees
+            eff = xp.maximum(raw, plane_horizon(n, az, xp))  # never below the cell's own plane
+            # the sky is above the horizontal: below it a cell sees ground (the ground-reflected term's share)
+            svf += sky_view_term(xp.clip(eff, 0.0, None), n, az, xp)
+            elev, suffix = tables[k]
+            if len(elev):
+                j = be.searchsorted(be.array(elev), eff.reshape(-1))  # (H·W,) first position above the horizon
+                lit_sum += be.array(suffix.reshape(len(suffix), months * 3))[j]  # (H·W, months·3)
+            bar.update(1)
+        return lit_sum, svf
+
+    if threads == 1:
+        lit_sum, svf = sectors(0)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            parts = list(pool.map(sectors, range(threads)))
+        lit_sum, svf = parts[0]
+        for more_lit, more_svf in parts[1:]:
+            lit_sum += more_lit
+            svf += more_svf
+    bar.close()
     svf = svf / horizon.sectors
     beam = (lit_sum.reshape(h * w, months, 3) * flat_n[:, None, :]).sum(-1)  # n · S, (H·W, months)
     beam_np = np.clip(be.numpy(beam).T, 0, None).reshape(months, h, w)
