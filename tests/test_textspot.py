@@ -386,19 +386,30 @@ def test_a_changed_slide_footer_is_indexed_from_when_it_changed(clips, tmp_path)
 
 
 def test_words_cut_by_the_frame_edge_are_trimmed():
+    from PIL import Image, ImageDraw, ImageFont
+
     from deepgallery.apps.textspot.indexer import trim_edge_words
 
-    lines = [Line("TRA breaking news", (0, 500, 400, 540), 0.9), Line("market RALL", (900, 500, 1280, 540), 0.9),
-             Line("CONS", (1250, 500, 1280, 540), 0.9), Line("London", (300, 100, 500, 140), 0.9)]
-    assert [ln.text for ln in trim_edge_words(lines, 1280)] == ["breaking news", "market", "London"]
+    font = ImageFont.truetype(str(synth.font_files()[0]), 40)
+    im = Image.new("RGB", (1280, 300), (20, 30, 70))
+    draw = ImageDraw.Draw(im)
+    draw.text((-45, 10), "TRAIN breaking news", font=font, fill="white")  # "TRAIN" cut by the left border
+    draw.text((1280 - font.getlength("market RAL"), 80), "market RALLY", font=font, fill="white")  # "RALLY" cut
+    whole = 1280 - 12 - font.getlength("weather")
+    draw.text((whole, 150), "weather W", font=font, fill="white")  # whole, then a sliver of the next word
+    draw.text((400, 220), "London", font=font, fill="white")
+    frame = np.asarray(im)
+    lines = [Line("TRA breaking news", (0, 8, 420, 60), 0.9), Line("market RAL", (1000, 78, 1279, 130), 0.9),
+             Line("weather", (whole - 8, 148, 1279, 200), 0.9), Line("London", (390, 218, 560, 270), 0.9)]
+    assert [ln.text for ln in trim_edge_words(lines, frame)] == ["breaking news", "market", "weather", "London"]
 
 
 @pytest.fixture(scope="module")
 def ticker_clip(tmp_path_factory) -> Path:
-    """6 s of 640×360 news: a ticker scrolling across the bottom, a scene cut, two captions."""
+    """6 s of 960×540 news: a ticker scrolling across the bottom, a scene cut, two still captions."""
     path = tmp_path_factory.mktemp("ticker") / "ticker.mp4"
-    spec = synth.VideoSpec(seconds=6.0, fps=10, words=2, small_prob=0.0, moving_prob=0.0, heights=(24, 32),
-                           ticker=True, ticker_speed=0.25, cuts=1)
+    spec = synth.VideoSpec(seconds=6.0, fps=10, size=(960, 540), words=2, small_prob=0.0, moving_prob=0.0,
+                           heights=(24, 32), ticker=True, ticker_speed=0.2, cuts=1)
     synth.make_test_video(path, seed=7, spec=spec)  # words of the 500-word lexicon: none twice in 6 s
     return path
 
@@ -411,7 +422,8 @@ def test_a_ticker_word_is_found_within_one_sampling_interval_of_coming_on_screen
     cfg = SampleConfig()
     index_paths([str(ticker_clip)], store, RapidOCRReader(), cfg)
     rows = store.conn.execute("SELECT text, start, end FROM occurrences").fetchall()
-    ticker = [g for g in synth.json_truth(ticker_clip.with_suffix(".json")) if g.height == 16]  # the ticker's words
+    truth = synth.json_truth(ticker_clip.with_suffix(".json"))
+    ticker = [g for g in truth if g.moving and g.counted]  # the ticker's words (on screen whole for ≥ 1 s)
     assert len(ticker) >= 3 and len({g.word.lower() for g in ticker}) == len(ticker)
     delays = []
     for g in ticker:

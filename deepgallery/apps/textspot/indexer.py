@@ -139,19 +139,56 @@ def sample_frames(path: Path, cfg: SampleConfig, fps: float = 0.0) -> Iterator[t
         yield t, resize_max_side(frame, cfg.max_side)
 
 
-def trim_edge_words(lines: list[Line], width: int, margin: float = 0.004) -> list[Line]:
-    """Drop the outermost word of a line whose box touches the frame's left or right border (it is likely cut
-    there: "TRA" of a ticker's "TRAIN" scrolling in); a one-word line touching a border goes."""
+def trim_edge_words(lines: list[Line], frame: np.ndarray, margin: float = 0.004) -> list[Line]:
+    """Drop the outermost word of a line cut by the frame's left or right border ("TRA" of a ticker's "TRAIN"
+    scrolling in); a one-word line cut by a border goes. A line is cut when its box touches the border and the
+    ink there belongs to a word: the run of ink columns reaching the border (gaps between letters bridged) is
+    at least half the box's height wide. A narrower sliver (a letter just coming in, after a space) is not
+    read as a word, and the word before it is whole; the detector's boxes reach past the glyphs, so a whole
+    word just inside the border touches it too, with no ink at the border."""
+    width = frame.shape[1]
     out = []
     for ln in lines:
         words = ln.text.split()
-        if ln.box[0] <= margin * width:
+        h = ln.box[3] - ln.box[1]
+        if ln.box[0] <= margin * width and _border_ink_run(frame, ln.box, left=True) >= 0.5 * h:
             words = words[1:]
-        if ln.box[2] >= (1 - margin) * width - 1:
+        if ln.box[2] >= (1 - margin) * width - 1 and _border_ink_run(frame, ln.box, left=False) >= 0.5 * h:
             words = words[:-1]
         if words:
             out.append(Line(" ".join(words), ln.box, ln.conf) if len(words) < len(ln.text.split()) else ln)
     return out
+
+
+def _border_ink_run(frame: np.ndarray, box: tuple[float, float, float, float], left: bool) -> int:
+    """Width in px of the run of ink columns of the line in `box` that reaches the frame's left (`left`) or
+    right border, gaps narrower than an eighth of the box height bridged (0: no ink at the border). Ink is the
+    minority class of Otsu's threshold on the line crop."""
+    import cv2
+
+    h, w = frame.shape[:2]
+    x0, y0, x1, y1 = (int(max(0, box[0])), int(max(0, box[1])), int(min(w, box[2] + 1)), int(min(h, box[3] + 1)))
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return x1 - x0
+    grey = cv2.cvtColor(np.ascontiguousarray(frame[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+    _, bw = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink = bw > 0
+    if ink.mean() > 0.5:
+        ink = ~ink
+    cols = ink[int(0.2 * (y1 - y0)):int(0.8 * (y1 - y0)) + 1].mean(0) > 0.02  # the glyphs' middle rows
+    if not left:
+        cols = cols[::-1]
+    if not cols[:3].any():
+        return 0
+    gap_limit, gap, end = max(2, (y1 - y0) // 8), 0, 0  # letters: ~1/20 of the box height apart; words ~1/5
+    for x, on in enumerate(cols):
+        if on:
+            end, gap = x + 1, 0
+        else:
+            gap += 1
+            if gap > gap_limit:
+                break
+    return end
 
 
 def _jpeg(frame: np.ndarray, side: int) -> tuple[bytes, float]:
@@ -255,7 +292,7 @@ def read_text(path: Path, reader: Reader, cfg: SampleConfig, digest: str | None 
 
     def flush(closed):
         for occ in closed:
-            if is_video and occ.sightings == 1 and occ.conf < cfg.single_min_conf:
+            if is_video and occ.sightings == 1 and not occ.continued and occ.conf < cfg.single_min_conf:
                 continue
             frame = None
             if occ.best_t in thumbs:
@@ -289,7 +326,7 @@ def read_text(path: Path, reader: Reader, cfg: SampleConfig, digest: str | None 
         else:
             lines = _read_still(reader, frame, cfg.image_det_side)
         if cfg.trim_edges and is_video:
-            lines = trim_edge_words(lines, frame.shape[1])
+            lines = trim_edge_words(lines, frame)
         stats.frames_read += 1
         last_grey, last_lines = grey, lines
         if lines:

@@ -46,10 +46,12 @@ class Occurrence:
     last_box: tuple[float, float, float, float] = (0, 0, 0, 0)
     last_seen: float = 0.0  # time of the latest sighting at this place, also of a different reading
     pending: tuple[float, Line] | None = None  # a different reading seen once, not yet confirmed or refuted
+    continued: bool = False  # follows another text at the same place (a ticker's next state): even if seen
+    # once, it is not a lone sighting (the indexer drops lone unsure ones)
 
     @classmethod
-    def first(cls, t: float, line: Line) -> Occurrence:
-        occ = cls(line.text, t, t, line.box, line.conf, t, last_box=line.box, last_seen=t)
+    def first(cls, t: float, line: Line, continued: bool = False) -> Occurrence:
+        occ = cls(line.text, t, t, line.box, line.conf, t, last_box=line.box, last_seen=t, continued=continued)
         occ.votes[line.text] += line.conf
         return occ
 
@@ -119,14 +121,14 @@ class OccurrenceTracker:
             occ.pending = None  # the different reading in between was a misreading
             return []
         if occ.pending and same_text(line.text, occ.pending[1].text):  # confirmed: new text from its first sighting
-            new = Occurrence.first(*occ.pending)
+            new = Occurrence.first(*occ.pending, continued=True)
             new.add(t, line)
             occ.pending = None
             self.open[oi] = new
             return [occ]
         out = []
         if occ.pending:  # a third text: the pending one was on screen once, between two others
-            out.append(Occurrence.first(*occ.pending))
+            out.append(Occurrence.first(*occ.pending, continued=True))
         occ.pending = (t, line)
         occ.last_box, occ.last_seen = line.box, t
         return out
@@ -144,4 +146,4 @@ class OccurrenceTracker:
 
 def _ended(occ: Occurrence) -> list[Occurrence]:
     """An occurrence that closes, and its unconfirmed different reading as one of its own (seen once)."""
-    return [occ] + ([Occurrence.first(*occ.pending)] if occ.pending else [])
+    return [occ] + ([Occurrence.first(*occ.pending, continued=True)] if occ.pending else [])

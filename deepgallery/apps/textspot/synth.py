@@ -249,6 +249,8 @@ class GroundTruthWord:
     height: int  # pixels (cap height of the rendered text box)
     box: list[int] = field(default_factory=list)  # x0, y0, x1, y1 at its first frame
     moving: bool = False
+    counted: bool = True  # False: on screen whole for less than VideoSpec.min_on (a ticker word at the very start
+    # or end): reading it is no false hit, missing it no miss
 
 
 def _placements(spec: VideoSpec, rng: random.Random, vocab: tuple[str, ...], first: tuple[str, ...] = ()) -> list[dict]:
@@ -398,10 +400,11 @@ def make_test_video(path: str | Path, seed: int, spec: VideoSpec | None = None,
         # on screen (whole) from when its right end passes the right edge until its left end passes the left one
         a, b = (w["x0"] + w["width"] - W) / tick["speed"], w["x0"] / tick["speed"]
         f0, f1 = max(0, int(np.ceil(a * spec.fps))), min(n_frames - 1, int(np.floor(b * spec.fps)))
-        if f1 - f0 >= spec.fps * spec.min_on:
+        if f1 >= f0:
             x = int(w["x0"] - tick["speed"] * f0 / spec.fps)
             truth.append(GroundTruthWord(word=w["word"], start=f0 / spec.fps, end=f1 / spec.fps,
                                          height=tick["height"], box=[x, tick["y"], x + w["width"],
-                                                                     tick["y"] + tick["height"]], moving=True))
+                                                                     tick["y"] + tick["height"]], moving=True,
+                                         counted=f1 - f0 >= spec.fps * spec.min_on))
     write_text(Path(path).with_suffix(".json"), json.dumps([asdict(g) for g in truth], indent=1))
     return truth
