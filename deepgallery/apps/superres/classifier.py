@@ -22,17 +22,17 @@ from ...core.runtime import progress, seed_everything
 
 
 class FashionCNN(nn.Module):
-    """conv 3×3 (32) – pool – conv 3×3 (64) – pool – dense 64 – 10 classes, on (B, 1, 28, 28) uint8 images."""
+    """conv 3×3 (16) – pool – conv 3×3 (32) – pool – dense 64 – 10 classes, on (B, 1, 28, 28) uint8 images."""
 
     def __init__(self, classes: int = len(FASHION_CLASSES)):
         super().__init__()
-        self.conv1, self.conv2 = nn.Conv2d(1, 32, 3, padding=1), nn.Conv2d(32, 64, 3, padding=1)
-        self.fc1, self.fc2 = nn.Linear(64 * 7 * 7, 64), nn.Linear(64, classes)
+        self.conv1, self.conv2 = nn.Conv2d(1, 16, 3, padding=1), nn.Conv2d(16, 32, 3, padding=1)
+        self.fc1, self.fc2 = nn.Linear(32 * 7 * 7, 64), nn.Linear(64, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.float() / 255.0
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)  # (B, 32, 14, 14)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # (B, 64, 7, 7)
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)  # (B, 16, 14, 14)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # (B, 32, 7, 7)
         return self.fc2(F.dropout(F.relu(self.fc1(x.flatten(1))), 0.25, self.training))
 
     @torch.no_grad()

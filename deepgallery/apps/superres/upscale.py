@@ -71,7 +71,7 @@ def prepare(path: Path, shipped: Shipped, invert: str = "auto") -> Prepared:
         else:
             notes.append(f"enlarged from {side}×{side} to the model's {cfg.low_size}×{cfg.low_size} input")
         img = _resize(img, cfg.low_size)
-    low = torch.from_numpy(np.ascontiguousarray(img[None, None] if img.ndim == 2 else img.transpose(2, 0, 1)[None]))
+    low = torch.from_numpy(np.array(img[None, None] if img.ndim == 2 else img.transpose(2, 0, 1)[None]))
     return Prepared(low, reference, inverted, notes)
 
 
