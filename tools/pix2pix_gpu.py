@@ -31,10 +31,9 @@ def prepare(out: Path, max_side: int = 1024, quality: int = 90) -> None:
     out.mkdir(parents=True, exist_ok=True)
     manifest = []
     for r in corpus("train"):
-        name = f"{r.source}__{r.path.stem}.jpg"
+        name = f"{r.source}__{r.sha256[:12]}.jpg"  # plasma wallpapers all share one file name
         Image.fromarray(load_rgb(r, max_side)).save(out / name, quality=quality)
-        manifest.append({"source": r.source, "file": r.path.name, "sha256": r.sha256, "licence": r.licence,
-                         "size": [r.width, r.height], "carried_as": name})
+        manifest.append({"source": r.source, "file": str(r.path), "sha256": r.sha256, "licence": r.licence})
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     total = sum(p.stat().st_size for p in out.iterdir())
     print(f"{len(manifest)} photos, {total / 1e6:.2f} MB in {out}")

@@ -98,8 +98,8 @@ def corpus_photos(max_side: int = 1024) -> tuple[list[np.ndarray], list[dict]]:
     if not records:
         raise UserError("no photos in the offline corpus: give --data DIR, or install a source "
                         "(`deepgallery data photos` lists them)")
-    manifest = [{"source": r.source, "file": r.path.name, "sha256": r.sha256, "licence": r.licence,
-                 "size": [r.width, r.height]} for r in records]
+    manifest = [{"source": r.source, "file": str(r.path), "sha256": r.sha256, "licence": r.licence}
+                for r in records]
     return [load_rgb(r, max_side) for r in records], manifest
 
 
