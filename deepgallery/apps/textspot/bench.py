@@ -163,7 +163,7 @@ def first_hit_delays(truth: list[synth.GroundTruthWord], occurrences: list[tuple
 
 def bench(quick: bool = False) -> dict:
     """`deepgallery bench textspot [--quick]`: the metrics above, on the CPU."""
-    n360, n_hd, seconds, n_crops = (3, 1, 20.0, 300) if quick else (8, 3, 30.0, 1000)
+    n360, n_hd, seconds, n_crops = (3, 1, 20.0, 300) if quick else (8, 2, 30.0, 1000)
     metrics: dict[str, float] = {}
     config: dict = {"load_average_at_start": round(os.getloadavg()[0], 1), "cores": os.cpu_count(),
                     "interval_s": 0.5, "backend": "rapidocr", "det_side": DET_SIDE}
