@@ -203,15 +203,19 @@ def train(args: argparse.Namespace) -> int:
 
 def demo(out_dir: Path) -> list[DemoItem]:
     """The shipped generators on the built-in sketches (edge maps of held-out photos and a hand-drawn one)."""
-    from ...core.atomic import write_bytes
+    import numpy as np
+    from PIL import Image
+
+    from ...core.media import save_image
 
     items = []
     for path in sorted(EXAMPLES.glob("*.png")):
         start = time.perf_counter()
         result = predict(str(path))
-        outputs = []
-        for key in ("edges", "photo", "photo_l1"):
-            outputs.append(write_bytes(Path(out_dir) / f"{path.stem}-{key}.png", Path(result[key]).read_bytes()))
+        shown = {key: np.asarray(Image.open(result[key]).convert("RGB")) for key in ("edges", "photo", "photo_l1")}
+        outputs = [save_image(Path(out_dir) / f"{path.stem}-{key}.png", image) for key, image in shown.items()]
+        outputs.append(save_image(Path(out_dir) / f"{path.stem}-pair.png",  # edges | photo, as the paper's figures
+                                  np.concatenate([shown["edges"], shown["photo"]], axis=1)))
         items.append(DemoItem(title=f"{path.stem}: edges -> photo (cGAN + L1, then L1 alone)",
                               inputs={"sketch": str(path)}, outputs=outputs, seconds=time.perf_counter() - start))
     return items
