@@ -83,7 +83,7 @@ def test_sector_lookup_equals_an_exact_ray_trace_every_hour(one_torch_thread):
     hz = Horizons(sc.dsm, 0.5, HorizonConfig(), Backend(None))
     exact = np.zeros(sc.dsm.shape)
     for a, e, dni, s in zip(day.azimuth, day.elevation, day.dni, day.direction(), strict=True):
-        exact += dni / 1000 * np.clip(n @ s, 0, None) * hz.sunlit(a, e)
+        exact += dni / 1000 * np.clip(n @ s, 0, None) * (hz.along(a, hz.reach) < e)  # from the same eye height
     assert abs(flux.beam[0].mean() - exact.mean()) / exact.mean() < 0.01
     assert np.median(np.abs(flux.beam[0] - exact)) < 0.02 * exact.mean()
     assert (exact < 0.5 * exact.mean()).mean() > 0.05  # there is shade in the test at all
@@ -92,14 +92,17 @@ def test_sector_lookup_equals_an_exact_ray_trace_every_hour(one_torch_thread):
     np.testing.assert_allclose(torch_flux.annual, flux.annual, rtol=1e-3, atol=1e-3)
 
 
-def test_shadow_of_a_box_and_a_gable_roof_matches_the_analytic_shadow():
-    from deepgallery.apps.sunroof.bench import analytic_shade
+def test_shadow_of_a_box_and_a_gable_roof_matches_the_analytic_shadow(munich_sky):
+    from deepgallery.apps.sunroof.bench import analytic_shade, fitted_normals
 
     for kind in ("flat", "gable"):
         sc = scene.box_scene(size=320, cell=0.25, kind=kind, angle=0.3)
-        hz = Horizons(sc.dsm, sc.cell, HorizonConfig(), Backend(None))
-        for az, el in ((135, 30), (225, 20), (200, 55)):
-            ours, truth = ~hz.sunlit(az, el), analytic_shade(sc, az, el)
+        positions = ((135, 30), (225, 20), (200, 55))
+        az, el = np.array(positions, float).T
+        masks = compute(sc.dsm, sc.cell, munich_sky, IrradianceConfig(monthly=False), normals=fitted_normals(sc),
+                        masks_at=(az, el)).masks
+        for (az, el), lit in zip(positions, masks, strict=True):
+            ours, truth = ~lit, analytic_shade(sc, az, el)
             assert (ours & truth).sum() / (ours | truth).sum() > 0.9, (kind, az, el)
 
 
@@ -313,3 +316,31 @@ def test_shipped_network_finds_roofs_with_and_without_the_photo(one_torch_thread
     for photo in (sc.ortho, None):
         pred = net.predict(features(sc.dsm, 0.5, photo)) == scene.ROOF
         assert (pred & truth).sum() / (pred | truth).sum() > 0.75
+
+
+def write_epw(path, site: Site, scale: float = 0.7):
+    """A typical-year EPW file whose irradiance is `scale` x pvlib's clear sky (hour-ending stamps, UTC+1)."""
+    import pandas as pd
+    import pvlib
+
+    times = pd.date_range("2025-01-01 01:00", periods=8760, freq="h", tz="Etc/GMT-1")
+    cs = pvlib.location.Location(site.latitude, site.longitude, altitude=site.altitude).get_clearsky(
+        times - pd.Timedelta(minutes=30))
+    head = [f"LOCATION,Munich,BY,DEU,test,108650,{site.latitude},{site.longitude},1.0,{site.altitude}",
+            "DESIGN CONDITIONS,0", "TYPICAL/EXTREME PERIODS,0", "GROUND TEMPERATURES,0",
+            "HOLIDAYS/DAYLIGHT SAVINGS,No,0,0,0", "COMMENTS 1,made by the test", "COMMENTS 2,",
+            "DATA PERIODS,1,1,Data,Sunday, 1/ 1,12/31"]
+    rows = []
+    for t, g, b, d in zip(times, cs["ghi"] * scale, cs["dni"] * scale, cs["dhi"] * scale, strict=True):
+        day = t if t.hour else t - pd.Timedelta(hours=1)
+        rows.append(",".join(map(str, [2025, day.month, day.day, t.hour or 24, 60, "?", 12.0, 5.0, 60, 96000, 0,
+                                       1367, 300, round(g), round(b), round(d), 0, 0, 0, 0, 180, 2.0, 5, 5, 20.0,
+                                       77777, 9, "999999999", 0, 0.1, 0, 88, 0.2, 0, 1.0])))
+    path.write_text("\n".join(head + rows) + "\n")
+    return path
+
+
+def test_weather_file_gives_its_irradiance_and_temperature(tmp_path, munich_sky):
+    sky = sun.weather_file(write_epw(tmp_path / "munich.epw", MUNICH), MUNICH)
+    assert sky.ghi.sum() / munich_sky.ghi.sum() == pytest.approx(0.7, abs=0.01)  # hour-ending stamps handled
+    assert sky.temp_air is not None and np.all(sky.temp_air == 12.0) and "munich.epw" in sky.source

@@ -143,7 +143,7 @@ def compute(dsm: np.ndarray, cell: float, sky: Sky, cfg: IrradianceConfig | None
     sky_part = dhi[:, None, None] * svf_np[None]
     ground_part = cfg.albedo * ghi[:, None, None] * tilt_factor[None]
     masks = None
-    if masks_at is not None:  # traced exactly towards each asked sun position
+    if masks_at is not None:  # traced exactly towards each asked sun position, from the surface itself
         az_m, el_m = (np.asarray(v, float).ravel() for v in masks_at)
         masks = np.stack([hz.sunlit(a, e) for a, e in zip(az_m, el_m, strict=True)]) if len(az_m) else None
     return Flux(beam=beam_np.astype(np.float32), sky=sky_part.astype(np.float32),

@@ -38,6 +38,9 @@ class HorizonConfig:
     growth: float = option(1.05, "ratio between successive far sample distances", minimum=1.0, allow_zero=False)
     max_distance: float = option(600.0, "metres: farther surfaces never shade (r.horizon's maxdistance)",
                                  minimum=0, allow_zero=False)
+    observer_height: float = option(0.1, "metres above the surface the sun is looked for from (panels stand ~10 cm "
+                                         "above a roof; keeps a DSM's centimetre noise from shading its neighbours)",
+                                    minimum=0)
     floor_deg: float = option(1.0, "horizon angles below this many degrees are not looked for (rays stop early)",
                               minimum=-10, maximum=30)
 
@@ -170,6 +173,7 @@ class Horizons:
         self.pad = int(math.ceil(self.reach)) + 1
         self.z = backend.array(dsm)
         self.zp = backend.pad(self.z, self.pad, OUTSIDE)
+        self.eye = backend.array(dsm + np.float32(cfg.observer_height))  # where each cell looks from
         self.shape = dsm.shape
         self.azimuths = sector_azimuths(cfg.sectors)
 
@@ -177,8 +181,9 @@ class Horizons:
         """(H, W) horizon elevation angles in degrees for sector k, as a backend array."""
         return self.along(float(self.azimuths[k]), self.reach)
 
-    def along(self, azimuth: float, reach: float):
-        """(H, W) horizon angles (degrees) looking towards `azimuth`, rays `reach` cells long."""
+    def along(self, azimuth: float, reach: float, from_surface: bool = False):
+        """(H, W) horizon angles (degrees) looking towards `azimuth`, rays `reach` cells long, seen from
+        `observer_height` above each cell (or from the surface itself)."""
         be, (h, w), p = self.be, self.shape, self.pad
         best = be.full((h, w), float("-inf"))
         tmp = be.empty_like(best)
@@ -191,16 +196,17 @@ class Horizons:
             else:
                 view = be.weighted_sum([(self.zp[p + dr:p + dr + h, p + dc:p + dc + w], wt) for dr, dc, wt in taps],
                                        tmp2)
-            be.max_into(best, view, self.z, 1.0 / dist, tmp)
+            be.max_into(best, view, self.z if from_surface else self.eye, 1.0 / dist, tmp)
         return be.xp.arctan(best) * DEG  # beyond the raster: atan(-huge) = -90°
 
     def sunlit(self, azimuth: float, elevation: float) -> np.ndarray:
         """(H, W) bool: the sun at (azimuth, elevation) is seen from the cell. The ray goes exactly towards the sun
-        (no sector interpolation) and only as far as the raster's relief could still rise above the sun."""
+        (no sector interpolation), only as far as the raster's relief could still rise above the sun, and from the
+        surface itself, so a roof face turned away from the sun shades itself (a shadow map, not a panel's view)."""
         if elevation <= 0:
             return np.zeros(self.shape, bool)
         reach = self.relief / math.tan(math.radians(elevation)) / self.cell + 2
-        return self.be.numpy(self.along(azimuth, reach)) < elevation
+        return self.be.numpy(self.along(azimuth, reach, from_surface=True)) < elevation
 
 
 def surface_normals(dsm: np.ndarray, cell: float) -> np.ndarray:
