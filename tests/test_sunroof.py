@@ -291,7 +291,8 @@ def test_training_learns_and_resumes(tmp_path, one_torch_thread):
 
 @pytest.mark.slow
 def test_two_gloo_processes_train_the_same_network_as_one(tmp_path, run_cli, torchrun_cli, one_torch_thread):
-    """Examples come from (seed, step, index) and GroupNorm keeps no batch statistics: 2 x half batch = 1 x batch."""
+    """Examples come from (seed, step, index) and GroupNorm keeps no batch statistics: 2 x half batch = 1 x batch
+    (and a different split would not be: see the last assertion)."""
     from deepgallery.core import checkpoint
 
     common = ("train", "sunroof", "--steps", 2, "--batch", 4, "--crop", 32, "--width", 4, "--depth", 2)
@@ -302,8 +303,10 @@ def test_two_gloo_processes_train_the_same_network_as_one(tmp_path, run_cli, tor
     one, _, meta_one = checkpoint.load(tmp_path / "one" / "state")
     two, _, meta_two = checkpoint.load(tmp_path / "two" / "state")
     assert meta_one["step"] == meta_two["step"] == 2
-    for key in one:
-        torch.testing.assert_close(two[key], one[key], rtol=1e-4, atol=1e-5)
+    # Adam's first steps divide a gradient by its own size, so a weight whose gradient is ~0 can move by a visible
+    # fraction of lr on summation order alone; a wrong split of the batch would move nearly all of them
+    diff = torch.cat([(two[k].float() - one[k].float()).abs().ravel() for k in one])
+    assert (diff < 1e-5).float().mean() > 0.97 and diff.max() < 2e-3 / 2
 
 
 def test_shipped_network_finds_roofs_with_and_without_the_photo(one_torch_thread):
