@@ -284,6 +284,15 @@ def test_run_photo_with_hint_and_side_by_side(tmp_path, run_cli):
     assert np.asarray(Image.open(tmp_path / "out-compare.png")).shape == (40, 2 * 56 + 8, 3)
 
 
+def test_run_downscales_a_gigantic_photo_with_a_note(tmp_path, run_cli):
+    src = tmp_path / "wide.png"
+    Image.fromarray(gray_rgb(two_colour_photo(20, 9000))).save(src)
+    code, out, err = run_cli("run", "colorize", src, "-o", tmp_path / "out.png")
+    assert code == 0, err
+    assert "downscaled to 8192x18 (limit 8192 px" in err
+    assert Image.open(tmp_path / "out.png").size == (8192, 18)
+
+
 def test_run_folder_counts_and_skips_bad_files(tmp_path, run_cli):
     folder = tmp_path / "photos"
     (folder / "sub").mkdir(parents=True)

@@ -19,6 +19,8 @@ Each held-out photo (longer side 512) is made grayscale (its L* alone) and color
   `flicker_per_frame` the same network on every frame alone.
 * `ms_512` — milliseconds to colorize a 512×512 photo on the CPU with 2 torch threads (median of 7), and
   `ms_512_reinhard` for the peer; measured in the same run (the load average at the start is in `config`).
+  `cpu_ms_512` is the CPU time the process spent per photo (both threads): on a busy shared machine the wall
+  time mostly measures the others' load; on an idle 2-core machine it lies between cpu_ms_512 / 2 and cpu_ms_512.
 
 `--quick`: 8 photos instead of all held-out ones, 12 video frames instead of 24.
 """
@@ -151,8 +153,8 @@ def bench(quick: bool = False) -> dict[str, Any]:
         ours_t, alone = zip(*temporal_ab(net, Ls, plan["side"]), strict=True)
         square = np.ascontiguousarray(np.resize(photos[0], (512, 512, 3)) if min(photos[0].shape[:2]) < 512
                                       else photos[0][:512, :512])
-        ms, ms_peer = _ms(lambda: compose(lightness(square), predict_ab(net, lightness(square), None, 512))), \
-            _ms(lambda: compose(lightness(square), peer.ab(lightness(square))))
+        (ms, cpu_ms), (ms_peer, _) = (_ms(lambda: compose(lightness(square), predict_ab(net, lightness(square)))),
+                                      _ms(lambda: compose(lightness(square), peer.ab(lightness(square)))))
     metrics = {
         "psnr_ab": round(float(np.mean(rows["ours"])), 2),
         "psnr_ab_gray": round(float(np.mean(rows["gray"])), 2),
@@ -166,12 +168,14 @@ def bench(quick: bool = False) -> dict[str, Any]:
         "flicker": round(flicker(list(ours_t), Ls), 3),
         "flicker_per_frame": round(flicker(list(alone), Ls), 3),
         "ms_512": round(ms, 1),
+        "cpu_ms_512": round(cpu_ms, 1),
         "ms_512_reinhard": round(ms_peer, 1),
     }
     print(", ".join(f"{k} {v}" for k, v in metrics.items()))
     return {"metrics": metrics, "device": "cpu",
             "config": {"heldout_photos": [f"{r.source}/{r.path.name}" for r in held], "side": plan["side"],
                        "video_frames": plan["frames"], "threads": 2, "load_average_at_start": round(load, 2),
+                       "load_average_at_end": round(os.getloadavg()[0], 2),
                        "parameters": parameter_count(net), "width": net.cfg.width,
                        "trained": {k: v for k, v in colorizer.meta.items() if k != "photos"},
                        "peer": "Reinhard et al. 2001 global colour transfer in CIE L*a*b*, reference = the "
@@ -179,11 +183,15 @@ def bench(quick: bool = False) -> dict[str, Any]:
                        "classifier": "EfficientNet-Lite0 (ImageNet), top-1 on the photo resized to 224x224"}}
 
 
-def _ms(fn, repeats: int = 7) -> float:
+def _ms(fn, repeats: int = 7) -> tuple[float, float]:
+    """(wall ms, CPU ms of this process, all threads), medians: on a machine shared with other jobs the wall time
+    grows with their load, the CPU time much less; on an idle 2-core machine the wall time lies between
+    CPU/2 (both threads busy) and CPU."""
     fn()  # warm-up
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return 1000 * float(np.median(wall)), 1000 * float(np.median(cpu))

@@ -83,20 +83,45 @@ def to_uint8(rgb: torch.Tensor) -> np.ndarray:
     return (rgb.detach().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
 
 
+# Fast NumPy paths for whole pictures at run time (uint8 in or out): the sRGB curve as lookup tables.
+_SRGB_TO_LINEAR = np.where(np.arange(256) / 255 <= 0.04045, np.arange(256) / 255 / 12.92,
+                           ((np.arange(256) / 255 + 0.055) / 1.055) ** 2.4).astype(np.float32)  # uint8 -> linear
+_LINEAR_STEPS = 16384  # linear -> sRGB uint8 table resolution (< 0.25 grey level error in the darks)
+_LINEAR_TO_SRGB = (_linear_to_srgb(torch.linspace(0, 1, _LINEAR_STEPS, dtype=torch.float64)).numpy() * 255 + 0.5
+                   ).astype(np.uint8)
+
+
+def _f(t: np.ndarray) -> np.ndarray:
+    return np.where(t > _EPS, np.cbrt(t), t / (3 * (6 / 29) ** 2) + 4 / 29).astype(np.float32)
+
+
+def lab_of(rgb_uint8: np.ndarray) -> np.ndarray:
+    """CIE L*a*b* (H, W, 3) float32 of an RGB uint8 image (the same numbers as `rgb_to_lab`)."""
+    lin = _SRGB_TO_LINEAR[rgb_uint8]  # (H, W, 3)
+    xyz = lin @ (np.array(_RGB_TO_XYZ, np.float32).T / np.array(_WHITE, np.float32)[None, :])
+    f = _f(xyz)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
+
+
 def lightness(rgb_uint8: np.ndarray) -> np.ndarray:
     """L* (H, W) float32 of an RGB uint8 image (a grayscale picture's L* is its whole content)."""
-    return rgb_to_lab(to_tensor(rgb_uint8))[0, 0].numpy().astype(np.float32)
+    y = _SRGB_TO_LINEAR[rgb_uint8] @ np.array(_RGB_TO_XYZ[1], np.float32)  # relative luminance Y (Y_n = 1)
+    return (116 * _f(y) - 16).astype(np.float32)
 
 
 def ab_of(rgb_uint8: np.ndarray) -> np.ndarray:
     """a*b* (H, W, 2) float32 of an RGB uint8 image."""
-    return rgb_to_lab(to_tensor(rgb_uint8))[0, 1:].permute(1, 2, 0).numpy().astype(np.float32)
+    return np.ascontiguousarray(lab_of(rgb_uint8)[..., 1:])
 
 
 def compose(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """RGB uint8 (H, W, 3) from L* (H, W) and a*b* (H, W, 2)."""
-    lab = torch.from_numpy(np.concatenate([L[..., None], ab], axis=-1).astype(np.float32)).permute(2, 0, 1)[None]
-    return to_uint8(lab_to_rgb(lab))[0]
+    """RGB uint8 (H, W, 3) from L* (H, W) and a*b* (H, W, 2) (out-of-gamut colours clipped)."""
+    fy = (L.astype(np.float32) + 16) / 116
+    f = np.stack([fy + ab[..., 0] / 500, fy, fy - ab[..., 1] / 200], axis=-1)  # (H, W, 3)
+    xyz = np.where(f > 6 / 29, f**3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * np.array(_WHITE, np.float32)
+    lin = xyz @ np.linalg.inv(np.array(_RGB_TO_XYZ)).T.astype(np.float32)
+    index = np.clip(lin * (_LINEAR_STEPS - 1) + 0.5, 0, _LINEAR_STEPS - 1).astype(np.int32)
+    return _LINEAR_TO_SRGB[index]
 
 
 def gray_rgb(rgb_uint8: np.ndarray) -> np.ndarray:

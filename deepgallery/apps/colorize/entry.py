@@ -15,6 +15,12 @@ from ...core.errors import UserError
 from ...core.runtime import add_device_arg
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
+# The gallery's examples: held-out photos (never trained on) — one with a hint on the jacket, the old scan, a plain one
+WEB_EXAMPLES = [
+    {"image": EXAMPLES / "person.jpg", "hints": "138,110,#1f5fd0", "denoise": False},
+    {"image": EXAMPLES / "horses-old-scan.jpg", "hints": "", "denoise": True},
+    {"image": EXAMPLES / "giraffe.jpg", "hints": "", "denoise": False},
+]
 
 
 # ---------------------------------------------------------------------------------------------- run
