@@ -199,6 +199,61 @@ def rsun_compare(days: list[int], size: int = 256) -> dict[str, Any] | None:
                    "through than an exact ray trace (ours equals one within 0.1 %, see tests)"}
 
 
+def rsun_shadows() -> list[dict] | None:
+    """r.sun's own shadows (mode 1: beam at one solar time) of the box building on day 172, against the analytic
+    shadow, beside ours at the same sun positions; None without GRASS. The sun's position is computed from the
+    solar time with r.sun's geometry (declination of day 172, hour angle 15° per hour)."""
+    if shutil.which("grass") is None:
+        return None
+    import rasterio
+    from affine import Affine
+    from pyproj import Transformer
+    from rasterio.crs import CRS
+
+    from .geo import Surface, write_geotiff
+    from .shade import Backend, HorizonConfig, Horizons
+
+    sc = scene.box_scene(size=160, cell=0.5, kind="flat")
+    lat, lon = 48.137, 11.575
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:32632", always_xy=True).transform(lon, lat)
+    surface = Surface(sc.dsm, 0.5, Affine(0.5, 0, round(x), 0, -0.5, round(y)), CRS.from_epsg(32632))
+    hours = (7, 9, 12, 16)
+    work = Path(tempfile.mkdtemp(prefix="sunroof-rsun-shadow-"))
+    try:
+        write_geotiff(work / "box.tif", sc.dsm, surface)
+        lines = [f"r.in.gdal input={work}/box.tif output=dsm -o --quiet --overwrite", "g.region raster=dsm",
+                 "r.slope.aspect elevation=dsm slope=slope aspect=aspect --quiet --overwrite"]
+        for t in hours:
+            lines += [f"r.sun elevation=dsm aspect=aspect slope=slope day=172 time={t} beam_rad=b{t} --quiet "
+                      "--overwrite", f"r.out.gdal input=b{t} output={work}/b{t}.tif type=Float64 --quiet --overwrite"]
+        (work / "run.sh").write_text("\n".join(lines) + "\n")
+        subprocess.run(["grass", "--tmp-location", str(work / "box.tif"), "--exec", "bash", str(work / "run.sh")],
+                       capture_output=True, text=True, timeout=600)
+        beams = {}
+        for t in hours:
+            if (work / f"b{t}.tif").is_file():
+                with rasterio.open(work / f"b{t}.tif") as src:
+                    beams[t] = src.read(1)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    hz = Horizons(sc.dsm, sc.cell, HorizonConfig(), Backend(None))
+    phi, decl = math.radians(lat), math.radians(23.44)
+    roof = sc.labels == scene.ROOF
+    rows = []
+    for t, beam in beams.items():
+        ha = math.radians(15 * (t - 12))
+        el = math.degrees(math.asin(math.sin(phi) * math.sin(decl) + math.cos(phi) * math.cos(decl) * math.cos(ha)))
+        az = (math.degrees(math.atan2(math.sin(ha), math.cos(ha) * math.sin(phi) - math.tan(decl) * math.cos(phi)))
+              + 180) % 360
+        truth = analytic_shade(sc, az, el)
+        theirs = np.nan_to_num(beam, nan=np.inf) < 0.5 * np.nanmedian(beam[~roof])
+        ours = ~hz.sunlit(az, el)
+        rows.append({"solar_time": t, "azimuth": round(az, 1), "elevation": round(el, 1),
+                     "rsun_iou": round(float((theirs & truth).sum() / max((theirs | truth).sum(), 1)), 4),
+                     "ours_iou": round(float((ours & truth).sum() / max((ours | truth).sum(), 1)), 4)})
+    return rows
+
+
 # ------------------------------------------------------------------------------------------------ roofs
 
 
@@ -241,6 +296,7 @@ def bench(quick: bool = False) -> dict[str, Any]:
     shadows = shadow_ious()
     days = list(range(1, 366, 30 if quick else 8))
     rs = rsun_compare(days)
+    rs_shadows = rsun_shadows()
     with torch_threads(2):
         roofs = roof_ious(4 if quick else 12)
     mpix_s = mpix_year(512 if quick else 1024) * (4 if quick else 1)
@@ -262,6 +318,8 @@ def bench(quick: bool = False) -> dict[str, Any]:
         "mpix": ("1024x1024 town, hourly year, monthly sums, numpy, 64 sectors" if not quick else
                  "512x512 town x 4 (the quick bench scales a quarter-megapixel run)"),
     }
+    if rs_shadows:
+        config["rsun_shadows"] = rs_shadows
     if rs and "rel_diff" not in (rs or {}):
         config["rsun_error"] = rs
     return {"metrics": metrics, "config": config, "device": "cpu"}
