@@ -30,6 +30,7 @@ PICKS = {
     "plankton": "plankton/*.png",  # small examples: a row of them
     "pose": "pose/group5.png",
     "ppgn": "ppgn/ppgn-goldfish.png",
+    "streetcars": "streetcars/pickup-vehicles.png",
     "style": "style/fast_mosaic.png",
     "textspot": "textspot/thumbs/hit_001.png",
     "viscoelastic": "viscoelastic/viscoelastic-0.png",
