@@ -40,7 +40,7 @@ class TrainConfig:
     batch: int = option(32, "images per step, the global batch under torchrun (the paper: 32)", minimum=1)
     lr: float = option(1e-3, "Adam learning rate, cosine-decayed to 5%% (the paper: RMSProp 4e-4)", minimum=0,
                        allow_zero=False)
-    clip: float = option(1.0, "gradient-norm clipping (0: none)", minimum=0)
+    clip: float = option(1.0, "gradient-norm clipping of each network (0: none)", minimum=0)
     minutes: float = option(0.0, "stop after this many wall-clock minutes and save (0: no limit)", minimum=0)
     limit: int = option(0, "use only the first N training images (0: all); for quick trials", minimum=0)
     val: int = option(1000, "training images held out to report the held-out bits per subpixel", minimum=0)
@@ -205,8 +205,10 @@ def train(out: str | Path, cfg: TrainConfig, data: list[str] | None = None, ctx:
                     loss, nll, _ = wrapped(low, high)
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
-                    if cfg.clip:
-                        nn.utils.clip_grad_norm_(objective.parameters(), cfg.clip)
+                    if cfg.clip:  # each network on its own: the model's large gradients must not shrink the baseline's
+                        for net in (model, regression):
+                            if net is not None:
+                                nn.utils.clip_grad_norm_(net.parameters(), cfg.clip)
                     opt.step()
                     losses.append(nll.item() / math.log(2))
                     step += 1
