@@ -1,6 +1,8 @@
 """Drawing pen strokes: SVG (one polyline per stroke), PNG (anti-aliased ink on paper) and the pen's animation.
 
 Strokes are a list of (n, 2+) arrays of [x, y, ...] with y up (as the model writes); the pictures put y down.
+The pen points are a tablet's samples of a smooth movement (20 per second in the shipped data), so the ink is
+drawn through them as a Catmull-Rom spline (`smooth`), as a pen would have moved, not as straight segments.
 """
 
 from __future__ import annotations
@@ -13,6 +15,33 @@ from ...core.atomic import write_text
 from ...core.media import save_image, write_video
 
 INK = (20, 30, 90)
+
+
+def smooth(strokes: list[np.ndarray], k: int = 4) -> list[np.ndarray]:
+    """Each stroke through its points as a centripetal Catmull-Rom spline, k points per original segment."""
+    out = []
+    for s in strokes:
+        p = np.asarray(s, dtype=np.float64)[:, :2]
+        if len(p) < 3:
+            out.append(p)
+            continue
+        q = np.vstack([2 * p[0] - p[1], p, 2 * p[-1] - p[-2]])  # (n + 2, 2) end points mirrored
+        pieces = []
+        for i in range(1, len(q) - 2):
+            p0, p1, p2, p3 = q[i - 1], q[i], q[i + 1], q[i + 2]
+            t0 = 0.0
+            t1 = t0 + max(np.linalg.norm(p1 - p0) ** 0.5, 1e-6)
+            t2 = t1 + max(np.linalg.norm(p2 - p1) ** 0.5, 1e-6)
+            t3 = t2 + max(np.linalg.norm(p3 - p2) ** 0.5, 1e-6)
+            t = np.linspace(t1, t2, k, endpoint=False)[:, None]
+            a1 = (t1 - t) / (t1 - t0) * p0 + (t - t0) / (t1 - t0) * p1
+            a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
+            a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
+            b1 = (t2 - t) / (t2 - t0) * a1 + (t - t0) / (t2 - t0) * a2
+            b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
+            pieces.append((t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2)
+        out.append(np.vstack([*pieces, p[-1:]]))
+    return out
 
 
 def _frame(strokes: list[np.ndarray], height: int, margin: int) -> tuple[np.ndarray, float, int, int]:
@@ -37,6 +66,7 @@ def svg(strokes: list[np.ndarray], path: str | Path, height: int = 120, margin: 
     """One <polyline> per pen-down stroke, in writing order."""
     if not strokes:
         raise ValueError("nothing to draw")
+    strokes = smooth(strokes)
     lo, scale, width, height = _frame(strokes, height, margin)
     lines = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}">', f'<rect width="{width}" height="{height}" fill="white"/>',
@@ -51,11 +81,12 @@ def svg(strokes: list[np.ndarray], path: str | Path, height: int = 120, margin: 
 
 
 def raster(strokes: list[np.ndarray], height: int = 120, margin: int = 10, upto: int | None = None,
-           pen: bool = False, width: float = 2.2) -> np.ndarray:
+           pen: bool = False, width: float = 2.2, smoothed: list[np.ndarray] | None = None) -> np.ndarray:
     """The strokes as an RGB uint8 picture (drawn at 3x and reduced, for smooth ink); `upto` draws only the first
     points (the animation), `pen` marks the pen tip."""
     from PIL import Image, ImageDraw
 
+    strokes = smooth(strokes) if smoothed is None else smoothed
     lo, scale, w, h = _frame(strokes, height, margin)
     k = 3
     im = Image.new("RGB", (w * k, h * k), (255, 255, 255))
@@ -87,6 +118,9 @@ def png(strokes: list[np.ndarray], path: str | Path, height: int = 120) -> Path:
 def animation(strokes: list[np.ndarray], path: str | Path, height: int = 100, fps: float = 25.0,
               points_per_frame: int = 3) -> Path:
     """The pen writing the line, point by point (GIF or MP4 by the suffix), the last frame held for a second."""
-    total = sum(len(s) for s in strokes)
-    counts = list(range(points_per_frame, total, points_per_frame)) + [total] * int(fps)
-    return write_video(path, (raster(strokes, height, upto=n, pen=n < total) for n in counts), fps=fps)
+    curves = smooth(strokes)
+    total = sum(len(s) for s in curves)
+    step = points_per_frame * 4  # smooth() puts 4 points per pen sample
+    counts = list(range(step, total, step)) + [total] * int(fps)
+    return write_video(path, (raster(strokes, height, upto=n, pen=n < total, smoothed=curves) for n in counts),
+                       fps=fps)
