@@ -10,12 +10,20 @@ import torch
 import torch.nn.functional as F
 
 from deepgallery.apps.neuralcrypto import APP, entry
-from deepgallery.apps.neuralcrypto.attacks import Protocol, attack, eavesdropped, linear_eve
+from deepgallery.apps.neuralcrypto.attacks import (
+    IND_CPA,
+    Protocol,
+    attack,
+    challenged,
+    eavesdropped,
+    linear_eve,
+    train_attacker,
+)
 from deepgallery.apps.neuralcrypto.bench import summarize
 from deepgallery.apps.neuralcrypto.bits import blocks_to_text, printable, text_to_blocks
 from deepgallery.apps.neuralcrypto.evaluate import EvalConfig, evaluate, judge
 from deepgallery.apps.neuralcrypto.hardened import HardenConfig, harden, one_time_pad_map, ship
-from deepgallery.apps.neuralcrypto.model import BitConv, NetConfig, Trio, load_trained
+from deepgallery.apps.neuralcrypto.model import MLP, BitConv, NetConfig, StreamAlice, Trio, load_trained
 from deepgallery.apps.neuralcrypto.train import TrainConfig, alice_bob_loss, bits_wrong, train
 from deepgallery.core import checkpoint
 from deepgallery.core.errors import UserError
@@ -181,16 +189,71 @@ def test_chosen_plaintext_eve_sees_pairs_under_the_same_key():
     assert torch.equal(c * c_known * p_known, plain)  # Shannon: key reuse gives the pad away
 
 
+def test_the_indistinguishability_game_uses_a_fresh_key_and_the_pad_wins_it():
+    """[P0, P1, C]: C encrypts the plaintext the coin chose under a fresh key. A small Eve learns to tell them apart
+    when Alice sends the plaintext, and stays at a coin flip (N/2 on the bits-wrong scale) against the pad."""
+    g = torch.Generator().manual_seed(0)
+    inputs, coin = challenged(_NoCipher(NetConfig(8)), 256, g)
+    first, second, c = inputs.split(8, dim=1)
+    assert inputs.shape == (256, 24) and set(coin.unique().tolist()) == {-1.0, 1.0}
+    assert torch.equal(torch.where(coin > 0, second, first), c)  # C encrypts the chosen one
+    tiny = Protocol(**{**_TINY.__dict__, "lr": 0.01})
+    read, _, _ = train_attacker(_NoCipher(NetConfig(8)), lambda: MLP(24, 1, 1, 64), tiny, g, IND_CPA)
+    assert read < 0.5  # 8 x her error rate: she is almost always right
+    pad, _, _ = train_attacker(_OneTimePad(NetConfig(8)), lambda: MLP(24, 1, 1, 64), tiny, g, IND_CPA)
+    assert pad > 3.6
+
+
 def test_the_one_time_pad_test_tells_a_pad_from_another_cipher():
     class _PermutedPad(Trio):
         def encrypt(self, p, k):
-            return -p * k.roll(3, dims=1)  # C_i = P_i xor K_(i - 3)
+            return -p.roll(1, dims=1) * k.roll(3, dims=1)  # C_i = P_(i - 1) xor K_(i - 3)
 
     otp = one_time_pad_map(_PermutedPad(NetConfig(8)), examples=2048)
     assert min(otp["agreement"]) == 1.0 and otp["is_permutation"]
     assert otp["key_bit"] == [(i - 3) % 8 for i in range(8)] and set(otp["sign"]) == {-1.0}
+    assert otp["plain_bit"] == [(i - 1) % 8 for i in range(8)]
     affine = one_time_pad_map(_Affine(NetConfig(8)), examples=2048)
     assert min(affine["agreement"]) < 0.9
+
+    class _KeyReusedTwice(Trio):
+        def encrypt(self, p, k):
+            return p * k[:, [0, 0, 2, 3, 4, 5, 6, 7]]  # bits 0 and 1 share a key bit: C_0 C_1 = P_0 P_1 leaks
+
+    reused = one_time_pad_map(_KeyReusedTwice(NetConfig(8)), examples=2048)
+    assert min(reused["agreement"]) == 1.0 and not reused["is_permutation"]
+
+
+def _identity_mlp(n: int, gain: float = 6.0) -> MLP:
+    """An MLP (1 hidden layer of 2N ReLU) computing tanh(gain * x): the sign of every bit passes through."""
+    mlp = MLP(n, n, 1, 2 * n)
+    eye = torch.eye(n)
+    with torch.no_grad():
+        mlp.net[0].weight.copy_(torch.cat([eye, -eye])), mlp.net[0].bias.zero_()
+        mlp.net[2].weight.copy_(gain * torch.cat([eye, -eye], dim=1)), mlp.net[2].bias.zero_()
+    return mlp
+
+
+def test_the_stream_cipher_family_holds_the_one_time_pad_and_no_cipher_alike():
+    """Alice = code(P) * keystream(K), Bob = decode(C * keystream(K)) with the same keystream network: with the
+    three passing bits through it *is* the pad (on bits in {-1, 1}, a product is xnor); with a constant keystream
+    it is no cipher at all. Training decides which."""
+    n = 8
+    trio = Trio(NetConfig(n, discrete_cipher=True, parties="stream", parties_depth=1, parties_width=2 * n))
+    assert isinstance(trio.alice, StreamAlice) and trio.bob._alice[0] is trio.alice
+    assert not any(k.startswith("bob.keystream") for k in trio.state_dict())  # the shared generator is saved once
+    trio.alice.code, trio.alice.keystream, trio.bob.decode = _identity_mlp(n), _identity_mlp(n), _identity_mlp(n)
+    p, k = (torch.randint(0, 2, (512, n)).float() * 2 - 1 for _ in range(2))
+    assert torch.equal(trio.encrypt(p, k), p * k)
+    assert bits_wrong(trio.decrypt(trio.encrypt(p, k), k), p).max() < 1e-3
+    otp = one_time_pad_map(trio, examples=2048)
+    assert min(otp["agreement"]) == 1.0 and otp["is_permutation"] and otp["key_bit"] == list(range(n))
+    with torch.no_grad():  # a constant keystream: the "cipher" is the plaintext itself
+        trio.alice.keystream.net[2].weight.zero_(), trio.alice.keystream.net[2].bias.fill_(5.0)
+    assert torch.equal(trio.encrypt(p, k), p) and not one_time_pad_map(trio, examples=2048)["is_permutation"]
+    c = trio.encrypt(p, k, frozen_code=True)  # the Eves' view: the same bits, a gradient to the keystream only
+    c.sum().backward()
+    assert trio.alice.code.net[0].weight.grad is None and trio.alice.keystream.net[0].weight.grad is not None
 
 
 def test_discrete_cipher_sends_bits_and_passes_gradients():
@@ -204,39 +267,49 @@ def test_discrete_cipher_sends_bits_and_passes_gradients():
 
 def test_hardened_training_runs_saves_and_records_its_adversaries(tmp_path):
     cfg = HardenConfig(n_bits=8, batch_size=64, steps=20, eval_every=10, eval_examples=256, probe_steps=5,
-                       mlp_width=16, eve_ramp=10, discrete_cipher=True, seed=0)
+                       mlp_width=16, parties_width=16, eve_ramp=10, eve_reset=15, seed=0)
     trio, history, steps = harden(cfg, tmp_path / "h")
-    assert steps == 20 and history.steps == [10, 20] and len(history.eves[-1]) == 3
+    assert steps == 20 and history.steps == [10, 20]
+    assert history.names == ["paper", "mlp", "linear", "ind_cpa", "fresh MLP probe"] and len(history.eves[-1]) == 5
     loaded, meta = load_trained(tmp_path / "h")
-    assert loaded.config.discrete_cipher and meta["step"] == 20 and "MLP Eve 2x16 ReLU" in meta["trained_against"][1]
+    assert loaded.config.discrete_cipher and loaded.config.parties == "stream" and meta["step"] == 20
+    assert "MLP Eve 2x16 ReLU" in meta["trained_against"][1] and "IND-CPA" in meta["trained_against"][3]
     ship(tmp_path / "h", tmp_path / "shipped")  # fp16, no optimizer, with its one-time-pad test and plot
     tensors, config, meta = checkpoint.load(tmp_path / "shipped")
-    assert tensors["alice.net.0.weight"].dtype == torch.float16 and config["discrete_cipher"]
+    assert tensors["alice.code.net.0.weight"].dtype == torch.float16 and config["discrete_cipher"]
     assert len(meta["one_time_pad"]["agreement"]) == 8 and (tmp_path / "shipped_otp.png").is_file()
     assert torch.equal(load_trained(tmp_path / "shipped")[0].encrypt(torch.ones(2, 8), torch.ones(2, 8)).abs(),
                        torch.ones(2, 8))  # the fp16 trio loads and still sends bits
+    with pytest.raises(UserError, match="unknown Eve 'oracle'"):
+        HardenConfig(ensemble="paper,oracle").eve_names()
 
 
-def _train_brief(trio) -> float:
-    """A small MLP Eve (2 x 128 ReLU) trained 400 steps of 256 against frozen Alice: her best bits wrong of N."""
-    from deepgallery.apps.neuralcrypto.attacks import train_attacker
-    from deepgallery.apps.neuralcrypto.model import MLP
-
+def _train_brief(trio, known_pairs: int = 0) -> float:
+    """A small MLP Eve (2 x 128 ReLU) trained 400 steps of 256 against frozen Alice: her best bits wrong of N
+    (ciphertext only, or the indistinguishability game with `known_pairs=IND_CPA`)."""
     n = trio.config.n_bits
     trio.requires_grad_(False)
     protocol = Protocol(eves=1, max_steps=400, batch_size=256, eval_every=200, eval_examples=8192, lr=0.003, seed=0)
-    best, _, _ = train_attacker(trio, lambda: MLP(n, n, 2, 128), protocol, torch.Generator().manual_seed(0))
+    inputs, outputs = (3 * n, 1) if known_pairs == IND_CPA else (n, n)
+    best, _, _ = train_attacker(trio, lambda: MLP(inputs, outputs, 2, 128), protocol,
+                                torch.Generator().manual_seed(0), known_pairs)
     return best
 
 
-@pytest.mark.skipif("hardened" not in APP.checkpoints, reason="no hardened checkpoint shipped")
 def test_the_hardened_checkpoint_is_not_read_by_a_brief_mlp_eve():
     """The guarantee that must not rot: a small MLP Eve trained for seconds stays near guessing (8 of 16)
-    against the shipped hardened Alice, while the same Eve reads a cipher that passes the plaintext through."""
+    against the shipped hardened Alice, in both games, while the same Eve reads a cipher that passes the
+    plaintext through; and Bob still decrypts."""
     assert _train_brief(_NoCipher(NetConfig(16))) < 1.0  # the Eve is able to read what is readable
+    assert "hardened" in APP.checkpoints
     trio, meta = load_trained("hardened")
-    assert trio.config.n_bits == 16 and "trained_against" in meta
+    assert trio.config.n_bits == 16 and trio.config.discrete_cipher and "trained_against" in meta
+    p, k = (torch.randint(0, 2, (4096, 16), generator=torch.Generator().manual_seed(1)).float() * 2 - 1
+            for _ in range(2))
+    with torch.no_grad():
+        assert bits_wrong(trio.decrypt(trio.encrypt(p, k), k), p).mean() < 0.05
     assert _train_brief(trio) >= 7.0
+    assert _train_brief(trio, IND_CPA) >= 7.0
 
 
 def test_success_rule():

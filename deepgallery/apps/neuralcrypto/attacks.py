@@ -9,20 +9,29 @@ architecture is one attacker among many, so the suite adds stronger and differen
 * `mlp`    -- plain ReLU MLPs, 2 x 512 and 3 x 1024 units (the best of the two counts), ciphertext only;
 * `linear` -- closed-form least squares from [ciphertext, 1] to plaintext: no training, no luck;
 * `cpa`    -- a chosen-plaintext Eve: besides the target ciphertext C = Alice(P, K) she sees `known_pairs`
-  (plaintext, ciphertext) pairs made by Alice under the *same* key K (an MLP, 3 x 1024).
+  (plaintext, ciphertext) pairs made by Alice under the *same* key K (an MLP, 3 x 1024);
+* `ind_cpa` -- the indistinguishability game of Coutinho et al. 2018 (and of modern cryptography, IND-CPA):
+  Eve knows two plaintexts P0 and P1, Alice encrypts one of them, chosen by a coin, under a *fresh* key, and
+  Eve sees [P0, P1, C] and must tell which one it was (an MLP, 3 x 1024, one output in (-1, 1)).
 
 Every attacker is scored as in the paper: bits wrong of N, the L1 distance sum |guess - P| / 2 with the guess
 clamped to [-1, 1] (random guessing gets N/2 = 8 of 16), on fresh held-out examples.
 
-The chosen-plaintext attacker is different in kind. Shannon (1949): a cipher whose key is as long as one block
-cannot keep a second block secret under the same key, so *no* such cipher -- the one-time pad included, which
-she reads exactly as C xor C' xor P' -- can hold her near 8 bits. The system's own threat model is one fresh
-key per block (`bits.py`); her row measures what reusing a key costs, not whether the cipher holds.
+`ind_cpa` is scored on the same scale: 16 x her mean L1 error on the coin (|guess - b| / 2, b in {-1, 1}), so a
+coin flip is 8 and a perfect distinguisher 0. She is at least as strong as any ciphertext-only Eve (one that
+reads P from C also tells P0 from P1) and she is the adversary under which the one-time pad is provably secure:
+with a fresh uniform key, C is independent of the plaintext.
+
+The same-key chosen-plaintext attacker (`cpa`) is different in kind. Shannon (1949): a cipher whose key is as
+long as one block cannot keep a second block secret under the same key, so *no* such cipher -- the one-time pad
+included, which she reads exactly as C xor C' xor P' -- can hold her near 8 bits. The system's own threat model
+is one fresh key per block (`bits.py`); her row measures what reusing a key costs, not whether the cipher holds.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -35,7 +44,7 @@ from deepgallery.core.runtime import progress
 from .model import MLP, MixTransform, Trio
 from .train import bits_wrong, random_bits
 
-ATTACKERS = ("paper", "mlp", "linear", "cpa")
+ATTACKERS = ("paper", "mlp", "linear", "cpa", "ind_cpa")
 MLP_SIZES: tuple[tuple[int, int], ...] = ((2, 512), (3, 1024))  # (hidden layers, units): the issue's MLP Eves
 
 
@@ -56,6 +65,23 @@ def eavesdropped(trio: Trio, n: int, generator: torch.Generator, known_pairs: in
         seen += [chosen, trio.encrypt(chosen, key)]
     seen.append(trio.encrypt(plain, key))
     return torch.cat(seen, dim=1), plain
+
+
+@torch.no_grad()
+def challenged(trio: Trio, n: int, generator: torch.Generator):
+    """The indistinguishability game: (inputs [P0, P1, C] (n, 3N), coin b (n, 1) in {-1, 1}).
+
+    C = Alice(P_b, K) with a fresh random key K per example; the other plaintext is an independent random one."""
+    device, n_bits = trio.device, trio.config.n_bits
+    sent, decoy, key = (random_bits(n, n_bits, generator, device) for _ in range(3))  # (n, N) each
+    coin = random_bits(n, 1, generator, device)  # (n, 1): +1 -> P1 was sent, -1 -> P0
+    first, second = torch.where(coin > 0, decoy, sent), torch.where(coin > 0, sent, decoy)
+    return torch.cat([first, second, trio.encrypt(sent, key)], dim=1), coin
+
+
+def coin_bits_wrong(guess: torch.Tensor, coin: torch.Tensor, n_bits: int) -> torch.Tensor:
+    """The game's error on the scale of bits wrong of N, (B, 1) -> (B,): N x |guess - coin| / 2 (N/2 = a coin flip)."""
+    return n_bits * (guess.clamp(-1, 1) - coin).abs().squeeze(1) / 2
 
 
 def score(guess: torch.Tensor, plain: torch.Tensor) -> float:
@@ -83,6 +109,8 @@ class Protocol:
                               allow_zero=False)
     linear_examples: int = option(200_000, "examples the least-squares Eve is fitted on", minimum=0,
                                   allow_zero=False)
+    max_seconds: float = option(0.0, "stop each Eve after this many seconds of training, evaluating once more "
+                                     "(0: no limit, as the authors; a time box for a shared machine)", minimum=0)
     seed: int = option(4321, "the attackers' initialisation and data", minimum=0)
 
 
@@ -102,24 +130,43 @@ class AttackResult:
     steps: list[int] = field(default_factory=list)  # steps each Eve trained
 
 
+IND_CPA = -1  # `known_pairs` value that selects the indistinguishability game instead of eavesdropping
+
+
+def examples(trio: Trio, n: int, generator: torch.Generator, known_pairs: int = 0):
+    """(inputs, target) of one attacker's task: eavesdropping with `known_pairs` same-key pairs, or the
+    indistinguishability game (`known_pairs=IND_CPA`)."""
+    return challenged(trio, n, generator) if known_pairs == IND_CPA else eavesdropped(trio, n, generator, known_pairs)
+
+
+def attacker_loss(guess: torch.Tensor, target: torch.Tensor, n_bits: int) -> torch.Tensor:
+    """Per-example bits wrong of N (B,): of the plaintext (L1), or of the game's coin scaled to N."""
+    return coin_bits_wrong(guess, target, n_bits) if target.shape[1] == 1 else bits_wrong(guess, target)
+
+
 def train_attacker(trio: Trio, make_eve: Callable[[], nn.Module], protocol: Protocol, generator: torch.Generator,
                    known_pairs: int = 0, desc: str = "Eve") -> tuple[float, list[float], int]:
-    """Train one fresh Eve against frozen Alice; (best bits wrong, evaluations, steps trained)."""
+    """Train one fresh Eve against frozen Alice; (best bits wrong, evaluations, steps trained).
+
+    Stops early after `protocol.max_seconds` of training (0: no limit), evaluating once more."""
     eve = make_eve()
     opt = torch.optim.Adam(eve.parameters(), lr=protocol.lr)
     curve: list[float] = []
     best, stale, step = math.inf, 0, 0
+    n_bits = trio.config.n_bits
+    start = time.perf_counter()
     for step in progress(range(1, protocol.max_steps + 1), desc=desc, leave=False):
-        inputs, plain = eavesdropped(trio, protocol.batch_size, generator, known_pairs)  # (B, *), (B, N)
-        loss = bits_wrong(eve(inputs), plain).mean()  # L_E of Section 2.3
+        inputs, target = examples(trio, protocol.batch_size, generator, known_pairs)  # (B, *), (B, N or 1)
+        loss = attacker_loss(eve(inputs), target, n_bits).mean()  # L_E of Section 2.3
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if step % protocol.eval_every == 0 or step == protocol.max_steps:
+        out_of_time = bool(protocol.max_seconds) and time.perf_counter() - start > protocol.max_seconds
+        if step % protocol.eval_every == 0 or step == protocol.max_steps or out_of_time:
             curve.append(round(evaluate_eve(trio, eve, protocol, generator, known_pairs), 4))
             stale = 0 if curve[-1] < best - 0.01 else stale + 1
             best = min(best, curve[-1])
-            if protocol.patience and stale >= protocol.patience:
+            if (protocol.patience and stale >= protocol.patience) or out_of_time:
                 break
     return best, curve, step
 
@@ -131,8 +178,8 @@ def evaluate_eve(trio: Trio, eve: nn.Module, protocol: Protocol, generator: torc
     total, done = 0.0, 0
     while done < protocol.eval_examples:
         n = min(16384, protocol.eval_examples - done)
-        inputs, plain = eavesdropped(trio, n, generator, known_pairs)
-        total += score(eve(inputs), plain) * n
+        inputs, target = examples(trio, n, generator, known_pairs)
+        total += attacker_loss(eve(inputs).clamp(-1, 1), target, trio.config.n_bits).mean().item() * n
         done += n
     return total / protocol.eval_examples
 
@@ -171,6 +218,8 @@ def attack(trio: Trio, attacker: str, protocol: Protocol | None = None,
     elif attacker == "cpa":
         k = protocol.known_pairs
         makers = [("cpa 3x1024", lambda: MLPEve((2 * k + 1) * n, n, 3, 1024).to(device), k)]
+    elif attacker == "ind_cpa":
+        makers = [("ind-cpa 3x1024", lambda: MLPEve(3 * n, 1, 3, 1024).to(device), IND_CPA)]
     else:
         raise ValueError(f"unknown attacker {attacker!r}; one of {ATTACKERS}")
     result = AttackResult(attacker, math.inf)

@@ -134,10 +134,11 @@ def _train_hardened(args: argparse.Namespace, out: Path, device) -> int:
     with torch_threads(1):
         trio, history, steps = harden(config, out, resume=args.resume, device=device, log=print)
     otp = one_time_pad_map(trio.cpu())
-    print(f"trained {steps} steps: Bob {history.bob[-1]:.4f} bits wrong; Eves (paper, MLP, fresh MLP probe) "
-          f"{', '.join(f'{e:.2f}' for e in history.eves[-1])}")
-    print(f"one-time pad? min agreement of C_i with P_i xor K_pi(i): {min(otp['agreement']):.4f}, "
-          f"pi = {otp['key_bit']} ({'a permutation' if otp['is_permutation'] else 'not a permutation'})")
+    print(f"trained {steps} steps: Bob {history.bob[-1]:.4f} bits wrong; Eves " + ", ".join(
+        f"{name} {bits:.2f}" for name, bits in zip(history.names, history.eves[-1], strict=True)))
+    print(f"one-time pad? lowest agreement of C_i with P_sigma(i) xor K_pi(i): {min(otp['agreement']):.4f}; "
+          f"sigma = {otp['plain_bit']}, pi = {otp['key_bit']} "
+          f"({'both permutations' if otp['is_permutation'] else 'not both permutations'})")
     print(f"checkpoint: {out}.safetensors (attack it: deepgallery bench neuralcrypto, or attacks.suite)")
     return 0
 

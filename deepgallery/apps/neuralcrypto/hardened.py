@@ -30,42 +30,68 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
+from torch import nn
 
 from deepgallery.core import checkpoint
 from deepgallery.core.config import option
-from deepgallery.core.runtime import progress, seed_everything
+from deepgallery.core.errors import UserError
+from deepgallery.core.runtime import progress, seed_everything, stop_signals
 
-from .model import MLP, NetConfig, Trio, load_trained, load_weights
-from .train import bits_wrong, errors, minibatch
+from .attacks import coin_bits_wrong
+from .model import MLP, MixTransform, NetConfig, Trio, load_trained, load_weights
+from .train import bits_wrong, errors, minibatch, random_bits
+
+ENSEMBLE = ("paper", "mlp", "linear", "ind_cpa")  # the Eves Alice and Bob train against (attacks.py's names)
 
 
 @dataclass
 class HardenConfig:
-    """Training of the hardened cipher (bits on the wire, an ensemble of Eves)."""
+    """Training of the hardened cipher: quadratic Alice and Bob, bits on the wire, an ensemble of Eves."""
 
     n_bits: int = option(16, "N: plaintext, key and ciphertext length", minimum=0, allow_zero=False)
     batch_size: int = option(512, "fresh random (P, K) pairs per step", minimum=0, allow_zero=False)
     lr: float = option(0.002, "Adam learning rate of every party", minimum=0, allow_zero=False)
     eve_steps_per_step: int = option(2, "steps of each ensemble Eve per Alice/Bob step (the paper: 2)", minimum=0)
-    mlp_depth: int = option(2, "hidden layers of the ensemble's MLP Eve", minimum=0, allow_zero=False)
-    mlp_width: int = option(256, "units per hidden layer of the ensemble's MLP Eve", minimum=0, allow_zero=False)
-    steps: int = option(20000, "most Alice/Bob steps", minimum=0, allow_zero=False)
-    eve_ramp: int = option(3000, "the Eves' terms in L_AB grow from 0 to full weight over this many first steps, so "
-                              "Alice and Bob first learn to communicate (0: full weight from the start)", minimum=0)
+    ensemble: str = option(",".join(ENSEMBLE), "the Eves Alice and Bob train against, comma-separated, of "
+                                               f"{', '.join(ENSEMBLE)} (attacks.py)")
+    mlp_depth: int = option(2, "hidden layers of the ensemble's MLP Eves", minimum=0, allow_zero=False)
+    mlp_width: int = option(256, "units per hidden layer of the ensemble's MLP Eves", minimum=0, allow_zero=False)
+    eve_reset: int = option(1000, "start every ensemble Eve afresh this often (steps; 0: never), so a new Eve can "
+                                  "find what an old, stuck one no longer looks for", minimum=0)
+    steps: int = option(3000, "most Alice/Bob steps (training stops earlier once the thresholds below hold)",
+                        minimum=0, allow_zero=False)
+    eve_ramp: int = option(0, "the Eves' terms in L_AB grow from 0 to full weight over this many first steps "
+                              "(0: full weight from the start)", minimum=0)
     eval_every: int = option(250, "steps between evaluations (and checkpoints)", minimum=0, allow_zero=False)
     eval_examples: int = option(8192, "fresh examples per evaluation", minimum=0, allow_zero=False)
-    probe_steps: int = option(150, "steps of the fresh MLP Eve trained at each evaluation", minimum=0)
-    stop_bob_bits: float = option(0.02, "stop when Bob is below this many bits wrong ...", minimum=0)
+    probe_steps: int = option(300, "steps of the fresh MLP Eve trained at each evaluation", minimum=0)
+    stop_bob_bits: float = option(0.01, "stop when Bob is below this many bits wrong ...", minimum=0)
     stop_eve_bits: float = option(7.8, "... and every Eve (ensemble and probe) above this", minimum=0)
-    discrete_cipher: bool = option(False, "round Alice's output to bits (straight-through gradient)")
-    parties: Literal["mlp", "mix_transform"] = option(
-        "mlp", "Alice's and Bob's network: mlp, or mix_transform (the paper's; against the ensemble Bob stalled at ~5 "
-               "bits wrong)")
+    bob_loss: Literal["squared", "l1"] = option(
+        "squared", "Bob's term of L_AB: squared error (per bit, / 4) or the paper's L1 bits wrong (/ N); through bits "
+                   "on the wire, L1 left Bob at ~1.7 bits wrong after 3,000 steps, squared at ~0.2 (measured)")
+    eves_shape_keystream_only: bool = option(
+        True, "a stream Alice: the Eves' terms of L_AB reach her keystream network only, Bob's term both (without "
+              "it the Eves' pressure made Alice blur her code, and Bob, instead of drawing a random keystream)")
+    discrete_cipher: bool = option(True, "round Alice's output to bits (straight-through gradient), so no "
+                                         "real-valued offset of the key can leak")
+    parties: Literal["stream", "quadratic", "mlp", "mix_transform"] = option(
+        "stream", "Alice's and Bob's networks: stream (a learned stream cipher: Alice = code(P) x keystream(K), Bob "
+                  "= decode(C x keystream(K)), model.StreamAlice), quadratic (one layer over the bits and their "
+                  "pairwise products), mlp, or mix_transform (the paper's; against the ensemble Bob stalled at ~5 "
+                  "bits wrong)")
     parties_depth: int = option(2, "hidden layers of an mlp Alice and Bob", minimum=0, allow_zero=False)
     parties_width: int = option(128, "units per hidden layer of an mlp Alice and Bob", minimum=0, allow_zero=False)
     start_from: str = option("", "start Alice and Bob from this checkpoint (a path, or the shipped 'neuralcrypto'); "
                                  "empty: from scratch")
     seed: int = option(0, "initialisation and data", minimum=0)
+
+    def eve_names(self) -> tuple[str, ...]:
+        names = tuple(name.strip() for name in self.ensemble.split(",") if name.strip())
+        unknown = [name for name in names if name not in ENSEMBLE]
+        if unknown:
+            raise UserError(f"--hardened-ensemble: unknown Eve {unknown[0]!r}; choose from {', '.join(ENSEMBLE)}")
+        return names
 
 
 TRAIN_COMMAND = "deepgallery train neuralcrypto --hardened --out runs/neuralcrypto/hardened [--resume]"
@@ -75,19 +101,67 @@ TRAIN_COMMAND = "deepgallery train neuralcrypto --hardened --out runs/neuralcryp
 class HardenHistory:
     steps: list[int] = field(default_factory=list)
     bob: list[float] = field(default_factory=list)
-    eves: list[list[float]] = field(default_factory=list)  # [paper Eve, MLP Eve, fresh probe] at each evaluation
+    eves: list[list[float]] = field(default_factory=list)  # each ensemble Eve, then the fresh probe, per evaluation
+    names: list[str] = field(default_factory=list)  # the columns of `eves`
+
+
+class LinearEve(nn.Module):
+    """The least-squares Eve inside training: refitted in closed form (ridge) on every batch it sees, so she is
+    always the best affine reader of the current Alice; her guess passes gradients to Alice's ciphertext."""
+
+    def __init__(self, n_bits: int):
+        super().__init__()
+        self.register_buffer("weights", torch.zeros(n_bits + 1, n_bits))  # (N + 1, N)
+
+    @torch.no_grad()
+    def fit(self, cipher: torch.Tensor, plain: torch.Tensor) -> None:
+        design = torch.cat([cipher, torch.ones_like(cipher[:, :1])], dim=1)  # (B, N + 1)
+        gram = design.T @ design + 1e-3 * torch.eye(design.shape[1], device=design.device)
+        self.weights.copy_(torch.linalg.solve(gram, design.T @ plain))
+
+    def forward(self, cipher: torch.Tensor) -> torch.Tensor:
+        return (torch.cat([cipher, torch.ones_like(cipher[:, :1])], dim=1) @ self.weights).clamp(-1, 1)  # (B, N)
+
+
+def make_eve(name: str, config: HardenConfig, device: torch.device) -> nn.Module:
+    n = config.n_bits
+    eve: nn.Module
+    if name == "paper":
+        eve = MixTransform(n, n)
+    elif name == "mlp":
+        eve = MLP(n, n, config.mlp_depth, config.mlp_width)
+    elif name == "ind_cpa":  # sees [P0, P1, C], says which plaintext was sent
+        eve = MLP(3 * n, 1, config.mlp_depth, config.mlp_width)
+    else:
+        eve = LinearEve(n)
+    return eve.to(device)
+
+
+def eve_bits_wrong(name: str, eve: nn.Module, cipher: torch.Tensor, plain: torch.Tensor,
+                   generator: torch.Generator) -> torch.Tensor:
+    """Per-example bits wrong of N (B,) of one ensemble Eve on ciphertexts `cipher` of `plain` (fresh keys).
+
+    The ind_cpa Eve plays the indistinguishability game on the same ciphertexts: a random decoy plaintext and a
+    coin decide whether she sees [P, decoy, C] or [decoy, P, C]."""
+    if name != "ind_cpa":
+        return bits_wrong(eve(cipher), plain)
+    n = plain.shape[1]
+    decoy = random_bits(plain.shape[0], n, generator, plain.device)  # (B, N)
+    coin = random_bits(plain.shape[0], 1, generator, plain.device)  # (B, 1): +1 -> P was the second one
+    first, second = torch.where(coin > 0, decoy, plain), torch.where(coin > 0, plain, decoy)
+    return coin_bits_wrong(eve(torch.cat([first, second, cipher], dim=1)), coin, n)
 
 
 def harden(config: HardenConfig, out: Path | None = None, resume: bool = False, device: torch.device | str = "cpu",
-           log: Callable[[str], None] | None = None) -> tuple[Trio, HardenHistory, int]:
-    """Train Alice and Bob against the ensemble; saves `out` at every evaluation. (trio, history, steps)."""
+           log: Callable[[str], None] | None = None, max_seconds: float = 0.0) -> tuple[Trio, HardenHistory, int]:
+    """Train Alice and Bob against the ensemble; saves `out` at every evaluation (and on Ctrl-C/SIGTERM).
+    `max_seconds` (0: none) stops after that much wall-clock time, e.g. a GPU time box. (trio, history, steps)."""
     device = torch.device(device)
     seed_everything(config.seed)
-    n = config.n_bits
+    n, names = config.n_bits, config.eve_names()
     trio = Trio(NetConfig(n, config.discrete_cipher, config.parties, config.parties_depth,
                           config.parties_width)).to(device)
-    eves = [trio.eve, MLP(n, n, config.mlp_depth, config.mlp_width).to(device)]  # the paper's Eve, an MLP Eve
-    history, step, seconds_before = HardenHistory(), 0, 0.0
+    history, step, seconds_before = HardenHistory(names=[*names, "fresh MLP probe"]), 0, 0.0
     if config.start_from:  # e.g. the paper's cipher, which already decrypts: only the bits on the wire are new
         start_trio, _ = load_trained(config.start_from)
         trio.alice.load_state_dict(start_trio.alice.state_dict())
@@ -98,61 +172,105 @@ def harden(config: HardenConfig, out: Path | None = None, resume: bool = False, 
         step, seconds_before = int(meta.get("step", 0)), float(meta.get("seconds", 0.0))
         history = HardenHistory(**meta.get("history", {}))
     opt_ab = torch.optim.Adam([*trio.alice.parameters(), *trio.bob.parameters()], lr=config.lr)
-    opt_eves = [torch.optim.Adam(e.parameters(), lr=config.lr) for e in eves]
+    eves: dict[str, nn.Module] = {}
+    opt_eves: dict[str, torch.optim.Optimizer] = {}
+
+    def reset_eves() -> None:
+        for name in names:
+            eves[name] = make_eve(name, config, device)
+            if name != "linear":
+                opt_eves[name] = torch.optim.Adam(eves[name].parameters(), lr=config.lr)
+
+    reset_eves()
     generator = torch.Generator(device=device).manual_seed(config.seed + 7919 * step)
     start = time.perf_counter()
 
     def meta() -> dict[str, Any]:
         return {"step": step, "training_command": TRAIN_COMMAND,
                 "seconds": round(seconds_before + time.perf_counter() - start, 1),
-                "history": asdict(history),
-                "trained_against": ["paper mix & transform Eve",
-                                    f"MLP Eve {config.mlp_depth}x{config.mlp_width} ReLU",
-                                    f"a fresh MLP Eve {config.mlp_depth}x{config.mlp_width} probe of "
-                                    f"{config.probe_steps} steps at each evaluation (stopping rule only)"]}
+                "history": asdict(history), "device": str(device),
+                "trained_against": [ENSEMBLE_NAMES[name].format(c=config) for name in names]
+                + [f"a fresh MLP Eve {config.mlp_depth}x{config.mlp_width} probe of {config.probe_steps} steps at "
+                   "each evaluation (stopping rule only)"]}
+
+    def save() -> None:
+        if out is not None:
+            checkpoint.save(out, trio.state_dict(), asdict(config), meta())
 
     bar = progress(total=config.steps, initial=step, desc="hardened Alice/Bob steps")
-    while step < config.steps:
-        plain, key = minibatch(config.batch_size, n, generator, device)  # (B, N) each
-        cipher = trio.encrypt(plain, key)  # (B, N) bits, straight-through
-        bob = bits_wrong(trio.decrypt(cipher, key), plain)  # (B,)
-        loss = bob.mean() / n
-        weight = min(1.0, step / config.eve_ramp) if config.eve_ramp else 1.0
-        for eve in eves:  # every Eve of the ensemble should be left at N/2 bits wrong
-            loss = loss + weight * ((n / 2 - bits_wrong(eve(cipher), plain)) ** 2).mean() / (n / 2) ** 2
-        opt_ab.zero_grad(set_to_none=True)
-        loss.backward()
-        opt_ab.step()
-        for _ in range(config.eve_steps_per_step):
-            plain, key = minibatch(config.batch_size, n, generator, device)
-            with torch.no_grad():
-                cipher = trio.encrypt(plain, key)
-            for eve, opt in zip(eves, opt_eves, strict=True):
-                eve_loss = bits_wrong(eve(cipher), plain).mean()
-                opt.zero_grad(set_to_none=True)
-                eve_loss.backward()
-                opt.step()
-        step += 1
-        bar.update(1)
-        if step % config.eval_every == 0 or step == config.steps:
-            bob_bits, paper_bits = errors(trio, eves[0], config.eval_examples, generator)
-            _, mlp_bits = errors(trio, eves[1], config.eval_examples, generator)
-            probe_bits = probe(trio, config, generator)
-            history.steps.append(step)
-            history.bob.append(round(bob_bits, 4))
-            history.eves.append([round(paper_bits, 4), round(mlp_bits, 4), round(probe_bits, 4)])
-            bar.set_postfix(bob=f"{bob_bits:.3f}", eves=f"{paper_bits:.2f}/{mlp_bits:.2f}/{probe_bits:.2f}")
-            if log:
-                log(f"step {step}: Bob {bob_bits:.4f}, paper Eve {paper_bits:.3f}, MLP Eve {mlp_bits:.3f}, "
-                    f"fresh MLP probe {probe_bits:.3f}")
-            if out is not None:
-                checkpoint.save(out, trio.state_dict(), asdict(config), meta())
-            if bob_bits < config.stop_bob_bits and min(paper_bits, mlp_bits, probe_bits) > config.stop_eve_bits:
-                break
+    with stop_signals():
+        try:
+            while step < config.steps:
+                if config.eve_reset and step and step % config.eve_reset == 0:
+                    reset_eves()
+                plain, key = minibatch(config.batch_size, n, generator, device)  # (B, N) each
+                cipher = trio.encrypt(plain, key)  # (B, N) bits, straight-through
+                guess = trio.decrypt(cipher, key)  # (B, N)
+                if config.bob_loss == "l1":
+                    loss = bits_wrong(guess, plain).mean() / n
+                else:  # squared error: a gradient that shrinks as Bob gets a bit right, unlike L1's
+                    loss = ((guess - plain) ** 2).mean() / 4
+                weight = min(1.0, step / config.eve_ramp) if config.eve_ramp else 1.0
+                seen = cipher  # what the Eves see: the same bits, but maybe a gradient to the keystream only
+                if config.parties == "stream" and config.eves_shape_keystream_only:
+                    seen = trio.encrypt(plain, key, frozen_code=True)
+                if "linear" in eves:
+                    eves["linear"].fit(seen.detach(), plain)
+                for name, eve in eves.items():  # every Eve of the ensemble should be left at N/2 bits wrong
+                    eve_bits = eve_bits_wrong(name, eve, seen, plain, generator)  # (B,)
+                    loss = loss + weight * ((n / 2 - eve_bits) ** 2).mean() / (n / 2) ** 2 / len(eves)
+                opt_ab.zero_grad(set_to_none=True)
+                loss.backward()
+                opt_ab.step()
+                for _ in range(config.eve_steps_per_step):
+                    plain, key = minibatch(config.batch_size, n, generator, device)
+                    with torch.no_grad():
+                        cipher = trio.encrypt(plain, key)
+                    for name, opt in opt_eves.items():
+                        eve_loss = eve_bits_wrong(name, eves[name], cipher, plain, generator).mean()
+                        opt.zero_grad(set_to_none=True)
+                        eve_loss.backward()
+                        opt.step()
+                step += 1
+                bar.update(1)
+                out_of_time = bool(max_seconds) and time.perf_counter() - start > max_seconds
+                if step % config.eval_every == 0 or step == config.steps or out_of_time:
+                    bob_bits, eve_bits = evaluate_ensemble(trio, eves, config, generator)
+                    probe_bits = probe(trio, config, generator)
+                    history.steps.append(step)
+                    history.bob.append(round(bob_bits, 4))
+                    history.eves.append([round(b, 4) for b in [*eve_bits, probe_bits]])
+                    bar.set_postfix(bob=f"{bob_bits:.3f}", eves="/".join(f"{b:.2f}" for b in history.eves[-1]))
+                    if log:
+                        log(f"step {step}: Bob {bob_bits:.4f}; " + ", ".join(
+                            f"{name} Eve {b:.3f}" for name, b in zip(history.names, history.eves[-1], strict=True)))
+                    save()
+                    if bob_bits < config.stop_bob_bits and min(history.eves[-1]) > config.stop_eve_bits:
+                        break
+                    if out_of_time:
+                        break
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep the steps since the last evaluation
+            bar.close()
+            save()
+            raise
     bar.close()
-    if out is not None:
-        checkpoint.save(out, trio.state_dict(), asdict(config), meta())
+    save()
     return trio, history, step
+
+
+ENSEMBLE_NAMES = {"paper": "paper mix & transform Eve", "mlp": "MLP Eve {c.mlp_depth}x{c.mlp_width} ReLU",
+                  "linear": "least-squares Eve refitted on every batch",
+                  "ind_cpa": "indistinguishability (IND-CPA, fresh key) Eve, MLP {c.mlp_depth}x{c.mlp_width}"}
+
+
+@torch.no_grad()
+def evaluate_ensemble(trio: Trio, eves: dict[str, nn.Module], config: HardenConfig,
+                      generator: torch.Generator) -> tuple[float, list[float]]:
+    """(Bob's bits wrong, each ensemble Eve's) on `eval_examples` fresh examples."""
+    plain, key = minibatch(config.eval_examples, config.n_bits, generator, trio.device)
+    cipher = trio.encrypt(plain, key)
+    bob = bits_wrong(trio.decrypt(cipher, key), plain).mean().item()
+    return bob, [eve_bits_wrong(name, eve, cipher, plain, generator).mean().item() for name, eve in eves.items()]
 
 
 def probe(trio: Trio, config: HardenConfig, generator: torch.Generator) -> float:
@@ -177,24 +295,31 @@ def probe(trio: Trio, config: HardenConfig, generator: torch.Generator) -> float
 # ---------------------------------------------------------------------------------------------- the one-time pad
 @torch.no_grad()
 def one_time_pad_map(trio: Trio, examples: int = 8192, seed: int = 0) -> dict[str, Any]:
-    """Is Alice the one-time pad, ciphertext bit i = plaintext bit i xor key bit pi(i)?
+    """Is Alice a one-time pad, ciphertext bit i = plaintext bit sigma(i) xor key bit pi(i) (up to a flip)?
 
-    In {-1, 1} a xor b is -(a * b) (and xnor is a * b). For every ciphertext bit i this measures how often
-    C_i = P_i * K_j * s (s = +1 xnor, -1 xor) over random examples, for every key bit j, and keeps the best j:
-    {"agreement": [N] fraction of examples on which bit i follows its best (j, s), "key_bit": [N] pi(i),
-    "sign": [N] s, "is_permutation": pi is a permutation, "correlation": [N, N] mean of C_i * P_i * K_j}.
-    A learned one-time pad has every agreement at 1.0 and pi a permutation."""
+    In {-1, 1} a xor b is -(a * b) (and xnor is a * b). For every ciphertext bit i this measures E[C_i P_k K_j]
+    over random examples for every plaintext bit k and key bit j, and keeps the best (k, j) and sign s:
+    {"agreement": [N] fraction of examples on which C_i = s P_sigma(i) K_pi(i) holds, "plain_bit": [N] sigma(i),
+    "key_bit": [N] pi(i), "sign": [N] s, "is_permutation": sigma and pi are both permutations,
+    "correlation": [N, N] max over k of |E[C_i P_k K_j]| (ciphertext bit i, key bit j)}.
+    A learned one-time pad has every agreement at 1.0 and both maps permutations; then C is uniformly random
+    whatever P is (each ciphertext bit is masked by its own fresh key bit), and no Eve of any size can do better
+    than guessing."""
     n = trio.config.n_bits
     device = trio.device
     generator = torch.Generator(device=device).manual_seed(seed)
     plain, key = minibatch(examples, n, generator, device)  # (E, N) each
     cipher = torch.where(trio.encrypt(plain, key) >= 0, 1.0, -1.0)  # (E, N): the bits on the wire
-    corr = torch.einsum("ei,ei,ej->ij", cipher, plain, key) / examples  # (N, N): E[C_i P_i K_j]
-    best = corr.abs().argmax(dim=1)  # (N,): pi(i)
-    sign = torch.sign(corr[torch.arange(n), best])  # (N,)
-    follows = cipher == plain * key[:, best] * sign  # (E, N)
-    return {"agreement": follows.float().mean(dim=0).tolist(), "key_bit": best.tolist(), "sign": sign.tolist(),
-            "is_permutation": len(set(best.tolist())) == n, "correlation": corr.tolist()}
+    corr = torch.einsum("ei,ek,ej->ikj", cipher, plain, key) / examples  # (N, N, N): E[C_i P_k K_j]
+    best = corr.abs().flatten(1).argmax(dim=1)  # (N,): the best (k, j) pair of each ciphertext bit
+    plain_bit, key_bit = best // n, best % n  # (N,) each
+    rows = torch.arange(n, device=device)
+    sign = torch.sign(corr[rows, plain_bit, key_bit])  # (N,)
+    follows = cipher == plain[:, plain_bit] * key[:, key_bit] * sign  # (E, N)
+    return {"agreement": follows.float().mean(dim=0).tolist(), "plain_bit": plain_bit.tolist(),
+            "key_bit": key_bit.tolist(), "sign": sign.tolist(),
+            "is_permutation": len(set(key_bit.tolist())) == n and len(set(plain_bit.tolist())) == n,
+            "correlation": corr.abs().amax(dim=1).tolist()}
 
 
 def ship(trained: Path | str, out: Path | str, extra: dict[str, Any] | None = None) -> Path:
@@ -206,7 +331,7 @@ def ship(trained: Path | str, out: Path | str, extra: dict[str, Any] | None = No
     trio, _ = load_trained(trained)
     otp = one_time_pad_map(trio)
     meta = {k: v for k, v in meta.items() if not k.startswith("_")}
-    meta["one_time_pad"] = {k: otp[k] for k in ("agreement", "key_bit", "sign", "is_permutation")}
+    meta["one_time_pad"] = {k: otp[k] for k in ("agreement", "plain_bit", "key_bit", "sign", "is_permutation")}
     meta.update(extra or {})
     path = checkpoint.export_half(out, tensors, config, meta)
     out = Path(out)

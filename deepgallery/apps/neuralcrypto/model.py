@@ -45,9 +45,9 @@ class NetConfig:
 
     n_bits: int = 16  # N: bits of plaintext, key and ciphertext (Section 3.1 uses N = 16)
     discrete_cipher: bool = False  # the hardened cipher: Alice's output rounded to bits (straight-through)
-    parties: str = "mix_transform"  # Alice's and Bob's network: the paper's, or "mlp" (the hardened cipher)
-    parties_depth: int = 2  # hidden layers of an "mlp" Alice and Bob
-    parties_width: int = 128  # units per hidden layer of an "mlp" Alice and Bob
+    parties: str = "mix_transform"  # the paper's network, or "stream" (the hardened cipher), "quadratic", "mlp"
+    parties_depth: int = 2  # hidden layers of an "mlp" Alice and Bob, or of each "stream" network
+    parties_width: int = 128  # units per hidden layer of the same
 
 
 class BitConv(nn.Module):
@@ -114,6 +114,75 @@ class MLP(nn.Module):
         return self.net(x)  # (B, in_bits) -> (B, N)
 
 
+class Quadratic(nn.Module):
+    """One linear layer over the bits and every product of two of them, then tanh:
+    out_m = tanh(b_m + sum_i w_mi x_i + sum_{i<j} a_mij x_i x_j).
+
+    Not in the paper: the hardened cipher's Alice and Bob. With bits in {-1, 1}, P_i xor K_j is -(P_i K_j), so
+    a single unit of this layer can be a one-time-pad bit (and Bob's inverse, P_i = -(C_m K_j), is one too),
+    while the paper's sigmoid network cannot easily express a parity (see hardened.py). It is not told which
+    products to use: it may just as well pass bits through (x_i) or mix plaintext with plaintext (P_i P_j).
+    Squares are left out (x_i^2 = 1 for bits, the bias already holds them)."""
+
+    def __init__(self, in_bits: int, n_bits: int):
+        super().__init__()
+        first, second = torch.triu_indices(in_bits, in_bits, offset=1)  # the pairs i < j
+        self.register_buffer("first", first, persistent=False)
+        self.register_buffer("second", second, persistent=False)
+        self.fc = nn.Linear(in_bits + first.numel(), n_bits)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        products = x[:, self.first] * x[:, self.second]  # (B, in_bits * (in_bits - 1) / 2)
+        return torch.tanh(self.fc(torch.cat([x, products], dim=1)))  # (B, N)
+
+
+def sign_bits(x: torch.Tensor) -> torch.Tensor:
+    """x rounded to bits in {-1, 1}; the gradient passes as if through the identity (straight-through)."""
+    return x + (torch.where(x >= 0, 1.0, -1.0) - x).detach()
+
+
+class StreamAlice(nn.Module):
+    """Alice as a learned stream cipher: C = code(P) * keystream(K), two ReLU MLPs; the keystream is bits.
+
+    Not in the paper: the hardened cipher. On bits in {-1, 1} a product is xor (up to sign), so with bits on the
+    wire (`NetConfig.discrete_cipher`) C_i = sign(code_i(P)) xor keystream_i(K). The one-time pad is one point
+    of this family (the code and the keystream each a permutation of their bits) -- but so is no encryption at
+    all (a constant keystream), a key bit used twice (two keystream bits alike, which leaks C_a C_b = P_a P_b),
+    or any keystream of fewer than N independent bits. Which one Alice ends up with is learned, from Bob's loss
+    and the Eves'. The keystream is rounded to bits straight-through (no tanh): a saturated tanh keystream
+    stopped passing the Eves' gradient and froze as a constant, i.e. no encryption (measured)."""
+
+    def __init__(self, n_bits: int, depth: int, width: int):
+        super().__init__()
+        self.code = MLP(n_bits, n_bits, depth, width)
+        self.keystream = MLP(n_bits, n_bits, depth, width)
+
+    def stream(self, key: torch.Tensor) -> torch.Tensor:
+        return sign_bits(self.keystream.net[:-1](key))  # (B, N) bits: the MLP without its tanh, rounded
+
+    def forward(self, x: torch.Tensor, frozen_code: bool = False) -> torch.Tensor:
+        plain, key = x.chunk(2, dim=1)  # (B, N) each
+        code = self.code(plain)  # (B, N) in (-1, 1)
+        return (code.detach() if frozen_code else code) * self.stream(key)  # (B, N) in (-1, 1)
+
+
+class StreamBob(nn.Module):
+    """Bob of the learned stream cipher: P = decode(C * keystream(K)), with *Alice's* keystream network.
+
+    Like the two ends of any stream cipher, Alice and Bob run the same keystream generator on their shared key
+    (the generator is no secret: the Eves are trained against it too); Bob strips the keystream and learns to
+    invert Alice's code. The generator is held by reference, so its weights are stored once (under alice.)."""
+
+    def __init__(self, n_bits: int, depth: int, width: int, alice: StreamAlice):
+        super().__init__()
+        self.decode = MLP(n_bits, n_bits, depth, width)
+        self._alice = [alice]  # a list, so that the shared generator is not registered (and saved) twice
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cipher, key = x.chunk(2, dim=1)  # (B, N) each
+        return self.decode(cipher * self._alice[0].stream(key))  # (B, N)
+
+
 class Trio(nn.Module):
     """The three parties (Section 2.1, Figure 1): Alice(P, K) -> C, Bob(C, K) -> P_Bob, Eve(C) -> P_Eve."""
 
@@ -125,6 +194,11 @@ class Trio(nn.Module):
         if config.parties == "mlp":
             self.alice = MLP(2 * n, n, config.parties_depth, config.parties_width)
             self.bob = MLP(2 * n, n, config.parties_depth, config.parties_width)
+        elif config.parties == "stream":
+            self.alice = StreamAlice(n, config.parties_depth, config.parties_width)
+            self.bob = StreamBob(n, config.parties_depth, config.parties_width, self.alice)
+        elif config.parties == "quadratic":
+            self.alice, self.bob = Quadratic(2 * n, n), Quadratic(2 * n, n)
         else:
             self.alice = MixTransform(2 * n, n)
             self.bob = MixTransform(2 * n, n)
@@ -134,10 +208,13 @@ class Trio(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def encrypt(self, plain: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
-        cipher = self.alice(torch.cat([plain, key], dim=1))  # (B, N) in (-1, 1)
+    def encrypt(self, plain: torch.Tensor, key: torch.Tensor, frozen_code: bool = False) -> torch.Tensor:
+        """C = Alice(P, K); `frozen_code` (a stream Alice only): the same C, but gradients reach the keystream
+        alone (the hardened cipher's Eves shape the keystream, Bob's loss the code)."""
+        x = torch.cat([plain, key], dim=1)
+        cipher = self.alice(x, frozen_code=True) if frozen_code else self.alice(x)  # (B, N) in (-1, 1)
         if self.config.discrete_cipher:  # bits in {-1, 1}; gradients pass as if through the identity
-            cipher = cipher + (torch.where(cipher >= 0, 1.0, -1.0) - cipher).detach()
+            cipher = sign_bits(cipher)
         return cipher
 
     def decrypt(self, cipher: torch.Tensor, key: torch.Tensor) -> torch.Tensor:

@@ -60,10 +60,11 @@ def plot_training(history, evaluation, path: Path, n_bits: int = 16) -> Path:
 
 
 def plot_one_time_pad(otp: dict, path: Path) -> Path:
-    """The hardened cipher against the one-time pad: |E[C_i P_i K_j]| for every ciphertext bit i and key bit j.
+    """The hardened cipher against the one-time pad: max_k |E[C_i P_k K_j]| for every ciphertext bit i and key
+    bit j.
 
-    A one-time pad C_i = P_i xor K_pi(i) is a permutation matrix of ones (each row one key bit, each column
-    once); `otp` is what `hardened.one_time_pad_map` returns."""
+    A one-time pad C_i = P_sigma(i) xor K_pi(i) is a permutation matrix of ones (each row one key bit, each
+    column once); `otp` is what `hardened.one_time_pad_map` returns."""
     import numpy as np
 
     corr = np.abs(np.asarray(otp["correlation"]))  # (N, N)
@@ -71,7 +72,7 @@ def plot_one_time_pad(otp: dict, path: Path) -> Path:
     image = ax.imshow(corr, cmap="viridis", vmin=0, vmax=1)
     ax.set_xlabel("key bit j")
     ax.set_ylabel("ciphertext bit i")
-    ax.set_title(f"|E[C_i P_i K_j]|: 1 where C_i = P_i xor K_j\nlowest agreement {min(otp['agreement']):.4f}, "
+    ax.set_title(f"max_k |E[C_i P_k K_j]|: 1 where C_i = P_k xor K_j\nlowest agreement {min(otp['agreement']):.4f}, "
                  f"{'a permutation' if otp['is_permutation'] else 'not a permutation'}", fontsize=9)
     fig.colorbar(image, ax=ax, shrink=0.8)
     path = Path(path)
