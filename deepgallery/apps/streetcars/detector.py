@@ -39,8 +39,11 @@ class VehicleDetector(CocoDetector):
         return super().detect(rgb, VEHICLES)
 
 
+DEFAULT_CONFIG = DetectorConfig()
+
+
 @functools.lru_cache(maxsize=4)
-def shared_detector(config: DetectorConfig = DetectorConfig()) -> VehicleDetector:
+def shared_detector(config: DetectorConfig = DEFAULT_CONFIG) -> VehicleDetector:
     """One detector per process and setting (loading decompresses and optimises the graph: ~0.5 s): the web
     gallery's repeated calls and each batch worker's many photos reuse it."""
     return VehicleDetector(config)

@@ -1,0 +1,102 @@
+"""Benchmark: captions and sentence search on held-out photos, beside a nearest-neighbour peer.
+
+Held-out data: the photo corpus's held-out split (darknet's and OpenCV's sample photos: a dog with a bicycle,
+horses, a giraffe, people, fruit, street scenes, text signs; never trained on), with five pseudo-captions each
+written the same way as the training sentences (pseudo.py) — so these numbers say how well the model learned to
+say what the detector and classifier see, on photos it has not seen; they are NOT comparable with the paper's COCO
+numbers (human captions). The full run adds 64 random crops of the held-out photos.
+
+* ``bleu4``, ``cider``: the shipped model's best beam-search caption against the five references (pycocoevalcap).
+* ``recall_at_5``: image search, the paper's Table 1 "Image Search" R@5: each image's first reference sentence
+  ranks all held-out images by S_kl (eq. 8); the fraction whose own image is in the top 5.
+* ``ms_per_caption``: one photo → regions → features → beam search (beam 7), on the CPU, median.
+* peer: the nearest-neighbour caption (Devlin et al. 2015's baseline, simplified): the first sentence of the
+  training photo whose whole-image CNN feature is most similar (cosine); its pool is the 41 training photos
+  (+ 200 crops in the full run) with their pseudo-captions. Chance level for R@5 is 5 / images.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import numpy as np
+import torch
+
+
+def _encoded_set(records, crops: int, seed: int, rng):
+    from ...core.photos import load_rgb, random_crops
+    from .features import encode
+    from .pseudo import describe
+
+    rgbs = [load_rgb(r, 512) for r in records]
+    if crops:
+        rgbs += list(random_crops(records, 320, crops, seed=seed))
+    encoded, refs, times = [], [], []
+    for rgb in rgbs:
+        start = time.perf_counter()
+        enc = encode(rgb)
+        times.append(time.perf_counter() - start)
+        encoded.append(enc)
+        refs.append(describe(enc, rgb, rng))
+    return encoded, refs, times
+
+
+def bench(quick: bool = False) -> dict:
+    from ...core.photos import corpus
+    from ...core.runtime import torch_threads
+    from .data import tokenize
+    from .metrics import caption_scores, recall_at_k
+    from .model import load_shipped
+    from .pipeline import caption, ranking_scores
+
+    load_before = os.getloadavg()[0]
+    rng = np.random.default_rng(0)
+    model = load_shipped()
+    with torch_threads(1):
+        test, refs, encode_s = _encoded_set(corpus("heldout"), 0 if quick else 64, 1, rng)
+        pool, pool_refs, _ = _encoded_set(corpus("train"), 0 if quick else 200, 0, rng)
+        ours, beam_s = [], []
+        for enc in test:
+            start = time.perf_counter()
+            ours.append(caption(model, enc, k=1, beam=7)[0][0])
+            beam_s.append(time.perf_counter() - start)
+        # the peer: nearest training photo by whole-image feature, its first sentence
+        start = time.perf_counter()
+        a = np.stack([e.features[0] for e in test])
+        b = np.stack([e.features[0] for e in pool])
+        a /= np.linalg.norm(a, axis=1, keepdims=True)
+        b /= np.linalg.norm(b, axis=1, keepdims=True)
+        nearest = (a @ b.T).argmax(1)
+        peer = [pool_refs[j][0] for j in nearest]
+        peer_s = (time.perf_counter() - start) / len(test)
+        S = ranking_scores(model, test, [tokenize(r[0]) for r in refs])  # (sentences, images)
+    truth = np.arange(len(test))
+    scores = caption_scores(refs, ours)
+    peer_scores = caption_scores(refs, peer)
+    per_caption = [e + s for e, s in zip(encode_s, beam_s, strict=True)]
+    examples = [{"caption": c, "nearest_neighbour": p, "references": r[:2]}
+                for c, p, r in list(zip(ours, peer, refs, strict=True))[:8]]
+    return {
+        "metrics": {
+            "bleu4": scores["bleu4"], "cider": scores["cider"],
+            "recall_at_5": recall_at_k(S, truth, 5),
+            "ms_per_caption": 1000 * statistics.median(per_caption),
+            "bleu1": scores["bleu1"], "bleu2": scores["bleu2"], "bleu3": scores["bleu3"],
+            "recall_at_1": recall_at_k(S, truth, 1), "recall_at_10": recall_at_k(S, truth, 10),
+            "recall_at_5_chance": min(1.0, 5 / len(test)),
+            "peer_nn_bleu4": peer_scores["bleu4"], "peer_nn_cider": peer_scores["cider"],
+            "peer_nn_bleu1": peer_scores["bleu1"],
+            "ms_beam_search_only": 1000 * statistics.median(beam_s),
+            "ms_regions_and_features": 1000 * statistics.median(encode_s),
+            "peer_nn_ms_lookup": 1000 * peer_s,
+            "images": len(test), "peer_pool_images": len(pool),
+        },
+        "config": {"quick": quick, "beam": 7, "threads": 1, "load_average_at_start": round(load_before, 2),
+                   "heldout": "photo corpus held-out split (darknet, opencv-doc)" + ("" if quick else
+                                                                                      " + 64 random crops of it"),
+                   "references": "5 pseudo-captions per image (pseudo.py), not human captions",
+                   "examples": examples},
+        "device": f"cpu (torch {torch.__version__}, 1 thread)",
+    }

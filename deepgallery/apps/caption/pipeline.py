@@ -1,0 +1,105 @@
+"""What `run` does with a trained model: caption a photo (beam search), align a sentence's words to its regions
+(the paper's Figure 5), and rank a folder of photos by a sentence (the paper's image search, Section 4.1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ...core.errors import UserError
+from .data import tokenize
+from .features import EncodedImage, encode
+from .model import AlignmentModel, CaptionModel
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+@dataclass
+class Alignment:
+    words: list[str]  # the sentence's known words
+    best_region: list[int]  # per word, argmax_i v_i·s_t
+    scores: list[float]  # per word, that dot product
+    total: float  # S_kl = Σ_t max_i v_i·s_t (eq. 8)
+
+
+def align(model: CaptionModel, enc: EncodedImage, sentence: str | list[str]) -> Alignment:
+    """Each word's best region and the image-sentence score (eq. 8)."""
+    tokens = tokenize(sentence) if isinstance(sentence, str) else sentence
+    s, words = model.encode_sentence(tokens)  # (T, h)
+    if not words:
+        return Alignment([], [], [], 0.0)
+    v = model.embed_regions(torch.from_numpy(enc.features))  # (R, h)
+    dots = v @ s.T  # (R, T)
+    best = dots.max(0)
+    return Alignment(words, best.indices.tolist(), best.values.tolist(), float(best.values.sum()))
+
+
+def check_sentence(model: CaptionModel, sentence: str) -> list[str]:
+    """The sentence's words; UserError when none of them is in the model's vocabulary (nothing to align)."""
+    tokens = tokenize(sentence)
+    if not tokens:
+        raise UserError("the search sentence has no words")
+    known = [w for w in tokens if w in model.vocab.index]
+    if not known:
+        raise UserError(f"none of the words of {sentence!r} is in the model's vocabulary of {len(model.vocab)} words "
+                        f"(e.g. {', '.join(model.vocab.words[2:12])})")
+    return tokens
+
+
+def caption(model: CaptionModel, enc: EncodedImage, k: int = 3, beam: int = 7) -> list[tuple[str, float]]:
+    """k captions of the whole image with their total log-probabilities."""
+    return model.captions(torch.from_numpy(enc.features[0]), k=k, beam=max(beam, k))
+
+
+def folder_images(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not a folder")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise UserError(f"{folder}: no images in it (expected {', '.join(sorted(IMAGE_SUFFIXES))} files)")
+    return files
+
+
+def search(model: CaptionModel, sentence: str, files: list[Path], max_regions: int = 9, min_score: float = 0.3,
+           progress_desc: str = "search") -> tuple[list[tuple[Path, float, Alignment]], list[tuple[Path, str]]]:
+    """Every readable image of `files` scored against the sentence (S_kl), best first, and the skipped files."""
+    from ...core.media import read_image
+    from ...core.runtime import progress
+
+    tokens = check_sentence(model, sentence)
+    ranked, skipped = [], []
+    for path in progress(files, desc=progress_desc):
+        try:
+            rgb = read_image(path)
+        except UserError as exc:
+            skipped.append((path, str(exc)))
+            continue
+        a = align(model, encode(rgb, max_regions, min_score), tokens)
+        ranked.append((path, a.total, a))
+    ranked.sort(key=lambda r: -r[1])
+    return ranked, skipped
+
+
+def ranking_scores(model: CaptionModel, encoded: list[EncodedImage], sentences: list[list[str]]) -> np.ndarray:
+    """S (sentences, images) for the retrieval benchmark: every sentence against every image (eq. 8)."""
+    R = max(len(e.labels) for e in encoded)
+    feats = torch.zeros(len(encoded), R, encoded[0].features.shape[1])
+    rmask = torch.zeros(len(encoded), R, dtype=torch.bool)
+    for n, e in enumerate(encoded):
+        feats[n, :len(e.labels)] = torch.from_numpy(e.features)
+        rmask[n, :len(e.labels)] = True
+    T = max(1, max(len(s) for s in sentences))
+    words = torch.zeros(len(sentences), T, dtype=torch.long)
+    wmask = torch.zeros(len(sentences), T, dtype=torch.bool)
+    for n, s in enumerate(sentences):
+        ids = model.vocab.encode(s[:T])
+        words[n, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+        wmask[n, :len(ids)] = True
+    with torch.no_grad():
+        v = model.align.image(feats)
+        s = model.align.sentence(words, wmask)
+        S = AlignmentModel.image_sentence_scores(AlignmentModel.region_word_scores(v, s), rmask, wmask)  # (K, L)
+    return S.T.numpy()

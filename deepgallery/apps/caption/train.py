@@ -1,0 +1,270 @@
+"""Training both of the paper's models on a Karpathy split file (resumable; one or several processes under torchrun).
+
+    deepgallery train caption --data karpathy dataset_coco.json --images ~/coco --out runs/coco
+    torchrun --nproc_per_node 4 -m deepgallery train caption --device cuda --data karpathy dataset_coco.json \
+        --images ~/coco --out runs/coco4
+    deepgallery train caption --data karpathy /tmp/caption/data/dataset_photos.json \
+        --images /tmp/caption/data/images --features-cache /tmp/caption/data/features.npz --out runs/photos
+
+Every image is first encoded once (regions by the COCO detector, CNN features; features.py) and the result kept in
+the features cache, so a second run or a resumed one does not detect again. A step takes a batch of images, one of
+each image's sentences (drawn from (seed, epoch, image)), and minimises
+
+    ranking loss (eq. 9, over every image-sentence pair of the global batch) / B  +  m-RNN NLL / B
+
+(the two models share nothing, so this is training them side by side). Under torchrun each process embeds its
+share of the batch and receives the others' embeddings (without gradient); every process then computes the same
+global loss, times N because DDP averages gradients over N processes, each of which only differentiates through
+its own share: N processes take exactly one process's step (tests/test_caption.py checks it).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ...core import checkpoint, distributed
+from ...core.config import option
+from ...core.errors import UserError
+from ...core.runtime import progress, seed_everything
+from .data import CaptionedImage, Vocabulary, read_karpathy
+from .features import EncodedImage, encode, load_cache, save_cache
+from .model import AlignmentModel, CaptionModel, ModelConfig, generation_loss, parameter_count, ranking_loss
+
+
+@dataclass
+class TrainConfig:
+    """Training; the defaults trained the shipped checkpoint (CPU, minutes, on the pseudo-captioned photos)."""
+
+    epochs: int = option(60, "passes over the training images (one sentence of each image per pass)", minimum=1)
+    batch: int = option(100, "images per step (the paper: 100), split over processes under torchrun", minimum=2)
+    lr: float = option(1e-3, "Adam learning rate (the paper: SGD with momentum 0.9 / RMSprop), decayed linearly "
+                             "to 10%%", minimum=0, allow_zero=False)
+    weight_decay: float = option(1e-5, "L2 weight decay", minimum=0)
+    clip: float = option(5.0, "clip every gradient element to ±this (the paper clips at 5)", minimum=0,
+                         allow_zero=False)
+    margin: float = option(1.0, "ranking margin of eq. 9", minimum=0, allow_zero=False)
+    min_count: int = option(3, "words seen fewer times become <unk> (the paper: 5 on COCO)", minimum=1)
+    max_words: int = option(16, "longer sentences are cut to this many words", minimum=2)
+    max_regions: int = option(9, "detections per image besides the whole image (the paper: 19)", minimum=0)
+    min_score: float = option(0.3, "detector score a region needs", minimum=0.01, maximum=0.99)
+    embed: int = option(192, "h, the region-word embedding size", minimum=8)
+    word_dim: int = option(128, "word vector size", minimum=8)
+    hidden: int = option(256, "m-RNN hidden units", minimum=8)
+    limit: int = option(0, "use only the first N training images (0: all); for quick trials", minimum=0)
+    seed: int = option(0, "initial weights and sentence choice", minimum=0)
+    save_every: int = field(default=100)  # steps between resumable checkpoints
+
+
+def encode_images(images: list[CaptionedImage], cache: Path | None, cfg: TrainConfig, log=print
+                  ) -> dict[str, EncodedImage]:
+    """Regions and features of every image, from the cache where present; new ones are added to it."""
+    from ...core.media import read_image
+
+    encoded = load_cache(cache) if cache and cache.is_file() else {}
+    todo = [im for im in images if im.key not in encoded]
+    bad = 0
+    for im in progress(todo, desc="detect + embed", enabled=bool(todo)):
+        try:
+            rgb = read_image(im.path)
+        except UserError:
+            bad += 1
+            continue
+        encoded[im.key] = encode(rgb, cfg.max_regions, cfg.min_score)
+    if bad:
+        log(f"skipped {bad} unreadable image(s)")
+    if todo and cache:
+        save_cache(cache, encoded)
+    return encoded
+
+
+@dataclass
+class Tensors:
+    """Training images as fixed-shape tensors: (N, R, 1280) features, (N, R) region mask, sentences (N, S, T)."""
+
+    features: torch.Tensor
+    region_mask: torch.Tensor
+    sentences: torch.Tensor  # (N, S, T) word ids, 0 = padding
+    lengths: torch.Tensor  # (N, S) words per sentence (0 for a missing sentence)
+
+
+def to_tensors(images: list[CaptionedImage], encoded: dict[str, EncodedImage], vocab: Vocabulary,
+               cfg: TrainConfig) -> Tensors:
+    images = [im for im in images if im.key in encoded]
+    R, T = cfg.max_regions + 1, cfg.max_words
+    S = max(len(im.sentences) for im in images)
+    feats = torch.zeros(len(images), R, encoded[images[0].key].features.shape[1])
+    mask = torch.zeros(len(images), R, dtype=torch.bool)
+    sents = torch.zeros(len(images), S, T, dtype=torch.long)
+    lengths = torch.zeros(len(images), S, dtype=torch.long)
+    for n, im in enumerate(images):
+        f = encoded[im.key].features[:R]
+        feats[n, :len(f)] = torch.from_numpy(np.asarray(f, np.float32))
+        mask[n, :len(f)] = True
+        for j, tokens in enumerate(im.sentences):
+            ids = vocab.encode(tokens[:T])
+            sents[n, j, :len(ids)] = torch.tensor(ids)
+            lengths[n, j] = len(ids)
+    return Tensors(feats, mask, sents, lengths)
+
+
+def _gather(x: torch.Tensor, ctx: distributed.Dist) -> torch.Tensor:
+    """Every process's `x` in rank order; only this process's own part carries gradient."""
+    if not ctx.active:
+        return x
+    import torch.distributed as dist
+
+    parts = [torch.empty_like(x) for _ in range(ctx.world)]
+    dist.all_gather(parts, x.detach().contiguous())
+    parts[ctx.rank] = x
+    return torch.cat(parts)
+
+
+def step_loss(model, batch: tuple[torch.Tensor, ...], cfg: TrainConfig, ctx: distributed.Dist, global_batch: int
+              ) -> tuple[torch.Tensor, float, float]:
+    """This process's loss for one step (see the module docstring), and the ranking and NLL parts per image."""
+    features, region_mask, words, lengths = batch
+    word_mask = torch.arange(words.shape[1], device=words.device)[None] < lengths[:, None]
+    # through the (DDP-wrapped) forward, so gradients synchronise: embeddings and the m-RNN's logits
+    v, s, logits = model(features, region_mask, words, word_mask)
+    v_all, s_all = _gather(v, ctx), _gather(s, ctx)
+    rmask_all, wmask_all = _gather(region_mask, ctx), _gather(word_mask, ctx)
+    S = AlignmentModel.image_sentence_scores(AlignmentModel.region_word_scores(v_all, s_all), rmask_all, wmask_all)
+    rank = ranking_loss(S, cfg.margin) / global_batch
+    nll = generation_loss(logits, words, lengths) / len(words)
+    loss = rank * ctx.world + nll
+    return loss, rank.item(), nll.item()
+
+
+class _Both(torch.nn.Module):
+    """DDP synchronises gradients through the wrapped module's forward: embeddings of both sides and the m-RNN."""
+
+    def __init__(self, model: CaptionModel):
+        super().__init__()
+        self.module_ = model
+
+    def forward(self, features, region_mask, words, word_mask):
+        m = self.module_
+        return m.align.image(features), m.align.sentence(words, word_mask), m.rnn(features[:, 0], words)
+
+
+@dataclass
+class TrainResult:
+    model: CaptionModel
+    losses: list[tuple[float, float]]  # (ranking, nll) per step, this process's view
+    step: int
+    seconds: float
+    images: int
+
+
+def train(out: str | Path, cfg: TrainConfig, data_json: str | Path, images_dir: str | Path,
+          cache: str | Path | None = None, ctx: distributed.Dist | None = None, log=print) -> TrainResult:
+    ctx = ctx or distributed.Dist(device=torch.device("cpu"))
+    if cfg.batch % ctx.world:
+        raise UserError(f"--batch {cfg.batch} cannot be split evenly over {ctx.world} processes; "
+                        f"use a multiple of {ctx.world}")
+    images = read_karpathy(data_json, images_dir, ("train",))
+    if cfg.limit:
+        images = images[:cfg.limit]
+    out = Path(out)
+    cache = Path(cache) if cache else out / "features.npz"
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        encode_images(images, cache, cfg, log)
+    distributed.barrier(ctx)
+    encoded = load_cache(cache)
+    vocab = Vocabulary.build([s for im in images for s in im.sentences], cfg.min_count)
+    data = to_tensors(images, encoded, vocab, cfg)
+    n = len(data.features)
+    if n < cfg.batch:
+        raise UserError(f"only {n} training images, fewer than --batch {cfg.batch}")
+    seed_everything(cfg.seed)  # the same initial weights on every process
+    mcfg = ModelConfig(feature_dim=data.features.shape[-1], embed=cfg.embed, word_dim=cfg.word_dim,
+                       hidden=cfg.hidden, vocab=len(vocab))
+    model = CaptionModel(mcfg, vocab)
+    real = data.features[data.region_mask]  # (regions, 1280)
+    model.set_feature_statistics(real.mean(0), real.std(0))
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    state = out / "state"
+    config = {"model": mcfg.to_dict(), "vocab": vocab.words, "train": asdict(cfg)}
+    meta = checkpoint.resume(state, model, opt, same={"model": mcfg.to_dict(), "vocab": vocab.words},
+                             how_to_fix="give another --out, or the settings and data it was trained with")
+    step = int(meta["step"]) if meta else 0
+    seconds = float(meta.get("seconds", 0.0)) if meta else 0.0
+    if meta and ctx.is_main:
+        log(f"resuming from step {step}")
+    loader = distributed.loader(torch.utils.data.TensorDataset(torch.arange(n)), ctx, cfg.batch, shuffle=True,
+                                seed=cfg.seed, drop_last=True)
+    per_epoch = n // cfg.batch
+    total = per_epoch * cfg.epochs
+    wrapped = distributed.wrap(_Both(model), ctx)
+    losses: list[tuple[float, float]] = []
+    t0 = time.time()
+    bar = progress(total=total, initial=step, desc=f"train caption ({parameter_count(model):,} parameters)",
+                   enabled=ctx.is_main)
+
+    def save():
+        checkpoint.save(state, model.state_dict(), config, optimizer=opt, meta={
+            "step": step, "seconds": seconds + time.time() - t0, "images": n})
+
+    try:
+        while step < total:
+            epoch, skip = divmod(step, per_epoch)
+            distributed.set_epoch(loader, epoch)
+            # which of its sentences each image shows this epoch: from (seed, epoch), the same on every process
+            gen = torch.Generator().manual_seed(cfg.seed * 7919 + epoch)
+            pick = (torch.rand(n, generator=gen) * (data.lengths > 0).sum(1)).long()  # (N,)
+            wrapped.train()
+            for i, (idx,) in enumerate(loader):
+                if i >= per_epoch:
+                    break
+                if i < skip:
+                    continue
+                for group in opt.param_groups:  # linear decay to 10 %, from the step alone: resumes exactly
+                    group["lr"] = cfg.lr * (1 - 0.9 * step / total)
+                words = data.sentences[idx, pick[idx]]
+                lengths = data.lengths[idx, pick[idx]]
+                batch = tuple(t.to(ctx.device) for t in (data.features[idx], data.region_mask[idx], words, lengths))
+                loss, rank, nll = step_loss(wrapped, batch, cfg, ctx, cfg.batch)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_value_(model.parameters(), cfg.clip)
+                opt.step()
+                losses.append((rank, nll))
+                step += 1
+                bar.update(1)
+                recent = losses[-20:]
+                bar.set_postfix(rank=f"{sum(r for r, _ in recent) / len(recent):.3f}",
+                                nll=f"{sum(x for _, x in recent) / len(recent):.2f}")
+                if step % cfg.save_every == 0 or step == total:
+                    if ctx.is_main:
+                        save()
+                    distributed.barrier(ctx)
+                if step >= total:
+                    break
+    except KeyboardInterrupt:
+        if ctx.is_main:
+            save()
+            log(f"\nstopped at step {step}; saved {state} (run the same command to resume)")
+        raise
+    finally:
+        bar.close()
+    model.eval()
+    return TrainResult(model, losses, step, seconds + time.time() - t0, n)
+
+
+def export(result: TrainResult, path: str | Path, cfg: TrainConfig, data: str, command: str,
+           manifest: dict | None = None) -> Path:
+    """The fp16 checkpoint `run` and `bench` load (what ships as APP.checkpoint("photos"))."""
+    from .model import save
+
+    meta = {"command": command, "data": data, "steps": result.step, "seconds": round(result.seconds, 1),
+            "images": result.images, "parameters": parameter_count(result.model), "train": asdict(cfg),
+            "final_loss": {"ranking": float(np.mean([r for r, _ in result.losses[-20:]] or [0])),
+                           "nll": float(np.mean([x for _, x in result.losses[-20:]] or [0]))},
+            "manifest": manifest or {}}
+    return save(result.model, path, meta)
