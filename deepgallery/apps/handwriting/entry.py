@@ -148,4 +148,23 @@ def demo(out_dir: Path) -> list[DemoItem]:
                               outputs=[files["handwriting"], files["animation"], files["window"]],
                               text=f"{sum(len(s) for s in written.strokes)} pen points",
                               seconds=time.perf_counter() - start))
+    page = _page([it.outputs[0] for it in items], Path(out_dir) / "page.png")
+    items.append(DemoItem(title="the three lines on one page (the gallery card)", outputs=[page]))
     return items
+
+
+def _page(pngs: list[Path], out: Path) -> Path:
+    """Lines stacked on a white page of 16:10 (the gallery card's shape)."""
+    import numpy as np
+
+    from ...core.media import read_image, save_image
+
+    lines = [read_image(p) for p in pngs]
+    width = max(im.shape[1] for im in lines)
+    height = max(sum(im.shape[0] for im in lines), int(width / 1.6))
+    page = np.full((height, width, 3), 255, np.uint8)
+    y = (height - sum(im.shape[0] for im in lines)) // 2
+    for im in lines:
+        page[y:y + im.shape[0], :im.shape[1]] = im
+        y += im.shape[0]
+    return save_image(out, page)
