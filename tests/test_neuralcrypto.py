@@ -274,7 +274,7 @@ def test_hardened_training_runs_saves_and_records_its_adversaries(tmp_path):
     loaded, meta = load_trained(tmp_path / "h")
     assert loaded.config.discrete_cipher and loaded.config.parties == "stream" and meta["step"] == 20
     assert "MLP Eve 2x16 ReLU" in meta["trained_against"][1] and "IND-CPA" in meta["trained_against"][3]
-    ship(tmp_path / "h", tmp_path / "shipped")  # fp16, no optimizer, with its one-time-pad test and plot
+    ship(tmp_path / "h", tmp_path / "shipped", eve_steps=20)  # fp16, no optimizer, its one-time-pad test, plot
     tensors, config, meta = checkpoint.load(tmp_path / "shipped")
     assert tensors["alice.code.net.0.weight"].dtype == torch.float16 and config["discrete_cipher"]
     assert len(meta["one_time_pad"]["agreement"]) == 8 and (tmp_path / "shipped_otp.png").is_file()

@@ -31,7 +31,7 @@ AUTHORS_EVAL = {"eves": 5, "eve_steps": 250_000, "batch_size": 4096, "measure_ev
 BENCH_FULL = {"seeds": 5, "train": {}, "eval": AUTHORS_EVAL, "protocol": Protocol(), "protocol_name": AUTHORS_LABEL}
 BENCH_QUICK = {"seeds": 2, "train": {"steps": 10000, "probe_eve_steps": 1500}, "eval": {"eves": 2, "eve_steps": 1500},
                "protocol": QUICK, "protocol_name": QUICK_LABEL}
-SUITE_PREFIX = {"neuralcrypto": "", "hardened": "hardened_"}  # metric names per shipped checkpoint
+SUITE_SUFFIX = {"neuralcrypto": "", "hardened": "_hardened"}  # metric names per shipped checkpoint
 
 
 def _one_seed(payload: tuple[dict, dict, str]) -> dict:
@@ -51,26 +51,33 @@ def suite_metrics(protocol: Protocol, device: str = "cpu", checkpoints: tuple[st
                   log=print) -> tuple[dict[str, Any], dict[str, Any]]:
     """The attacker suite (attacks.py) against each shipped checkpoint's frozen Alice: (metrics, details).
 
-    Metrics: `eve_bits_wrong_{paper,mlp,linear,cpa}` for the paper's checkpoint, `hardened_...` for the
-    hardened one, with each one's Bob (`bob_bits_wrong_shipped`, `hardened_bob_bits_wrong`)."""
+    Metrics: `eve_bits_wrong_{paper,mlp,linear,cpa,ind_cpa}` for the paper's checkpoint, the same with a
+    `_hardened` suffix for the hardened one, with each one's Bob (`bob_bits_wrong_shipped`,
+    `bob_bits_wrong_hardened`) and the hardened cipher's one-time-pad test (`hardened_otp_agreement`: the
+    lowest fraction of examples on which a ciphertext bit is plaintext bit xor key bit)."""
     import torch
 
     from . import APP
+    from .hardened import one_time_pad_map
     from .train import errors
 
     metrics: dict[str, Any] = {}
     details: dict[str, Any] = {}
-    for name in checkpoints or tuple(c for c in SUITE_PREFIX if c in APP.checkpoints):
-        prefix = SUITE_PREFIX[name]
+    for name in checkpoints or tuple(c for c in SUITE_SUFFIX if c in APP.checkpoints):
+        suffix = SUITE_SUFFIX[name]
         trio, _ = load_trained(name)
         trio = trio.to(device)
         bob, _ = errors(trio, trio.eve, 100_000, torch.Generator(device=device).manual_seed(protocol.seed))
-        metrics[f"{prefix}bob_bits_wrong" if prefix else "bob_bits_wrong_shipped"] = round(bob, 4)
+        metrics[f"bob_bits_wrong{suffix or '_shipped'}"] = round(bob, 4)
         log(f"{name}: Bob {bob:.4f} bits wrong; attackers:")
         results = suite(trio, protocol, device, log=log)
         for attacker, r in results.items():
-            metrics[f"{prefix}eve_bits_wrong_{attacker}"] = r.bits_wrong
+            metrics[f"eve_bits_wrong_{attacker}{suffix}"] = r.bits_wrong
         details[name] = {a: asdict(r) for a, r in results.items()}
+        if name == "hardened":
+            otp = one_time_pad_map(trio, examples=100_000)
+            metrics["hardened_otp_agreement"] = round(min(otp["agreement"]), 5)
+            details[name]["one_time_pad"] = {k: v for k, v in otp.items() if k != "correlation"}
     return metrics, details
 
 

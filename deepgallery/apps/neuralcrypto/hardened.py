@@ -322,16 +322,25 @@ def one_time_pad_map(trio: Trio, examples: int = 8192, seed: int = 0) -> dict[st
             "correlation": corr.abs().amax(dim=1).tolist()}
 
 
-def ship(trained: Path | str, out: Path | str, extra: dict[str, Any] | None = None) -> Path:
+def ship(trained: Path | str, out: Path | str, extra: dict[str, Any] | None = None, eve_steps: int = 1000) -> Path:
     """Export a hardened training checkpoint as a shipped one (fp16, no optimizer state) with the one-time-pad
-    test of its Alice in its JSON; also draws OUT_otp.png. Returns the .safetensors path."""
+    test of its Alice in its JSON; also draws OUT_otp.png. A fresh paper's Eve is trained `eve_steps` steps
+    against the frozen Alice and stored as the Eve that `run` shows guessing. Returns the .safetensors path."""
     from .plots import plot_one_time_pad
+    from .train import retrain_fresh_eve
 
     tensors, config, meta = checkpoint.load(trained)
     trio, _ = load_trained(trained)
     otp = one_time_pad_map(trio)
     meta = {k: v for k, v in meta.items() if not k.startswith("_")}
     meta["one_time_pad"] = {k: otp[k] for k in ("agreement", "plain_bit", "key_bit", "sign", "is_permutation")}
+    tensors = {k: v for k, v in tensors.items() if not k.startswith("eve_best.")}
+    if eve_steps:
+        trio.requires_grad_(False)
+        curve, best = retrain_fresh_eve(trio, eve_steps, 512, 0.0008, max(1, eve_steps // 4), 8192,
+                                        torch.Generator().manual_seed(99), desc="Eve for run")
+        tensors.update({f"eve_best.{k}": v for k, v in best.items()})
+        meta["eve_for_run"] = {"steps": eve_steps, "bits_wrong": min(curve)}
     meta.update(extra or {})
     path = checkpoint.export_half(out, tensors, config, meta)
     out = Path(out)
