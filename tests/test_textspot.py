@@ -459,3 +459,13 @@ def test_two_dask_workers_index_an_archive_and_a_rerun_reads_only_what_is_new(cl
     done = dict(store.conn.execute("SELECT key, ok FROM batch_done"))
     assert sorted(Path(k.rsplit("|", 2)[0]).name for k, ok in done.items() if ok) == ["a.mp4", "b.mp4"]
     store.close()
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["index", "{ok}", "--db", "{out}.sqlite", "--det-side", "-5"], "--det-side"),
+    (["index", "{ok}", "--db", "{out}.sqlite", "--workers", "-1"], "--workers"),
+    (["index", "{ok}", "--db", "{out}.sqlite", "--interval", "2"], "interval"),
+    (["search", "2025", "--db", "{out}.sqlite"], "no index"),
+])
+def test_bad_settings_are_one_line_and_exit_2(bad_input, argv, needle):
+    bad_input("textspot", argv, needle)
