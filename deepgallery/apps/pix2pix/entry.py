@@ -64,10 +64,13 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=number(int, "--seed", minimum=0), default=0, help="crop positions and split")
 
 
-def _model(name: str):
+def _model(name: str, device: str = "cpu"):
+    from ...core.runtime import choose_device
     from .model import load, load_shipped
 
-    return load_shipped(name) if name in APP.checkpoints else load(name)
+    model = load_shipped(name) if name in APP.checkpoints else load(name)
+    model.net.to(choose_device(device))
+    return model
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,10 +98,9 @@ def _translate(args: argparse.Namespace) -> int:
     src = Path(args.input).expanduser()
     if not src.exists():
         raise UserError(f"{src}: no such file or folder")
-    if args.device != "cpu":
-        from ...core.runtime import choose_device
+    from ...core.runtime import choose_device
 
-        choose_device(args.device)  # an absent GPU is one line; the small U-Net runs on the CPU anyway
+    choose_device(args.device)  # an absent GPU is one line, before any work
     noise, seed = not args.no_noise, args.seed
     if src.is_dir():
         out = Path(args.out or f"{src.name}-pix2pix")
@@ -106,7 +108,7 @@ def _translate(args: argparse.Namespace) -> int:
             raise UserError(f"{out}: is a file; for a folder of inputs give an output folder")
         from .inference import translate_folder
 
-        model = _model(args.checkpoint)
+        model = _model(args.checkpoint, args.device)
         start = time.perf_counter()
         done, bad = translate_folder(src, out, model, args.photo, args.size, seed, noise, args.side_by_side,
                                      log=lambda m: print(m, file=sys.stderr))
@@ -119,7 +121,7 @@ def _translate(args: argparse.Namespace) -> int:
             raise UserError(f"{out}: a video is written as MP4 or GIF; give a name ending in .mp4 or .gif")
         from .inference import translate_video
 
-        model = _model(args.checkpoint)
+        model = _model(args.checkpoint, args.device)
         frames = translate_video(src, out, model, args.photo, args.size, seed, noise, args.side_by_side)
         print(f"translated {frames} frames: {out}")
         return 0
@@ -129,7 +131,7 @@ def _translate(args: argparse.Namespace) -> int:
     from .inference import read_drawing, translate_image
 
     image = read_drawing(src)  # a bad file is one line before any model loads
-    model = _model(args.checkpoint)
+    model = _model(args.checkpoint, args.device)
     start = time.perf_counter()
     x, y = translate_image(image, model, args.photo, args.size, seed, noise, src.name)
     import numpy as np

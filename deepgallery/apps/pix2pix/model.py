@@ -226,7 +226,7 @@ def parameter_count(net: nn.Module) -> int:
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
     """(H, W, 3) uint8 -> (1, 3, H, W) in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 127.5 - 1.0
+    return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 127.5 - 1.0  # a copy
 
 
 def to_image(y: torch.Tensor) -> np.ndarray:
@@ -284,8 +284,9 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
 def translate(model: Translator, image: np.ndarray, noise: bool = True, seed: int | None = 0) -> np.ndarray:
     """G(x) for one (H, W, 3) uint8 image (sides padded up to the network's multiple, cropped back).
     `seed` fixes the dropout noise so a run is reproducible; None draws fresh noise."""
-    x, (h, w) = pad_to_multiple(to_tensor(image), model.cfg.multiple)
+    device = next(model.net.parameters()).device
+    x, (h, w) = pad_to_multiple(to_tensor(image).to(device), model.cfg.multiple)
     if seed is not None:
-        torch.manual_seed(seed)
+        torch.manual_seed(seed)  # seeds every device's generator: the same z on the CPU and the GPU
     y = model.net(x, noise=noise)
     return to_image(y[..., :h, :w])
