@@ -469,3 +469,28 @@ def test_two_dask_workers_index_an_archive_and_a_rerun_reads_only_what_is_new(cl
 ])
 def test_bad_settings_are_one_line_and_exit_2(bad_input, argv, needle):
     bad_input("textspot", argv, needle)
+
+
+def test_an_unchanged_box_keeps_its_reading_but_one_changed_glyph_is_read_again():
+    pytest.importorskip("rapidocr")
+    from PIL import Image, ImageDraw, ImageFont
+
+    from deepgallery.apps.textspot.readers import RapidOCRReader
+
+    font = ImageFont.truetype(str(synth.font_files()[0]), 36)
+
+    def slide(footer: str, clock: str) -> np.ndarray:
+        im = Image.new("RGB", (1280, 720), (250, 250, 245))
+        draw = ImageDraw.Draw(im)
+        draw.text((80, 60), "Quarterly results", font=font, fill=(20, 20, 60))
+        draw.text((980, 640), footer, font=font, fill=(60, 60, 60))
+        draw.text((80, 640), clock, font=font, fill=(60, 60, 60))
+        return np.asarray(im)
+
+    reader = RapidOCRReader()
+    texts = lambda frame: sorted(ln.text for ln in reader.read(frame))  # noqa: E731
+    assert texts(slide("Slide 4 of 11", "10:41")) == ["10:41", "Quarterly results", "Slide 4 of 11"]
+    read_before = reader.boxes_read
+    assert texts(slide("Slide 4 of 11", "10:42")) == ["10:42", "Quarterly results", "Slide 4 of 11"]
+    assert reader.boxes_read - read_before == 1 and reader.boxes_reused == 2  # only the clock was read again
+    assert "Slide 5 of 11" in texts(slide("Slide 5 of 11", "10:42"))  # one glyph changed: read again
