@@ -130,6 +130,23 @@ def test_simulated_hints_reveal_the_mean_truth_and_are_often_absent():
     torch.testing.assert_close(again[0], h[5])
 
 
+def test_a_hint_recolours_its_region_up_to_the_edge():
+    """Levin et al.'s optimisation: the hint's colour fills the region of similar lightness it was put in and
+    stops at the lightness edge; the other region keeps the network's colour."""
+    from deepgallery.apps.colorize.propagate import propagate
+
+    L = np.full((60, 80), 70.0, np.float32)
+    L[:, 40:] = 30.0  # two regions, an edge at x = 40
+    L += np.random.default_rng(0).normal(0, 0.5, L.shape).astype(np.float32)
+    ab = np.zeros((60, 80, 2), np.float32)
+    hint = Hint(10, 30, (220, 40, 40))
+    out = propagate(L, ab, [hint])
+    target = np.array(hint.ab)
+    assert np.linalg.norm(out[30, 10] - target) < 3  # at the click: the hint's colour
+    assert np.linalg.norm(out[:, 25:38].mean((0, 1)) - target) < 0.35 * np.linalg.norm(target)  # its region
+    assert np.abs(out[:, 44:]).max() < 0.1 * np.linalg.norm(target)  # across the edge: nearly untouched
+
+
 # ---------------------------------------------------------------------------------------------- training
 
 

@@ -6,7 +6,7 @@ Each held-out photo (longer side 512) is made grayscale (its L* alone) and color
 * `psnr_ab` — PSNR (dB) of the predicted a*b* against the photo's own, both scaled as the network's target
   (a*b* / 220 + 1/2, so the peak is the whole a*b* range 220); `psnr_ab_gray` is the grayscale input's (a*b* =
   0), `psnr_ab_reinhard` the peer's, `psnr_ab_10hints` ours with 10 user hints taken from the truth (Zhang et
-  al. 2017's protocol of revealed points, 5×5 patches).
+  al. 2017's protocol of revealed points, 5×5 patches), given to the network and spread as `run` does.
 * `colorfulness_ratio` — Hasler & Süsstrunk 2003's colourfulness M = σ_rgyb + 0.3 μ_rgyb, mean over the
   colorized photos / mean over the originals (1: as colourful as real photos; MSE-trained colorizers, the
   paper's included, are known to give muted colours: < 1).
@@ -39,6 +39,7 @@ from .color import AB_RANGE, ab_of, compose, lightness
 from .hints import Hint
 from .model import load_shipped, parameter_count
 from .pipeline import predict_ab, temporal_ab
+from .propagate import propagate
 from .reinhard import ReinhardTransfer
 
 BENCH_FULL = {"photos": 0, "frames": 24, "side": 512}
@@ -134,7 +135,8 @@ def bench(quick: bool = False) -> dict[str, Any]:
             L, ab_true = lightness(rgb), ab_of(rgb)
             ours_ab = predict_ab(net, L, None, plan["side"])
             peer_ab = peer.ab(L)
-            hint_ab = predict_ab(net, L, random_hints(rgb, 10, rng), plan["side"])
+            hints = random_hints(rgb, 10, rng)
+            hint_ab = propagate(L, predict_ab(net, L, hints, plan["side"]), hints)
             zero = np.zeros_like(ab_true)
             rows["ours"].append(psnr_ab(ours_ab, ab_true))
             rows["gray"].append(psnr_ab(zero, ab_true))

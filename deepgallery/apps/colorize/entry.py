@@ -33,6 +33,9 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
                                             "(default: NAME-color.mp4)")
     parser.add_argument("--hint", action="append", metavar="X,Y,#RRGGBB",
                         help="a colour hint: pixel X,Y of the input should be this colour (give it several times)")
+    parser.add_argument("--spread", action=argparse.BooleanOptionalAction, default=True,
+                        help="enforce each hint and spread it over the region of similar lightness around it "
+                             "(Levin et al. 2004's optimisation on the network's output; default: on)")
     parser.add_argument("--denoise", action="store_true",
                         help="smooth film grain / scan noise of old photos before colorizing")
     parser.add_argument("--size", type=number(int, "--size", minimum=64, maximum=2048), default=512,
@@ -99,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     hint_mod.check_inside(hints, rgb.shape[1], rgb.shape[0])
     colorizer = _model(args.checkpoint, args.device)
     start = time.perf_counter()
-    result = pipeline.colorize(colorizer, rgb, hints=hints, size=args.size, denoise=args.denoise)
+    result = pipeline.colorize(colorizer, rgb, hints=hints, size=args.size, denoise=args.denoise, spread=args.spread)
     seconds = time.perf_counter() - start
     if note:
         print(note, file=sys.stderr)

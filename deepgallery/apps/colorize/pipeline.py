@@ -87,10 +87,16 @@ def predict_ab(net, L: np.ndarray, hints: list[Hint] | None = None, size: int = 
 
 
 def colorize(colorizer, rgb: np.ndarray, hints: list[Hint] | None = None, size: int = 512,
-             denoise: bool = False) -> np.ndarray:
-    """RGB uint8 (H, W, 3) -> colorized RGB uint8 (H, W, 3): the input's L* with the predicted a*b*."""
+             denoise: bool = False, spread: bool = True) -> np.ndarray:
+    """RGB uint8 (H, W, 3) -> colorized RGB uint8 (H, W, 3): the input's L* with the predicted a*b*; hints go
+    into the network and, with `spread`, are then enforced and spread along similar lightness (propagate.py)."""
+    from .propagate import propagate
+
     L = input_lightness(rgb, denoise)
-    return compose(L, predict_ab(colorizer.net, L, hints, size))
+    ab = predict_ab(colorizer.net, L, hints, size)
+    if hints and spread:
+        ab = propagate(L, ab, hints)
+    return compose(L, ab)
 
 
 def side_by_side(before: np.ndarray, after: np.ndarray, gap: int = 8) -> np.ndarray:
