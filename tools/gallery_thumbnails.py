@@ -32,6 +32,7 @@ PICKS = {
     "ppgn": "ppgn/ppgn-goldfish.png",
     "streetcars": "streetcars/pickup-vehicles.png",
     "style": "style/fast_mosaic.png",
+    "sunroof": "sunroof/town/panels.png",
     "textspot": "textspot/thumbs/hit_001.png",
     "viscoelastic": "viscoelastic/viscoelastic-0.png",
 }
