@@ -435,6 +435,7 @@ def test_a_ticker_word_is_found_within_one_sampling_interval_of_coming_on_screen
     store.close()
 
 
+@pytest.mark.slow  # a local Dask cluster of two processes, each loading PP-OCR: ~10 s on an idle machine
 def test_two_dask_workers_index_an_archive_and_a_rerun_reads_only_what_is_new(clips, tmp_path):
     pytest.importorskip("dask.distributed")
     pytest.importorskip("rapidocr")
