@@ -17,7 +17,7 @@ from ...core.errors import UserError
 from ...core.runtime import add_device_arg
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
-EXAMPLE_PHOTOS = [EXAMPLES / n for n in ("dog.jpg", "horses.jpg", "person.jpg")]
+EXAMPLE_PHOTOS = [EXAMPLES / n for n in ("robin.jpg", "street.jpg", "kite.jpg", "dog.jpg")]
 WEB_EXAMPLES = [{"image": str(p), "k": 3, "sentence": ""} for p in EXAMPLE_PHOTOS]
 
 
