@@ -178,6 +178,11 @@ def test_sketch_points_and_strokes_arrive_as_the_hooks_expect(tmp_path):
     assert jobs.coerce_input(Param("hints", "points", ""), "3,4,#f00", limits, tmp_path) == "3,4,#f00"
     with pytest.raises(UserError, match="up to 10"):
         jobs.coerce_input(Param("hints", "points", ""), "1,1;" * 5, limits, tmp_path)
+    Image.new("RGB", (400, 200)).save(tmp_path / "wide.png")  # downscaled to 100x50: clicked points follow it
+    params = (Param("photo", "image", ""), Param("hints", "points", ""))
+    kwargs = jobs.prepare_inputs(params, [str(tmp_path / "wide.png"), "200,100,#f00;x"],
+                                 Limits(max_image_side=100, max_image_pixels=1_000_000), tmp_path)
+    assert Image.open(kwargs["photo"]).size == (100, 50) and kwargs["hints"] == "50,25,#f00;x"
     strokes = "[[[1, 2, 0.0], [3, 4, 0.01]]]" * 10  # a written line is longer than a text field's limit
     assert jobs.coerce_input(Param("pen", "strokes", ""), strokes, limits, tmp_path) == strokes
 

@@ -268,6 +268,9 @@ def test_every_built_app_runs_its_first_example(page, gallery_url, tmp_path, app
         if p.kind in ("image", "video") and value:  # be in place before Run (an optional one it leaves empty: not)
             page.locator(f"#in-{app_id}-{p.name} {'img' if p.kind == 'image' else 'video'}").first.wait_for(
                 timeout=TIMEOUT_MS)
+        if p.kind == "sketch" and value:  # the pad draws the example on its canvas as a background, then settles
+            page.locator(f"#in-{app_id}-{p.name} canvas").first.wait_for(timeout=TIMEOUT_MS)
+            page.wait_for_timeout(1000)
     page.locator(f"#run-{app_id}").click()
     page.locator(f"#status-{app_id}").get_by_text("Done in").wait_for(timeout=600_000)
     for out in app.outputs:  # videos the app wrote play in Chromium (H.264): none reports an error

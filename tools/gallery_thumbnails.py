@@ -22,17 +22,21 @@ OUT = Path(__file__).resolve().parents[1] / "deepgallery" / "web" / "thumbnails"
 WIDTH, HEIGHT, MAX_BYTES = 320, 200, 40_000
 # app id -> its demo output that shows best what it does (relative to the demo folder)
 PICKS = {
+    "colorize": "colorize/person-compare.png",
     "deepdream": "deepdream/astronaut.png",
     "deepwarp": "deepwarp/astronaut_15_-10.png",
     "dqn": "dqn/pong.mp4",
     "face2face": "face2face/actor_drives_photo.mp4",
+    "handwriting": "handwriting/page.png",
     "neuralcrypto": "neuralcrypto/training.png",
+    "pix2pix": "pix2pix/3-drawn-house-pair.png",
     "plankton": "plankton/*.png",  # small examples: a row of them
     "pose": "pose/group5.png",
     "ppgn": "ppgn/ppgn-goldfish.png",
     "streetcars": "streetcars/pickup-vehicles.png",
     "style": "style/fast_mosaic.png",
     "sunroof": "sunroof/town/panels.png",
+    "superres": "superres/superres-ankle-boot-t10k00000.png",
     "textspot": "textspot/thumbs/hit_001.png",
     "viscoelastic": "viscoelastic/viscoelastic-0.png",
 }

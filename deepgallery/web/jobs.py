@@ -99,7 +99,36 @@ def prepare_inputs(params: tuple[Param, ...], values: list[Any], limits: Limits,
         if p.kind in MEDIA_KINDS and _upload_path(v) is None and p.name in optional:
             continue
         kwargs[p.name] = coerce_input(p, v, limits, workdir)
+    images = [p for p in params if p.kind == "image" and p.name in kwargs]
+    if images:  # points were clicked on the first image as uploaded: follow it if it was downscaled
+        original, used = _upload_path(values[params.index(images[0])]), kwargs[images[0].name]
+        for p in params:
+            if p.kind == "points" and kwargs.get(p.name) and original and used != original:
+                kwargs[p.name] = _scale_points(kwargs[p.name], _image_size(original), _image_size(used))
     return kwargs
+
+
+def _image_size(path: str) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.size
+
+
+def _scale_points(text: str, before: tuple[int, int], after: tuple[int, int]) -> str:
+    """"x,y[,#RRGGBB];..." in the pixels of an image of size `before`, moved to the same places at size `after`.
+    Entries that are not numbers are left as they are, for the app to report."""
+    sx, sy = after[0] / before[0], after[1] / before[1]
+    out = []
+    for item in text.split(";"):
+        parts = item.strip().split(",")
+        try:
+            x, y = float(parts[0]), float(parts[1])
+        except (ValueError, IndexError):
+            out.append(item)
+            continue
+        out.append(",".join([f"{round(x * sx)}", f"{round(y * sy)}", *parts[2:]]))
+    return ";".join(out)
 
 
 def coerce_input(p: Param, value: Any, limits: Limits, workdir: Path) -> Any:
