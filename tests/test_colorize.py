@@ -154,6 +154,7 @@ def _photos(n: int = 6) -> Photos:
     return Photos([two_colour_photo(64, 64, s) for s in range(n)], [-1] * n, [f"p{s}" for s in range(n)], [])
 
 
+@pytest.mark.slow
 def test_training_learns_colour_from_lightness(tmp_path, one_torch_thread):
     """Red is lighter than blue here, so the network can only get the colours right by reading L*: after a short
     training each side's predicted a*b* lies nearer its own true colour than the other side's."""
