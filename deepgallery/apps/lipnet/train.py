@@ -1,0 +1,193 @@
+"""Training LipNet with the CTC loss: a plain PyTorch loop (resumable, one or several processes under torchrun).
+
+    deepgallery train lipnet --out runs/lipnet --export my-lipnet                 # rendered talking mouths (offline)
+    deepgallery train lipnet --data grid ~/GRID --split unseen --out runs/grid    # the GRID corpus, its own layout
+    torchrun --nproc_per_node 4 -m deepgallery train lipnet --device cuda --data grid ~/GRID --out runs/grid4
+
+As in the paper (§4.1, §4.2): Adam, mouth crops normalised per channel, the CTC loss per sentence, and its
+augmentations: every clip mirrored with probability ½, and each frame deleted or duplicated with probability
+0.05 (then trimmed or padded back to the clip's length). Augmentation is drawn from (seed, step, clip index) and
+batches come from a DistributedSampler, so N processes with B/N clips each take the step one process takes with B.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from ...core import checkpoint, distributed
+from ...core.config import option
+from ...core.errors import UserError
+from ...core.runtime import progress, seed_everything
+from .model import LipNet, NetConfig, as_input, ctc_loss, parameter_count
+from .text import encode
+
+
+@dataclass
+class TrainConfig:
+    """Training; the defaults trained the shipped checkpoint (a CPU budget, far below the paper's)."""
+
+    steps: int = option(3000, "optimiser steps (the paper: until convergence on a GPU, days)", minimum=1)
+    batch: int = option(8, "clips per step, the global batch split over processes (the paper: 50)", minimum=1)
+    lr: float = option(1e-3, "Adam learning rate (the paper: 1e-4 with batch 50)", minimum=0, allow_zero=False)
+    width: float = option(0.25, "network width: channels 32/64/96 and GRU 256 times this (the paper: 1)",
+                          minimum=0.05)
+    temporal: bool = option(True, "spatiotemporal convolutions (LipNet); off: per-frame 2-D ones (Baseline-2D)")
+    dropout: float = option(0.2, "spatial dropout after each convolution (the paper: 0.5)", minimum=0, maximum=0.9)
+    clips: int = option(1500, "rendered training clips (the offline data; ignored with --data grid)", minimum=1)
+    split: Literal["unseen", "overlapped"] = option(
+        "unseen", "GRID split to train on: unseen (speakers 1, 2, 20, 22 held out) or overlapped")
+    mirror: bool = option(True, "the paper's horizontal-flip augmentation")
+    frame_jitter: float = option(0.05, "probability of deleting or duplicating each frame (the paper: 0.05)",
+                                 minimum=0, maximum=0.5)
+    seed: int = option(0, "initial weights, batch order, augmentation", minimum=0)
+    save_every: int = field(default=100)  # steps between resumable checkpoints
+
+
+def net_config(cfg: TrainConfig) -> NetConfig:
+    return NetConfig(width=cfg.width, temporal=cfg.temporal, dropout=cfg.dropout)
+
+
+class ClipSet(torch.utils.data.Dataset):
+    """Clips (N, T, 50, 100, 3) uint8 with their sentences; items are indices (clips are taken by the loop)."""
+
+    def __init__(self, clips, sentences: list[str], manifest: dict):
+        self.clips, self.sentences, self.manifest = clips, sentences, manifest
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def __getitem__(self, i: int) -> int:
+        return i
+
+
+def load_data(data: list[str] | None, cfg: TrainConfig, out: Path) -> ClipSet:
+    """The training clips: rendered talking mouths (default) or a GRID corpus folder (`--data grid DIR`)."""
+    if not data or data == ["rendered"]:
+        from .render import TRAIN_FACES, render_cache, word_phonemes
+
+        clips, sentences = render_cache(out / "rendered", cfg.clips)
+        import json
+
+        faces = json.loads((Path(__file__).parent / "faces" / "faces.json").read_text())["faces"]
+        manifest = {"kind": "rendered", "clips": cfg.clips, "faces": {f: faces[f]["source"] for f in TRAIN_FACES},
+                    "phonemes": f"espeak-ng word timings for {len(word_phonemes())} GRID words (phonemes.json)"}
+        return ClipSet(clips, sentences, manifest)
+    if data[0] == "grid" and len(data) == 2:
+        from .grid import grid_clips
+
+        clips, sentences, manifest = grid_clips(data[1], cfg.split, "train", out / "grid-crops")
+        return ClipSet(clips, sentences, manifest)
+    raise UserError("--data takes `rendered` (the default) or `grid DIR` (a GRID corpus folder: sN/*.mpg, align/)")
+
+
+def augment(clip: np.ndarray, rng: np.random.Generator, cfg: TrainConfig) -> np.ndarray:
+    """The paper's augmentation of one (T, H, W, 3) clip: mirror, and delete/duplicate frames."""
+    if cfg.mirror and rng.random() < 0.5:
+        clip = clip[:, :, ::-1]
+    if cfg.frame_jitter > 0:
+        t = len(clip)
+        u = rng.random(t)
+        repeat = np.where(u < cfg.frame_jitter / 2, 0, np.where(u < cfg.frame_jitter, 2, 1))
+        idx = np.repeat(np.arange(t), repeat)[:t]
+        clip = clip[np.pad(idx, (0, t - len(idx)), mode="edge")]
+    return np.ascontiguousarray(clip)
+
+
+@dataclass
+class TrainResult:
+    net: LipNet
+    losses: list[float]
+    step: int
+    seconds: float
+    manifest: dict
+
+
+def train(out: str | Path, cfg: TrainConfig, data: list[str] | None = None, ctx: distributed.Dist | None = None,
+          log=print) -> TrainResult:
+    """Train (or resume) LipNet; returns the network with its per-step losses."""
+    ctx = ctx or distributed.Dist(device=torch.device("cpu"))
+    out = Path(out)
+    if cfg.batch % ctx.world:
+        raise UserError(f"--batch {cfg.batch} cannot be split evenly over {ctx.world} processes; "
+                        f"use a multiple of {ctx.world}")
+    dataset = load_data(data, cfg, out) if ctx.is_main else None
+    distributed.barrier(ctx)
+    if dataset is None:  # the other processes read what rank 0 rendered or cropped
+        dataset = load_data(data, cfg, out)
+    if len(dataset) < cfg.batch:
+        raise UserError(f"only {len(dataset)} training clips, fewer than --batch {cfg.batch}")
+    seed_everything(cfg.seed)  # the same initial weights on every process
+    ncfg = net_config(cfg)
+    net = LipNet(ncfg).to(ctx.device)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    state = out / "state"
+    config = {"net": ncfg.to_dict(), "train": asdict(cfg)}
+    meta = checkpoint.resume(state, net, opt, same={"net": ncfg.to_dict()},
+                             how_to_fix="give another --out, or the settings it was trained with")
+    step = int(meta["step"]) if meta else 0
+    seconds = float(meta.get("seconds", 0.0)) if meta else 0.0
+    if meta and ctx.is_main:
+        log(f"resuming from step {step}")
+    loader = distributed.loader(dataset, ctx, cfg.batch, shuffle=True, seed=cfg.seed, drop_last=True)
+    per_epoch = len(dataset) // cfg.batch
+    model = distributed.wrap(net, ctx)
+    losses: list[float] = []
+    t0 = time.time()
+    bar = progress(total=cfg.steps, initial=step, desc=f"train lipnet ({parameter_count(net):,} parameters)",
+                   enabled=ctx.is_main)
+
+    def save() -> None:
+        checkpoint.save(state, net.state_dict(), config, optimizer=opt,
+                        meta={"step": step, "seconds": seconds + time.time() - t0,
+                              "loss": sum(losses[-50:]) / max(1, len(losses[-50:]))})
+
+    try:
+        while step < cfg.steps:
+            epoch, skip = divmod(step, per_epoch)
+            distributed.set_epoch(loader, epoch)
+            model.train()
+            for i, idx in enumerate(loader):
+                if i >= per_epoch or step >= cfg.steps:
+                    break
+                if i < skip:
+                    continue
+                idx = idx.tolist()
+                clips = np.stack([augment(np.asarray(dataset.clips[j]), np.random.default_rng([cfg.seed, step, j]),
+                                          cfg) for j in idx])
+                targets = [encode(dataset.sentences[j]) for j in idx]
+                log_probs = model(as_input(clips).to(ctx.device)).cpu()  # (b, T, 28)
+                loss = ctc_loss(log_probs, targets) / len(idx)  # DDP's mean over processes: the global mean
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+                opt.step()
+                losses.append(loss.item())
+                step += 1
+                bar.update(1)
+                bar.set_postfix(ctc=f"{sum(losses[-20:]) / len(losses[-20:]):.2f}")
+                if step % cfg.save_every == 0 or step == cfg.steps:
+                    if ctx.is_main:
+                        save()
+                    distributed.barrier(ctx)
+    except KeyboardInterrupt:
+        if ctx.is_main:
+            save()
+            log(f"stopped at step {step}; the run resumes from {state}")
+        raise
+    bar.close()
+    return TrainResult(net.eval(), losses, step, seconds + time.time() - t0, dataset.manifest)
+
+
+def export(result: TrainResult, path: str | Path, cfg: TrainConfig, command: str) -> Path:
+    """The fp16 checkpoint `run` and `bench` load (what ships as APP.checkpoint("lipnet") / ("baseline2d"))."""
+    config = {"net": result.net.cfg.to_dict(), "train": asdict(cfg)}
+    meta = {"command": command, "data": result.manifest, "steps": result.step, "seconds": round(result.seconds, 1),
+            "final_ctc": round(sum(result.losses[-50:]) / max(1, len(result.losses[-50:])), 3) if result.losses
+            else None, "parameters": parameter_count(result.net)}
+    return checkpoint.export_half(path, result.net.state_dict(), config, meta)
