@@ -31,6 +31,6 @@ APP = App(
         Output("edges", "image", "the edge map the generators saw (strokes thinned and redrawn 2 px wide)"),
     ),
     checkpoints=("edges2photo", "edges2photo_l1"),
-    headline=Headline("kid", "KID x1000, edges -> photo, held-out photos (lower is better)",
-                      "not reported (FCN-score on Cityscapes)", "{:.1f}"),
+    headline=Headline("kid", "KID, edges -> photo on held-out photos (lower is better; L1 alone: higher)",
+                      "no KID (Table 1: FCN-score 0.66 vs 0.42 for L1 alone, Cityscapes)", "{:.3f}"),
 )
