@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from ...core.runtime import torch_threads
+from ...core.runtime import progress, torch_threads
 from . import APP
 from .classifier import load_classifier
 from .data import fashion_pairs
@@ -62,15 +62,16 @@ def bench(quick: bool = False) -> dict[str, Any]:
     nll_set = test.subset(idx)
     sample_set = test.subset(idx[torch.linspace(0, len(idx) - 1, plan["sample_images"]).round().long()])
     k, temperature = plan["k"], plan["temperature"]
-    with torch_threads(2), torch.no_grad():
+    with torch_threads(1), torch.no_grad():  # one thread: two spin-wait badly on a loaded machine
         nats = sum(model.losses(nll_set.low[i:i + 100], nll_set.high[i:i + 100])[1].item() * len(nll_set.low[i:i + 100])
                    for i in range(0, len(nll_set), 100)) / len(nll_set)
         regressed = regression.upscale(sample_set.low)
         regressed_all = regression.upscale(nll_set.low)
         low = sample_set.low.repeat_interleave(k, 0)  # (N·k, C, h, w): image i's k samples together
         start = time.perf_counter()
-        drawn = torch.cat([sample_cached(model, low[i:i + 100], temperature, seed=1 + i)
-                           for i in range(0, len(low), 100)])  # (N·k, C, H, W)
+        with progress(total=cfg.high_size * math.ceil(len(low) / 100), desc=f"sampling {len(low)}") as bar:
+            drawn = torch.cat([sample_cached(model, low[i:i + 100], temperature, seed=1 + i, progress=bar)
+                               for i in range(0, len(low), 100)])  # (N·k, C, H, W)
         batched_seconds = time.perf_counter() - start
         truth = sample_set.high
         best = psnr(drawn, truth.repeat_interleave(k, 0)).view(-1, k).max(1).values
@@ -95,7 +96,8 @@ def bench(quick: bool = False) -> dict[str, Any]:
             a = sample_cached(model, one, 1.0, draws)
             cached_s.append(time.perf_counter() - start)
             start = time.perf_counter()
-            b = sample_naive(model, one, 1.0, draws)
+            with progress(total=cfg.high_size, desc="naive sampler") as bar:
+                b = sample_naive(model, one, 1.0, draws, progress=bar)
             naive_s.append(time.perf_counter() - start)
     naive, cached = min(naive_s), min(cached_s)
     metrics = {
