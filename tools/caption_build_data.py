@@ -139,6 +139,11 @@ def append_composites(args) -> int:
                          "sentences": describe(truth, rgb, rng)})
     write_karpathy(args.out / "dataset_photos.json", rows, "photos")
     save_cache(args.out / "features.npz", encoded)
+    manifest_path = args.out / "manifest.json"
+    record = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    record["composites"] = {"count": args.composites, "seed": args.seed + 17,
+                            "objects": sorted({label for label, _ in bank}), "object_crops": len(bank)}
+    manifest_path.write_text(json.dumps(record, indent=1, default=str))
     print(f"added {args.composites} composites: {len(rows)} images")
     return 0
 

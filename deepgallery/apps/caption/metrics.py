@@ -4,8 +4,8 @@ maintained package of github.com/salaniz/pycocoevalcap: tylin/coco-caption's sco
 Both scorers are pure Python and run offline. The COCO server's "CIDEr" is CIDEr-D (Vedantam et al. 2015, Section
 "CIDEr-D": the Gaussian length penalty with σ = 6 and clipped n-gram counts), which is what ``Cider`` computes; its
 document frequencies come from the references being scored, as on the server. Not used: METEOR and SPICE (they run
-Java programs), and the PTB tokenizer (also Java); our sentences are already lower-case word lists, joined with
-spaces, which is what the tokenizer would produce for them.
+Java programs), and the PTB tokenizer (also Java); instead references and candidates both go
+through `data.tokenize` (lower-case words, punctuation dropped) and are joined with spaces.
 """
 
 from __future__ import annotations
@@ -29,9 +29,12 @@ def caption_scores(references: list[list[str]], candidates: list[str]) -> dict[s
     (all as space-joined lower-case words)."""
     if len(references) != len(candidates) or not candidates:
         raise ValueError("one candidate per image, and at least one image")
+    from .data import tokenize
+
     Bleu, Cider = _scorers()
-    gts = {i: list(refs) for i, refs in enumerate(references)}
-    res = {i: [c if c.strip() else "<empty>"] for i, c in enumerate(candidates)}
+    # both sides through one tokenizer (the PTB tokenizer's job on the server): "close-up" and "close up" match
+    gts = {i: [" ".join(tokenize(r)) for r in refs] for i, refs in enumerate(references)}
+    res = {i: [" ".join(tokenize(c)) or "<empty>"] for i, c in enumerate(candidates)}
     bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
     cider, _ = Cider().compute_score(gts, res)
     return {"bleu1": bleu[0], "bleu2": bleu[1], "bleu3": bleu[2], "bleu4": bleu[3], "cider": float(cider)}
