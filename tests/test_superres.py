@@ -309,7 +309,7 @@ def test_shipped_model_beats_a_uniform_guess_and_the_classifier_reads_fashion(on
     test = fashion_pairs("t10k", limit=40)
     with torch.no_grad():
         bits = shipped.model.losses(test.low, test.high)[1].item() / math.log(2)
-    assert bits < 4.0  # 8 bits is a uniform guess
+    assert bits < 3.3  # 8 bits is a uniform guess; the shipped model measured 2.9 on the test images
     judge = load_classifier(APP.checkpoint("classifier"))
     assert (judge.predict(test.high) == test.labels).float().mean() > 0.8
 
