@@ -18,7 +18,7 @@ from ...core.runtime import add_device_arg
 
 WEB_EXAMPLES = [
     {"text": "deep nets write by hand", "style": 1, "bias": 0.75, "seed": 0},
-    {"text": "Generating sequences, 2013.", "style": 2, "bias": 1.5, "seed": 1},
+    {"text": "generating sequences by hand", "style": 2, "bias": 1.5, "seed": 1},
     {"text": "the quick brown fox", "style": 0, "bias": 0.0, "seed": 2},
 ]
 
