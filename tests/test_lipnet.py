@@ -273,8 +273,8 @@ def test_two_gloo_processes_train_the_same_network_as_one(tmp_path, run_cli, tor
     one, _, meta_one = checkpoint.load(tmp_path / "one" / "state")
     two, _, meta_two = checkpoint.load(tmp_path / "two" / "state")
     assert meta_one["step"] == meta_two["step"] == 2
-    for key in one:
-        torch.testing.assert_close(two[key], one[key], rtol=1e-4, atol=1e-5)
+    for key in one:  # Adam divides by sqrt(v): a near-zero gradient's rounding moves its weight by up to ~lr/10
+        torch.testing.assert_close(two[key], one[key], rtol=1e-3, atol=3e-4)
 
 
 def test_shipped_model_reads_an_example_clip(run_cli, tmp_path):
