@@ -50,7 +50,16 @@ def _train(payload: tuple[str, dict, float, str, str]) -> dict:
         except Exception:  # one failed variant must not sink the others
             traceback.print_exc(file=log)
             return {"name": name, "failed": True}
-    return {"name": name, "steps": steps, "bob": history.bob[-1], "eves": history.eves[-1], "names": history.names}
+    from deepgallery.apps.neuralcrypto.hardened import best_path
+    from deepgallery.core import checkpoint
+
+    best = best_path(Path(work) / name)
+    if checkpoint.exists(best):  # the best evaluation (Bob < 0.05, strongest weakest Eve) rather than the last
+        meta = checkpoint.load(best)[2]
+        return {"name": name, "path": str(best), "steps": meta["step"], "bob": meta["history"]["bob"][-1],
+                "eves": meta["history"]["eves"][-1], "names": history.names, "last_step": steps}
+    return {"name": name, "path": str(Path(work) / name), "steps": steps, "bob": history.bob[-1],
+            "eves": history.eves[-1], "names": history.names}
 
 
 def _attack(payload: tuple[str, str, dict, str]) -> dict:
@@ -85,6 +94,7 @@ def main() -> int:
     parser.add_argument("--work", required=True)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names of VARIANTS")
+    parser.add_argument("--attackers", default=",".join(ATTACK_ORDER), help="comma-separated; empty: none")
     args = parser.parse_args()
     import torch
 
@@ -112,7 +122,7 @@ def main() -> int:
     save()  # and again after every attack, so a run cut short still brings back what it measured
     if best is not None:
         chosen = best["name"]
-        ship(work / chosen, work / "hardened", {"gpu_variant": chosen, "variant_config": VARIANTS[chosen],
+        ship(best["path"], work / "hardened", {"gpu_variant": chosen, "variant_config": VARIANTS[chosen],
                                                  "training_command": f"bash tools/neuralcrypto_gpu.sh "
                                                  f"{args.minutes:g} OUTDIR (variant {chosen})"})
         record["chosen"] = chosen
@@ -125,9 +135,9 @@ def main() -> int:
         from deepgallery.apps.neuralcrypto import APP
 
         jobs = [(str(path), a, protocol, device) for path in (work / "hardened", APP.checkpoint("neuralcrypto"))
-                for a in ATTACK_ORDER]
+                for a in args.attackers.split(",") if a]
         record["attacks"] = []
-        with context.Pool(len(jobs)) as pool:
+        with context.Pool(max(1, len(jobs))) as pool:
             for a in pool.imap_unordered(_attack, jobs):
                 a["checkpoint"] = "hardened" if Path(a["checkpoint"]).name == "hardened" else "neuralcrypto"
                 record["attacks"].append(a)

@@ -19,6 +19,6 @@ APP = App(
         Output("plot", "image", "the bits: plaintext, key, ciphertext, Bob's and Eve's outputs"),
         Output("bits_wrong", "json", "bits Bob and Eve got wrong, and the total"),
     ),
-    checkpoints=("neuralcrypto",),
+    checkpoints=("neuralcrypto", "hardened"),
     headline=Headline("eve_bits_wrong", "Eve's wrong bits of 16 (8 = guessing)", "near 8", "{:.2f}"),
 )

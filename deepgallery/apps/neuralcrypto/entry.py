@@ -148,7 +148,8 @@ DEMO_MESSAGES = ("attack at dawn", "Alice → Bob: Eve can't read this ✓")
 
 
 def demo(out_dir: Path) -> list:
-    """Two messages through the shipped checkpoint, plus the shipped training curve."""
+    """Two messages through the paper's checkpoint, one through the hardened one with its one-time-pad map, plus
+    the paper's checkpoint's training curve."""
     from deepgallery.core.app import DemoItem
 
     from .exchange import exchange
@@ -162,6 +163,20 @@ def demo(out_dir: Path) -> list:
         plot = plot_exchange(arrays, result, out_dir / f"exchange_{i}.png")
         items.append(DemoItem(title=f"Encrypt {message!r}", inputs={"message": message}, outputs=[plot],
                               text=result.report(), seconds=time.perf_counter() - start))
+    if "hardened" in APP.checkpoints:  # the hardened cipher (issue 18) and its one-time-pad test
+        from deepgallery.core.atomic import write_bytes
+
+        start = time.perf_counter()
+        result, arrays = exchange(DEMO_MESSAGES[0], "hardened", seed=0)
+        plot = plot_exchange(arrays, result, out_dir / "exchange_hardened.png")
+        items.append(DemoItem(title=f"Encrypt {DEMO_MESSAGES[0]!r} with the hardened cipher",
+                              inputs={"message": DEMO_MESSAGES[0], "checkpoint": "hardened"}, outputs=[plot],
+                              text=result.report(), seconds=time.perf_counter() - start))
+        otp_png = APP.checkpoint("hardened").with_name("hardened_otp.png")
+        if otp_png.is_file():
+            target = write_bytes(out_dir / "hardened_otp.png", otp_png.read_bytes())
+            items.append(DemoItem(title="Is the hardened cipher a one-time pad? (ciphertext bit vs key bit)",
+                                  outputs=[target], text="a permutation matrix of ones: C_i = P_sigma(i) xor K_pi(i)"))
     shipped = APP.checkpoint("neuralcrypto")
     curve = shipped.with_suffix(".png")
     if curve.is_file():
