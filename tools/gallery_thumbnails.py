@@ -22,12 +22,14 @@ OUT = Path(__file__).resolve().parents[1] / "deepgallery" / "web" / "thumbnails"
 WIDTH, HEIGHT, MAX_BYTES = 320, 200, 40_000
 # app id -> its demo output that shows best what it does (relative to the demo folder)
 PICKS = {
+    "caption": "caption/robin-alignment.png",
     "colorize": "colorize/person-compare.png",
     "deepdream": "deepdream/astronaut.png",
     "deepwarp": "deepwarp/astronaut_15_-10.png",
     "dqn": "dqn/pong.mp4",
     "face2face": "face2face/actor_drives_photo.mp4",
     "handwriting": "handwriting/page.png",
+    "lipnet": "lipnet/1-bin_blue_at_f_two_now.mp4",
     "neuralcrypto": "neuralcrypto/training.png",
     "pix2pix": "pix2pix/3-drawn-house-pair.png",
     "plankton": "plankton/*.png",  # small examples: a row of them
