@@ -1,6 +1,6 @@
 """Benchmark neuralcrypto as the paper evaluates it, and attack the shipped ciphers.
 
-    python bench/neuralcrypto.py [--quick] [--save] [--json PATH]    # = deepgallery bench neuralcrypto ...
+    python bench/neuralcrypto.py [--quick] [--save] [--json PATH]    # = deepgallery bench neuralcrypto --device auto
     python bench/neuralcrypto.py --device cuda [--quick] [--json PATH]  # the same on a chosen device
     python bench/neuralcrypto.py --suite-only [--quick] --json PATH     # only the attacker suite, both checkpoints
     python bench/neuralcrypto.py --readme PATH                          # README attack table from such a JSON
@@ -101,14 +101,7 @@ def main() -> int:
         return 0
     from deepgallery.cli import main as cli_main
 
-    if args.device:  # `deepgallery bench` has no --device: hand it to the app's bench here
-        from functools import partial
-
-        from deepgallery.apps.neuralcrypto import APP
-
-        module = APP.bench_module()
-        module.bench = partial(module.bench, device=args.device)
-    return cli_main(["bench", "neuralcrypto", *rest])
+    return cli_main(["bench", "neuralcrypto", *rest, "--device", args.device or "auto"])
 
 
 if __name__ == "__main__":

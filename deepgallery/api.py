@@ -155,14 +155,26 @@ def _flag_words(action: argparse.Action, value: Any) -> list[str]:
     return [long, str(value)]
 
 
-def bench(app_id: str, quick: bool = True) -> dict[str, Any]:
-    """Run the app's benchmark; the record `deepgallery bench ID --json` writes (metrics, config, machine)."""
+def bench(app_id: str, quick: bool = True, device: str | None = None) -> dict[str, Any]:
+    """Run the app's benchmark; the record `deepgallery bench ID --json` writes (metrics, config, machine).
+
+    `device` (auto, cpu, cuda, mps) goes to a bench that takes one (``bench(quick, device)``); None leaves the
+    bench's own default. A bench without one runs on the CPU only, so any device but cpu is a UserError for it."""
     if app_id == "gallery":
         from .web import bench as module
     else:
         module = registry.get(app_id).bench_module()
+    kwargs: dict[str, Any] = {"quick": quick}
+    if device is not None:
+        import inspect
+
+        if "device" in inspect.signature(module.bench).parameters:
+            kwargs["device"] = device
+        elif device != "cpu":
+            raise UserError(f"{app_id}'s bench runs on the CPU only (it takes no device); drop --device {device} "
+                            "or give --device cpu")
     start = time.perf_counter()
-    result = module.bench(quick=quick)
+    result = module.bench(**kwargs)
     return {
         "app": app_id,
         "metrics": result["metrics"],

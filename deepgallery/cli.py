@@ -17,6 +17,7 @@ from . import registry
 from .core.app import App, AppArgumentParser
 from .core.atomic import write_text
 from .core.errors import UserError
+from .core.runtime import add_device_arg
 from .version import __version__
 
 
@@ -65,7 +66,7 @@ def _cmd_run_or_train(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from .api import bench
 
-    record = bench(args.app, quick=args.quick)
+    record = bench(args.app, quick=args.quick, device=args.device)
     width = max([len(k) for k in record["metrics"]] + [6])
     print(f"{'metric':<{width}}  value")
     for key, value in record["metrics"].items():
@@ -223,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a smaller budget (under 5 minutes on 2 CPU cores)")
     p.add_argument("--json", metavar="PATH", help="write {app, metrics, config} as JSON")
     p.add_argument("--save", action="store_true", help="store the result as the app's measured.json")
+    add_device_arg(p, "cpu", "for an app whose bench takes a device (others run on the CPU only and refuse "
+                             "any other); cpu keeps measured numbers comparable")
     p.set_defaults(func=_cmd_bench)
     p = sub.add_parser("demo", help="run every built app on its examples and write index.html")
     p.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")

@@ -9,8 +9,6 @@ import sys
 from collections.abc import Iterable
 from typing import TypeVar
 
-import numpy as np
-
 from .errors import UserError
 
 T = TypeVar("T")
@@ -19,6 +17,7 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and PyTorch (all devices) for reproducible runs."""
+    import numpy as np  # here, not at the top: the CLI's parser uses this module and `deepgallery list` stays fast
     import torch
 
     random.seed(seed)
