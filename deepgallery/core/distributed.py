@@ -154,3 +154,31 @@ def finish(ctx: Dist) -> None:
 
         if dist.is_initialized():
             dist.destroy_process_group()
+
+
+def command_line(app: str) -> str:
+    """The `deepgallery train APP ...` command this process runs, for a checkpoint's record of how it was made."""
+    import sys
+
+    argv = sys.argv[3:] if sys.argv[1:3] == ["train", app] else []
+    return " ".join([f"deepgallery train {app}", *argv])
+
+
+def run_training(args, config_cls, train_fn, export_fn=None, *, app: str, report=None, written: str = "model") -> int:
+    """The body of an app's `train` hook: the typed config from the flags (`core.config`), this process's place
+    (`start(args.device)`), ``result = train_fn(cfg, ctx)``, then on rank 0 ``report(result)`` (a summary line)
+    and, with ``--export NAME``, ``export_fn(result, cfg, NAME, command)`` (the path written); the process group
+    is left whatever happens. Returns the exit status 0."""
+    from .config import config_from_args
+
+    cfg = config_from_args(config_cls, args)
+    ctx = start(args.device)
+    try:
+        result = train_fn(cfg, ctx)
+        if ctx.is_main and report is not None:
+            report(result)
+        if export_fn is not None and getattr(args, "export", None) and ctx.is_main:
+            print(f"{written} written to {export_fn(result, cfg, args.export, command_line(app))}")
+    finally:
+        finish(ctx)
+    return 0
