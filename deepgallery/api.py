@@ -24,7 +24,7 @@ from typing import Any
 
 from . import registry
 from .core.app import App, Param
-from .core.config import check_range
+from .core.config import to_number
 from .core.errors import UserError, unknown_name_error
 
 IMAGE_OUTPUT_KINDS = ("image", "plot", "png", "figure")
@@ -102,10 +102,7 @@ def _coerce(p: Param, value: Any, workdir: Path) -> Any:
             raise UserError(f"{p.name}: {value} is not a file")
         return str(value)
     if p.kind in ("int", "float") and value is not None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise UserError(f"{p.name} must be a number, got {value!r}")
-        check_range(p.name, value, p.minimum, p.maximum)
-        return int(value) if p.kind == "int" else float(value)
+        return to_number(p.name, value, p.kind, p.minimum, p.maximum)
     if p.kind == "choice" and p.choices and value not in p.choices:
         raise unknown_name_error(f"{p.name} choice", str(value), [str(c) for c in p.choices])
     return value

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
+import numbers
 import typing
 from typing import Any, Literal, TypeVar
 
-from .errors import UserError
+from .errors import UserError, check_range  # check_range lives in errors (one range check); importable here too
 
 C = TypeVar("C")
 
@@ -43,16 +45,23 @@ def number(kind: type, name: str, minimum: float | None = None, maximum: float |
     return parse
 
 
-def check_range(name: str, value: float, minimum: float | None = None, maximum: float | None = None,
-                allow_zero: bool = True) -> float:
-    """`value` within [minimum, maximum] (and not NaN); `allow_zero=False` makes a minimum of 0 exclusive."""
-    if value != value:  # NaN
-        raise UserError(f"{name} must be a number, got {value}")
-    if minimum is not None and (value < minimum or (value == minimum and not allow_zero)):
-        raise UserError(f"{name} must be {'>=' if allow_zero else '>'} {minimum}, got {value}")
-    if maximum is not None and value > maximum:
-        raise UserError(f"{name} must be <= {maximum}, got {value}")
-    return value
+def to_number(name: str, value: Any, kind: str = "float", minimum: float | None = None,
+              maximum: float | None = None, text: bool = False) -> int | float:
+    """A declared number input (an App `Param` of kind "int" or "float") given as a value, as the Python API and
+    the web gallery take it: finite, within [minimum, maximum], an int rounded to the nearest whole number; a bad
+    one is one UserError line. `text`: a numeral string is a number too (a web form's field)."""
+    x = value
+    if text and isinstance(value, str):
+        try:
+            x = float(value)
+        except ValueError:
+            pass
+    if not isinstance(x, numbers.Real) or isinstance(x, bool):  # NumPy scalars are Real; True is not a number here
+        raise UserError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(x):
+        raise UserError(f"{name} must be a finite number, got {value!r}")
+    check_range(name, x, minimum, maximum)
+    return int(round(x)) if kind == "int" else float(x)
 
 
 def _flag(name: str, prefix: str) -> str:

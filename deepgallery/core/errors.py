@@ -28,9 +28,19 @@ def unknown_name_error(kind: str, name: str, choices: Iterable[str]) -> UserErro
     return UserError(f"unknown {kind} {name!r}.{hint} Valid: {listing}")
 
 
-def check_positive(name: str, value: float, allow_zero: bool = False) -> float:
-    """Reject negative (and optionally zero) numbers with a clear message."""
-    if value != value or (value < 0 or (value == 0 and not allow_zero)):  # value != value catches NaN
-        bound = ">= 0" if allow_zero else "> 0"
-        raise UserError(f"{name} must be {bound}, got {value}")
+def check_range(name: str, value: float, minimum: float | None = None, maximum: float | None = None,
+                allow_zero: bool = True) -> float:
+    """`value` within [minimum, maximum] (and not NaN); `allow_zero=False` makes a minimum of 0 exclusive.
+    The one range check: `core.config.number`/`option` flags, the Python API and the apps' own checks use it."""
+    if value != value:  # NaN
+        raise UserError(f"{name} must be a number, got {value}")
+    if minimum is not None and (value < minimum or (value == minimum and not allow_zero)):
+        raise UserError(f"{name} must be {'>=' if allow_zero else '>'} {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise UserError(f"{name} must be <= {maximum}, got {value}")
     return value
+
+
+def check_positive(name: str, value: float, allow_zero: bool = False) -> float:
+    """Deprecated: ``check_range(name, value, 0, allow_zero=...)`` (kept until its last callers move)."""
+    return check_range(name, value, 0, allow_zero=allow_zero)

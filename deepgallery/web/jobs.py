@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import math
 import shutil
 import tempfile
 import time
@@ -21,6 +20,7 @@ from typing import Any
 
 from ..core.app import App, Output, Param
 from ..core.atomic import write_text
+from ..core.config import to_number
 from ..core.errors import UserError, unknown_name_error
 from .limits import Limits
 
@@ -195,21 +195,12 @@ def _upload_path(value: Any) -> str | None:
 
 
 def _number(p: Param, value: Any) -> int | float:
+    """A form field's number (or its text; empty: the default), checked as the Python API checks one."""
     if value is None or value == "":
         if p.default is None:
             raise UserError(f"{p.name}: give a number")
         value = p.default
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise UserError(f"{p.name}: {value!r} is not a number") from None
-    if not math.isfinite(x):
-        raise UserError(f"{p.name}: {value!r} is not a finite number")
-    low = -math.inf if p.minimum is None else p.minimum
-    high = math.inf if p.maximum is None else p.maximum
-    if not low <= x <= high:
-        raise UserError(f"{p.name} must be between {p.minimum} and {p.maximum}, got {value}")
-    return int(round(x)) if p.kind == "int" else x
+    return to_number(p.name, value, p.kind, p.minimum, p.maximum, text=True)
 
 
 def prepare_image(name: str, path: str, limits: Limits, workdir: Path) -> str:
