@@ -90,6 +90,12 @@ def autocast(device, precision: str = "auto"):
     return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
+# Why apps that optimise an image through a backbone (style's Gatys, deepdream) default to --precision fp32: the
+# measurement, cited by both so it is written once (`add_precision_arg(p, "fp32", IMAGE_OPTIMISATION_PRECISION_WHY)`).
+IMAGE_OPTIMISATION_PRECISION_WHY = ("on an H200, bf16 made Gatys at 512 px and DeepDream at 1024 px no faster "
+                                    "(bench/gpu_smoke.py)")
+
+
 def add_precision_arg(parser, default: str = "auto", why: str = "") -> None:
     """The shared `--precision auto|fp32|bf16` flag; `why` says why the default is what it is (a measurement)."""
     parser.add_argument("--precision", default=default, choices=PRECISION_CHOICES,
