@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.app import DemoItem
-from ...core.config import add_config_args, config_from_args, number
+from ...core.config import add_config_args, number
 from ...core.errors import UserError
 from ...core.runtime import add_device_arg
 
@@ -225,24 +225,16 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
 
 
 def train(args: argparse.Namespace) -> int:
-    from ...core import distributed
+    from ...core.distributed import run_training
     from .train import TrainConfig, export
     from .train import train as train_loop
 
-    cfg = config_from_args(TrainConfig, args)
     if not args.data:
         raise UserError("give --data FOLDER: one subfolder of car images per class (Stanford Cars' car_data/train); "
                         "no car images exist offline to train on by default")
-    ctx = distributed.start(args.device)
-    try:
-        result = train_loop(args.out, cfg, args.data, ctx)
-        if args.export and ctx.is_main:
-            argv = sys.argv[3:] if sys.argv[1:3] == ["train", "streetcars"] else []
-            command = "deepgallery train streetcars " + " ".join(argv)
-            print(f"classifier written to {export(result, args.export, cfg, args.data, command.strip())}")
-    finally:
-        distributed.finish(ctx)
-    return 0
+    return run_training(args, TrainConfig, lambda cfg, ctx: train_loop(args.out, cfg, args.data, ctx),
+                        lambda result, path, cfg, command: export(result, path, cfg, args.data, command),
+                        app="streetcars", written="classifier")
 
 
 # ---------------------------------------------------------------------------------------------- demo

@@ -14,7 +14,6 @@ again with the same --out resumes.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,7 +23,8 @@ from torch.nn import functional as F
 from ...core import checkpoint, distributed
 from ...core.config import option
 from ...core.errors import UserError
-from ...core.runtime import progress, seed_everything, stop_signals
+from ...core.runtime import seed_everything
+from ...core.training import Steps
 from .data import CarImages, flips, read_class_folders, stratified_split
 from .model import CarNet, CarNetConfig, normalise, parameter_count
 
@@ -98,70 +98,48 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
     config = {"net": ncfg.to_dict(), "classes": images.classes, "train": asdict(cfg)}
     meta = checkpoint.resume(state, net, opt, same={"net": ncfg.to_dict(), "classes": images.classes},
                              how_to_fix="give another --out, or the settings it was trained with")
-    step = int(meta["step"]) if meta else 0
-    seconds = float(meta.get("seconds", 0.0)) if meta else 0.0
-    if meta and ctx.is_main:
-        log(f"resuming from step {step}")
     loader = distributed.loader(torch.utils.data.TensorDataset(torch.arange(len(train_set))), ctx, cfg.batch,
                                 shuffle=True, seed=cfg.seed, drop_last=True)
     per_epoch = len(train_set) // cfg.batch  # from the global count, so N processes take one process's steps
     total = per_epoch * cfg.epochs
     model = distributed.wrap(net, ctx)
-    losses: list[float] = []
-    t0 = time.time()
 
-    def save() -> None:
+    def save(s: Steps) -> None:
         checkpoint.save(state, net.state_dict(), config, optimizer=opt,
-                        meta={"step": step, "seconds": seconds + time.time() - t0,
-                              "loss": sum(losses[-50:]) / max(1, len(losses[-50:]))})
+                        meta={"step": s.step, "seconds": s.seconds, "loss": s.mean()})
 
-    bar = progress(total=total, initial=step, desc=f"train CarNet ({parameter_count(net):,} parameters)",
-                   enabled=ctx.is_main)
-    with stop_signals():
-        try:
-            while step < total:
-                epoch, skip = divmod(step, per_epoch)
-                distributed.set_epoch(loader, epoch)
-                mirrored = flips(len(train_set), cfg.seed, epoch)
-                model.train()
-                for i, (idx,) in enumerate(loader):
-                    if i >= per_epoch:
-                        break
-                    if i < skip:
-                        continue
-                    for group in opt.param_groups:  # cosine decay to 2 %, from the step alone: resumes exactly
-                        group["lr"] = cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * step / total)))
-                    x = train_set.x[idx]  # (b, S, S, 3) uint8
-                    x = torch.where(mirrored[idx].view(-1, 1, 1, 1), x.flip(2), x)
-                    x, y = normalise(x).to(ctx.device), train_set.y[idx].to(ctx.device)
-                    loss = F.cross_entropy(model(x), y)  # mean over this process's b = B/N: DDP's mean gives B's
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    losses.append(loss.item())
-                    step += 1
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}")
-                    if step % cfg.save_every == 0 or step == total:
-                        if ctx.is_main:
-                            save()
-                        distributed.barrier(ctx)
-                    if step >= total:
-                        break
-        except KeyboardInterrupt:
-            if ctx.is_main:
-                save()
-            raise
-        finally:
-            bar.close()
+    with Steps(total, ctx, save, meta=meta, save_every=cfg.save_every, log=log,
+               desc=f"train CarNet ({parameter_count(net):,} parameters)") as steps:
+        while steps.step < total:
+            epoch, skip = divmod(steps.step, per_epoch)
+            distributed.set_epoch(loader, epoch)
+            mirrored = flips(len(train_set), cfg.seed, epoch)
+            model.train()
+            for i, (idx,) in enumerate(loader):
+                if i >= per_epoch:
+                    break
+                if i < skip:
+                    continue
+                for group in opt.param_groups:  # cosine decay to 2 %, from the step alone: resumes exactly
+                    group["lr"] = cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * steps.step / total)))
+                x = train_set.x[idx]  # (b, S, S, 3) uint8
+                x = torch.where(mirrored[idx].view(-1, 1, 1, 1), x.flip(2), x)
+                x, y = normalise(x).to(ctx.device), train_set.y[idx].to(ctx.device)
+                loss = F.cross_entropy(model(x), y)  # mean over this process's b = B/N: DDP's mean gives B's
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                steps.done(loss.item())
+                if steps.step >= total:
+                    break
     net.eval()
     val = None
     if len(val_set) and ctx.is_main:
         val = accuracy(net.cpu(), val_set)
         net.to(ctx.device)
         log(f"held-out accuracy {val:.3f} on {len(val_set)} images of {len(images.classes)} classes "
-            f"({time.time() - t0:.0f} s)")
-    return TrainResult(net, images.classes, losses, val, step, seconds + time.time() - t0)
+            f"({steps.elapsed:.0f} s)")
+    return TrainResult(net, images.classes, steps.losses, val, steps.step, steps.seconds)
 
 
 def export(result: TrainResult, path: str | Path, cfg: TrainConfig, data: str | None, command: str) -> Path:
