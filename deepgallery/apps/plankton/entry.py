@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.app import DemoItem
-from ...core.config import add_config_args, config_from_args, number
+from ...core.config import add_config_args, number
 from ...core.errors import UserError
 from ...core.runtime import add_device_arg
 from . import APP
@@ -148,21 +148,13 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
 
 
 def train(args: argparse.Namespace) -> int:
-    from ...core import distributed
+    from ...core.distributed import run_training
     from .train import TrainConfig, export
     from .train import train as train_loop
 
-    cfg = config_from_args(TrainConfig, args)
-    ctx = distributed.start(args.device)
-    try:
-        result = train_loop(args.out, cfg, args.data, ctx)
-        if args.export and ctx.is_main:
-            command = "deepgallery train plankton " + " ".join(sys.argv[3:] if sys.argv[1:3] == ["train", "plankton"]
-                                                             else [])
-            print(f"model written to {export(result, args.export, cfg, args.data, command.strip())}")
-    finally:
-        distributed.finish(ctx)
-    return 0
+    return run_training(args, TrainConfig, lambda cfg, ctx: train_loop(args.out, cfg, args.data, ctx),
+                        lambda result, path, cfg, command: export(result, path, cfg, args.data, command),
+                        app="plankton")
 
 
 # ---------------------------------------------------------------------------------------------- demo

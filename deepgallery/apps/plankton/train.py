@@ -8,13 +8,13 @@
 The loss is the competition's: the multi-class log loss (cross-entropy), optionally with class weights (rare
 classes count more). Each example's augmentation is drawn from (seed, epoch, example index), and batches come
 from a DistributedSampler, so N processes with batch B/N each take exactly the step one process takes with B.
-Every `save_every` steps the network and the Adam state go to OUT/state; `--out` with a state resumes it.
+Every `save_every` steps (and on Ctrl-C / SIGTERM) the network and the Adam state go to OUT/state; `--out` with a
+state resumes it.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -25,7 +25,8 @@ from torch.nn import functional as F
 from ...core import checkpoint, distributed
 from ...core.config import option
 from ...core.errors import UserError
-from ...core.runtime import progress, seed_everything
+from ...core.runtime import seed_everything
+from ...core.training import Steps
 from .data import (
     AugmentConfig,
     ImageSet,
@@ -115,10 +116,6 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
     config = {"net": ncfg.to_dict(), "classes": classes, "train": asdict(cfg)}
     meta = checkpoint.resume(state, net, opt, same={"net": ncfg.to_dict(), "classes": classes},
                              how_to_fix="give another --out, or the settings it was trained with")
-    step = int(meta["step"]) if meta else 0
-    seconds = float(meta.get("seconds", 0.0)) if meta else 0.0
-    if meta and ctx.is_main:
-        log(f"resuming from step {step}")
     weights = class_weights(train_set.y, len(classes)) if cfg.balance else torch.ones(len(classes))
     dataset = torch.utils.data.TensorDataset(torch.arange(len(train_set)))
     loader = distributed.loader(dataset, ctx, cfg.batch, shuffle=True, seed=cfg.seed, drop_last=True)
@@ -128,47 +125,40 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
     total = per_epoch * cfg.epochs
     model = distributed.wrap(net, ctx)
     aug = AugmentConfig()
-    losses: list[float] = []
-    t0 = time.time()
-    bar = progress(total=total, initial=step, desc=f"train {ncfg.kind} ({parameter_count(net):,} parameters)",
-                   enabled=ctx.is_main)
-    while step < total:
-        epoch, skip = divmod(step, per_epoch)
-        distributed.set_epoch(loader, epoch)
-        # every example's augmentation for this epoch, from (seed, epoch): the same whatever the process count
-        params = random_params(len(train_set), aug, torch.Generator().manual_seed(cfg.seed * 7919 + epoch))
-        model.train()
-        for i, (idx,) in enumerate(loader):
-            if i >= per_epoch:
-                break
-            if i < skip:
-                continue
-            for group in opt.param_groups:  # cosine decay to 2 %, from the step alone: resumes exactly
-                group["lr"] = cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * step / total)))
-            x, size, y = as_input(train_set.x[idx]), train_set.size[idx], train_set.y[idx]  # (b, 1, S, S)
-            if cfg.augment:
-                x = affine(x, params[idx])
-            x, size, y = x.to(ctx.device), size.to(ctx.device), y.to(ctx.device)
-            ce = F.cross_entropy(model(x, size), y, reduction="none")  # (b,)
-            # sum over this process's examples / its share of the global batch: DDP's mean over processes then
-            # gives sum over the global batch / B, one process's loss exactly
-            loss = (ce * weights.to(ce)[y]).sum() / len(idx)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-            step += 1
-            bar.update(1)
-            bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}")
-            if step % cfg.save_every == 0 or step == total:
-                if ctx.is_main:
-                    checkpoint.save(state, net.state_dict(), config,
-                                    meta={"step": step, "seconds": seconds + time.time() - t0,
-                                          "loss": sum(losses[-50:]) / len(losses[-50:])}, optimizer=opt)
-                distributed.barrier(ctx)
-            if step >= total:
-                break
-    bar.close()
+
+    def save(s: Steps) -> None:
+        checkpoint.save(state, net.state_dict(), config, meta={"step": s.step, "seconds": s.seconds, "loss": s.mean()},
+                        optimizer=opt)
+
+    with Steps(total, ctx, save, meta=meta, save_every=cfg.save_every, log=log,
+               desc=f"train {ncfg.kind} ({parameter_count(net):,} parameters)") as steps:
+        while steps.step < total:
+            epoch, skip = divmod(steps.step, per_epoch)
+            distributed.set_epoch(loader, epoch)
+            # every example's augmentation for this epoch, from (seed, epoch): the same whatever the process count
+            params = random_params(len(train_set), aug, torch.Generator().manual_seed(cfg.seed * 7919 + epoch))
+            model.train()
+            for i, (idx,) in enumerate(loader):
+                if i >= per_epoch:
+                    break
+                if i < skip:
+                    continue
+                for group in opt.param_groups:  # cosine decay to 2 %, from the step alone: resumes exactly
+                    group["lr"] = cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * steps.step / total)))
+                x, size, y = as_input(train_set.x[idx]), train_set.size[idx], train_set.y[idx]  # (b, 1, S, S)
+                if cfg.augment:
+                    x = affine(x, params[idx])
+                x, size, y = x.to(ctx.device), size.to(ctx.device), y.to(ctx.device)
+                ce = F.cross_entropy(model(x, size), y, reduction="none")  # (b,)
+                # sum over this process's examples / its share of the global batch: DDP's mean over processes then
+                # gives sum over the global batch / B, one process's loss exactly
+                loss = (ce * weights.to(ce)[y]).sum() / len(idx)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                steps.done(loss.item())
+                if steps.step >= total:
+                    break
     net.eval()
     val = None
     if len(val_set) and ctx.is_main:
@@ -177,8 +167,8 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
         probs = probabilities([Classifier(net.cpu(), classes, {})], val_set.x, val_set.size)
         val = logloss(probs, val_set.y.numpy())
         net.to(ctx.device)
-        log(f"held-out log loss {val:.4f} on {len(val_set)} images ({time.time() - t0:.0f} s)")
-    return TrainResult(net, classes, losses, val, step, seconds + time.time() - t0)
+        log(f"held-out log loss {val:.4f} on {len(val_set)} images ({steps.elapsed:.0f} s)")
+    return TrainResult(net, classes, steps.losses, val, steps.step, steps.seconds)
 
 
 def export(result: TrainResult, path: str | Path, cfg: TrainConfig, data: str | None, command: str) -> Path:
