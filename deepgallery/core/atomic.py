@@ -10,8 +10,9 @@ import contextlib
 import errno
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import UserError
 
@@ -89,4 +90,39 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_csv(path: str | os.PathLike, rows: Iterable[Mapping[str, Any] | Sequence[Any]],
+              header: Sequence[str] | None = None) -> Path:
+    """A CSV table (UTF-8, a header row first) written atomically. Rows are dicts, whose columns are `header` or
+    else every key in the order first seen (a cell a row lacks is empty), or sequences under `header`."""
+    import csv
+
+    rows = list(rows)
+    dicts = bool(rows) and isinstance(rows[0], Mapping)
+    if dicts and header is None:
+        header = list(dict.fromkeys(key for row in rows for key in row))
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        if dicts:
+            writer = csv.DictWriter(f, fieldnames=list(header))
+            writer.writeheader()
+        else:
+            writer = csv.writer(f)
+            if header is not None:
+                writer.writerow(header)
+        writer.writerows(rows)
+    return Path(path)
+
+
+def write_figure(path: str | os.PathLike, fig, **savefig: Any) -> Path:
+    """A Matplotlib figure saved atomically (the format from the suffix unless `format=` says), then closed, even
+    when saving fails; `savefig` goes to `Figure.savefig` (dpi, bbox_inches, ...)."""
+    import matplotlib.pyplot as plt
+
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, **savefig)
+    finally:
+        plt.close(fig)
     return Path(path)

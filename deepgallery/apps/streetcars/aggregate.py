@@ -180,16 +180,10 @@ def feature_matrix(rows: list[dict]) -> tuple[list[str], np.ndarray, list[int]]:
 
 
 def write_region_csv(path: Path, rows: list[dict]) -> Path:
-    from ...core.atomic import atomic_path
+    """The region table: every column any region has, in the order first seen (core.atomic.write_csv)."""
+    from ...core.atomic import write_csv
 
-    columns: list[str] = []
-    for r in rows:
-        columns += [k for k in r if k not in columns]
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=columns)
-        w.writeheader()
-        w.writerows(rows)
-    return path
+    return write_csv(path, rows)
 
 
 # ------------------------------------------------------------------------------------------------- the fits

@@ -45,7 +45,7 @@ def scatter(fits: list, rows: list[dict], out: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ...core.atomic import atomic_path
+    from ...core.atomic import write_figure
     from .regress import sigmoid
 
     n = len(fits)
@@ -83,10 +83,7 @@ def scatter(fits: list, rows: list[dict], out: Path) -> Path:
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return out
+    return write_figure(out, fig, dpi=110, format="png")
 
 
 def region_map(rows: list[dict], out: Path, fits: list | None = None, stats: dict | None = None) -> Path | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...core.atomic import atomic_path, write_text
+from ...core.atomic import write_figure, write_text
 from .geo import lonlat, write_geotiff
 from .panels import assumptions
 from .pipeline import Analysis, segments_raster
@@ -117,7 +117,8 @@ def energy_rows(a: Analysis) -> list[dict]:
 # ------------------------------------------------------------------------------------------------ pictures
 
 
-def _figure_png(path: Path, draw, size=(7, 6)) -> Path:
+def _figure_png(path: Path, draw, size=(7, 6), axes: bool = False) -> Path:
+    """One figure of `size` inches: `draw(fig, ax)` fills it (a map without axes unless `axes`), saved as PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -125,12 +126,10 @@ def _figure_png(path: Path, draw, size=(7, 6)) -> Path:
 
     fig, ax = plt.subplots(figsize=size, dpi=110)
     draw(fig, ax)
-    ax.set_axis_off()
+    if not axes:
+        ax.set_axis_off()
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return write_figure(path, fig, format="png")
 
 
 def hillshade(dsm: np.ndarray, cell: float) -> np.ndarray:
@@ -185,24 +184,18 @@ def labels_png(a: Analysis, path: Path) -> Path:
 
 
 def monthly_png(a: Analysis, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     roof = a.buildings > 0
     months = a.flux.monthly
-    fig, ax = plt.subplots(figsize=(6, 3), dpi=110)
-    names = "J F M A M J J A S O N D".split()
-    ax.bar(range(12), [float(m[roof].mean()) if roof.any() else float(m.mean()) for m in months], color="#e8a33d")
-    ax.set_xticks(range(12), names)
-    ax.set_ylabel("kWh/m² (roofs)")
-    ax.set_title("monthly flux on the roofs")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+
+    def draw(fig, ax):
+        names = "J F M A M J J A S O N D".split()
+        ax.bar(range(12), [float(m[roof].mean()) if roof.any() else float(m.mean()) for m in months],
+               color="#e8a33d")
+        ax.set_xticks(range(12), names)
+        ax.set_ylabel("kWh/m² (roofs)")
+        ax.set_title("monthly flux on the roofs")
+
+    return _figure_png(path, draw, size=(6, 3), axes=True)
 
 
 def report_html(a: Analysis, path: Path, pictures: dict[str, str], info: dict) -> Path:
