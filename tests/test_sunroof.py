@@ -240,7 +240,11 @@ def test_bad_inputs(tmp_path, bad_input):
     bad_input("sunroof", [tmp_path / "nocrs.tif", "-o", "{out}"], "has no CRS")
     bad_input("sunroof", [tmp_path / "degrees.tif", "-o", "{out}"], "gdalwarp -t_srs")
     bad_input("sunroof", [tmp_path / "dsm.tif", "--ortho", tmp_path / "far.tif", "-o", "{out}"], "does not overlap")
-    bad_input("sunroof", ["{bad}", "-o", "{out}"], "not a readable GeoTIFF")
+    bad_input("sunroof", ["{bad}", "-o", "{out}"], "not a readable GeoTIFF (give a DSM as a GeoTIFF)")
+    bad_input("sunroof", [tmp_path / "missing.tif", "-o", "{out}"], "missing.tif: no such file")
+    bad_input("sunroof", [tmp_path / "dsm.tif", "--ortho", "{bad}", "-o", "{out}"],
+              "not a readable GeoTIFF (give the orthophoto as an RGB GeoTIFF)")
+    bad_input("sunroof", [tmp_path / "dsm.tif", "--ortho", tmp_path / "none.tif", "-o", "{out}"], "none.tif: no such")
     bad_input("sunroof", [tmp_path / "dsm.tif", "--weather", "{bad}", "-o", "{out}"], "weather file")
     bad_input("sunroof", ["-o", "{out}"], "give a DSM GeoTIFF")
 

@@ -6,6 +6,7 @@ Every mistake a user can make with the inputs is one UserError line here, saying
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -55,20 +56,27 @@ def _rasterio():
     return rasterio
 
 
-def read_dsm(path: str | Path) -> Surface:
-    """A single-band GeoTIFF of heights in a projected CRS with square, north-up cells in metres."""
+@contextlib.contextmanager
+def _open_geotiff(path: Path, what: str):
+    """`rasterio.open(path)` to read; a missing or unreadable file is one UserError line ending in `what` to give."""
     rasterio = _rasterio()
-    path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     try:
         with rasterio.open(path) as src:
-            if src.count < 1:
-                raise UserError(f"{path}: the raster has no band")
-            band = src.read(1, masked=True).astype(np.float32)
-            transform, crs = src.transform, src.crs
+            yield src
     except rasterio.errors.RasterioIOError:
-        raise UserError(f"{path}: not a readable GeoTIFF (give a DSM as a GeoTIFF)") from None
+        raise UserError(f"{path}: not a readable GeoTIFF ({what})") from None
+
+
+def read_dsm(path: str | Path) -> Surface:
+    """A single-band GeoTIFF of heights in a projected CRS with square, north-up cells in metres."""
+    path = Path(path)
+    with _open_geotiff(path, "give a DSM as a GeoTIFF") as src:
+        if src.count < 1:
+            raise UserError(f"{path}: the raster has no band")
+        band = src.read(1, masked=True).astype(np.float32)
+        transform, crs = src.transform, src.crs
     if crs is None:
         raise UserError(f"{path}: the GeoTIFF has no CRS, so the site's location is unknown; assign one, e.g. "
                         f"`gdal_edit.py -a_srs EPSG:25832 {path.name}` (the CRS the survey was made in)")
@@ -140,25 +148,17 @@ def site_of(surface: Surface, latitude: float | None = None, longitude: float | 
 
 def read_ortho(path: str | Path, surface: Surface) -> np.ndarray:
     """An RGB orthophoto GeoTIFF resampled (bilinear) onto the DSM's grid: (H, W, 3) uint8."""
-    rasterio = _rasterio()
-    from rasterio.warp import Resampling, reproject
-
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    try:
-        with rasterio.open(path) as src:
-            if src.count < 3:
-                raise UserError(f"{path}: the orthophoto has {src.count} band(s); give an RGB GeoTIFF")
-            crs, transform = src.crs or surface.crs, src.transform
-            if src.crs is None and surface.crs is not None:
-                raise UserError(f"{path}: the orthophoto has no CRS; give it the DSM's, e.g. "
-                                f"`gdal_edit.py -a_srs {surface.crs.to_string()} {path.name}`")
-            rgb = src.read([1, 2, 3])
-            bounds = src.bounds
-    except rasterio.errors.RasterioIOError:
-        raise UserError(f"{path}: not a readable GeoTIFF (give the orthophoto as an RGB GeoTIFF)") from None
-    from rasterio.warp import transform_bounds
+    with _open_geotiff(path, "give the orthophoto as an RGB GeoTIFF") as src:
+        if src.count < 3:
+            raise UserError(f"{path}: the orthophoto has {src.count} band(s); give an RGB GeoTIFF")
+        crs, transform = src.crs or surface.crs, src.transform
+        if src.crs is None and surface.crs is not None:
+            raise UserError(f"{path}: the orthophoto has no CRS; give it the DSM's, e.g. "
+                            f"`gdal_edit.py -a_srs {surface.crs.to_string()} {path.name}`")
+        rgb = src.read([1, 2, 3])
+        bounds = src.bounds
+    from rasterio.warp import Resampling, reproject, transform_bounds
 
     h, w = surface.shape
     left, top = surface.transform * (0, 0)
