@@ -70,6 +70,15 @@ def test_an_interrupt_saves_the_unsaved_steps_once_and_goes_on(barriers):
     assert saved == []
 
 
+def test_a_shared_loss_is_averaged_over_the_processes_at_regular_saves_only(barriers, monkeypatch):
+    monkeypatch.setattr(training, "mean_over_processes", lambda value, ctx: value + 100.0)  # the others' losses
+    recorded = []
+    with pytest.raises(KeyboardInterrupt):
+        run(Steps(10, Dist(rank=0, world=2), lambda s: recorded.append((s.step, s.loss)), save_every=2, window=2,
+                  shared_loss=True), interrupt_at=3)
+    assert recorded == [(2, 100.5), (3, 1.5)]  # the mean of losses 0, 1 over the processes; then rank 0's own of 1, 2
+
+
 def test_sigterm_becomes_an_interrupt_that_saves_and_the_handler_is_restored():
     saved = []
     before = signal.getsignal(signal.SIGTERM)
@@ -148,7 +157,7 @@ def test_run_training_builds_the_config_exports_on_rank_0_and_always_finishes(mo
     args = parser.parse_args(["--steps", "5", "--export", "m"])
     exported = []
 
-    def export(result, cfg, path, command):
+    def export(result, path, cfg, command):
         exported.append((result, cfg.steps, path, command))
         return f"{path}.safetensors"
 

@@ -15,7 +15,10 @@ the loop ends early (a time box), and, on Ctrl-C or SIGTERM, saves them once on 
             steps.done(loss.item())     # count it, show it, save when it is time
     return Result(net, steps.losses, steps.step, steps.seconds)
 
-`save` is called with the `Steps` itself (``s.step``, ``s.seconds``, ``s.mean()``); it runs on rank 0 only.
+`save` is called with the `Steps` itself (``s.step``, ``s.seconds``, ``s.loss``: the running mean at this save,
+``s.mean(n)``); it runs on rank 0 only. With ``shared_loss=True`` the regular saves record the running mean averaged
+over the processes (a collective every process joins, as they all pass the save); the interrupt save, which has no
+collective, records rank 0's own.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .distributed import Dist, barrier
+from .distributed import mean as mean_over_processes
 from .runtime import progress, stop_signals
 
 
@@ -36,13 +40,14 @@ class Steps:
     checkpoint from this object (None: nothing is saved). meta: what `checkpoint.resume` returned (None: a fresh
     start), giving the first step and the seconds already spent; or `start` for the first step. save_every: steps
     between checkpoints (0: only at the end). window: the losses the bar's running mean covers; label and fmt: how
-    the bar shows it. log: where "resuming from step N" and the interrupt line go (rank 0).
+    the bar shows it. log: where the `resumed` line ("resuming from step N") and the interrupt line go (rank 0).
+    shared_loss: the regular saves record the running mean over all processes (`loss`).
     """
 
     def __init__(self, total: int, ctx: Dist | None = None, save: Callable[[Steps], Any] | None = None, *,
                  meta: dict | None = None, start: int = 0, save_every: int = 0, desc: str = "", window: int = 50,
                  label: str = "loss", fmt: str = ".3f", log: Callable[[str], Any] | None = None,
-                 resumed: str = "resuming from step {step}"):
+                 resumed: str = "resuming from step {step}", shared_loss: bool = False):
         self.total = int(total)
         self.ctx = ctx or Dist()
         self._save = save
@@ -54,6 +59,8 @@ class Steps:
         self.window, self.label, self.fmt = window, label, fmt
         self.log = log if (log is not None and self.ctx.is_main) else (lambda *_: None)
         self.losses: list[float] = []
+        self.loss: float | None = None  # the running mean the checkpoint being written records
+        self.shared_loss = shared_loss
         self.stopped = False
         self.t0 = time.time()
         if meta:
@@ -111,7 +118,10 @@ class Steps:
         return self.step >= self.total or bool(self.save_every and self.step % self.save_every == 0)
 
     def save(self) -> None:
-        """Write the checkpoint now on rank 0; every process waits for it."""
+        """Write the checkpoint now on rank 0; every process must call it (it waits for the others)."""
+        self.loss = self.mean()
+        if self.shared_loss and self.loss is not None:
+            self.loss = mean_over_processes(self.loss, self.ctx)
         if self._save is not None and self.ctx.is_main:
             self._save(self)
         self.saved = self.step
@@ -126,6 +136,7 @@ class Steps:
         try:
             if kind is not None and issubclass(kind, KeyboardInterrupt):
                 if self.ctx.is_main and self._save is not None and self.step != self.saved:
+                    self.loss = self.mean()  # this process's: no collective on the way out
                     self._save(self)  # no barrier: the other processes are stopping too
                     self.saved = self.step
                     self.log(f"interrupted: saved at step {self.step}")
