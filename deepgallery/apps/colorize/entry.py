@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.app import DemoItem
-from ...core.config import add_config_args, config_from_args, number
+from ...core.config import add_config_args, number
 from ...core.errors import UserError
 from ...core.runtime import add_device_arg
 
@@ -154,23 +154,16 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
 
 
 def train(args: argparse.Namespace) -> int:
-    from ...core import distributed
+    from ...core.distributed import run_training
     from .train import TrainConfig, export
     from .train import train as train_loop
 
-    cfg = config_from_args(TrainConfig, args)
-    ctx = distributed.start(args.device)
-    try:
-        result = train_loop(args.out, cfg, args.data, ctx)
-        if ctx.is_main:
-            print(f"trained {result.step} steps ({result.seconds:.0f} s); state in {Path(args.out) / 'state'}")
-        if args.export and ctx.is_main:
-            argv = sys.argv[3:] if sys.argv[1:3] == ["train", "colorize"] else []
-            command = " ".join(["deepgallery train colorize", *argv])
-            print(f"model written to {export(result, args.export, cfg, args.data, command)}")
-    finally:
-        distributed.finish(ctx)
-    return 0
+    def report(result) -> None:
+        print(f"trained {result.step} steps ({result.seconds:.0f} s); state in {Path(args.out) / 'state'}")
+
+    return run_training(args, TrainConfig, lambda cfg, ctx: train_loop(args.out, cfg, args.data, ctx),
+                        lambda result, path, cfg, command: export(result, path, cfg, args.data, command),
+                        app="colorize", report=report)
 
 
 # ---------------------------------------------------------------------------------------------- demo

@@ -26,7 +26,8 @@ from torch.nn import functional as F
 from ...core import checkpoint, distributed
 from ...core.config import option
 from ...core.errors import UserError
-from ...core.runtime import progress, seed_everything, stop_signals
+from ...core.runtime import seed_everything
+from ...core.training import Steps
 from .data import CropDataset, Photos, corpus_photos, folder_photos, make_batch, pseudo_labels
 from .model import NetConfig, build, parameter_count
 
@@ -126,10 +127,6 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
     config = {"net": ncfg.to_dict(), "train": asdict(cfg)}
     meta = checkpoint.resume(state, net, opt, same={"net": ncfg.to_dict()},
                              how_to_fix="give another --out, or the settings it was trained with")
-    step = int(meta["step"]) if meta else 0
-    seconds = float(meta.get("seconds", 0.0)) if meta else 0.0
-    if meta and ctx.is_main:
-        log(f"resuming from step {step}")
     dataset = CropDataset(photos, cfg.size, cfg.crops_per_photo, cfg.seed)
     per_epoch = len(dataset) // cfg.batch
     if per_epoch < 1:
@@ -139,64 +136,44 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
                                 num_workers=cfg.workers, pin_memory=torch.device(ctx.device).type == "cuda")
     model = distributed.wrap(net, ctx)
     labelled = ncfg.classes > 0
-    losses: list[float] = []
-    t0 = time.time()
 
-    def save() -> None:
+    def save(s: Steps) -> None:
         checkpoint.save(state, net.state_dict(), config,
-                        meta={"step": step, "seconds": seconds + time.time() - t0,
-                              "loss": sum(losses[-50:]) / max(1, len(losses[-50:]))}, optimizer=opt)
+                        meta={"step": s.step, "seconds": s.seconds, "loss": s.mean()}, optimizer=opt)
 
-    bar = progress(total=cfg.steps, initial=step, enabled=ctx.is_main,
-                   desc=f"train colorize ({parameter_count(net):,} parameters, {len(photos)} photos)")
-    start = step
-    with stop_signals():
-        try:
-            while step < cfg.steps:
-                epoch, skip = divmod(step, per_epoch)
-                distributed.set_epoch(loader, epoch)
-                dataset.set_epoch(epoch)
-                model.train()
-                for i, (crops, label, seeds) in enumerate(loader):
-                    if i >= per_epoch or step >= cfg.steps:
-                        break
-                    if i < skip:
-                        continue
-                    if cfg.optimizer == "adam":  # cosine decay to 5 %, from the step (resumes exactly) or, with
-                        # --minutes, from the share of the time box spent if that is further along
-                        done = step / cfg.steps
-                        if cfg.minutes:
-                            done = min(1.0, max(done, (time.time() - t0) / (60 * cfg.minutes)))
-                        for group in opt.param_groups:
-                            group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done)))
-                    x, target = make_batch(crops.to(ctx.device, non_blocking=True), seeds, cfg.hints, cfg.hint_none)
-                    label = label.to(ctx.device) if labelled else label
-                    loss, mse, _ = loss_terms(model, x, target, label, cfg.alpha if labelled else 0.0)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    losses.append(float(mse.item()))
-                    step += 1
-                    bar.update(1)
-                    bar.set_postfix(mse=f"{sum(losses[-50:]) / len(losses[-50:]):.5f}")
-                    if step % cfg.save_every == 0 or step == cfg.steps:
-                        if ctx.is_main:
-                            save()
-                        distributed.barrier(ctx)
-                    if cfg.minutes and _out_of_time(t0, cfg.minutes, ctx):
-                        if ctx.is_main:
-                            save()
-                            log(f"time limit of {cfg.minutes:g} min reached at step {step}")
-                        cfg = _stopped(cfg, step)
-                        break
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep the steps since the last checkpoint
-            if ctx.is_main and step > start and step % cfg.save_every:
-                save()
-                log(f"interrupted: saved {state} at step {step}")
-            raise
-    bar.close()
+    with Steps(cfg.steps, ctx, save, meta=meta, save_every=cfg.save_every, log=log, label="mse", fmt=".5f",
+               desc=f"train colorize ({parameter_count(net):,} parameters, {len(photos)} photos)") as steps:
+        while steps.step < cfg.steps:
+            epoch, skip = divmod(steps.step, per_epoch)
+            distributed.set_epoch(loader, epoch)
+            dataset.set_epoch(epoch)
+            model.train()
+            for i, (crops, label, seeds) in enumerate(loader):
+                if i >= per_epoch or steps.step >= cfg.steps:
+                    break
+                if i < skip:
+                    continue
+                if cfg.optimizer == "adam":  # cosine decay to 5 %, from the step (resumes exactly) or, with
+                    # --minutes, from the share of the time box spent if that is further along
+                    done = steps.step / cfg.steps
+                    if cfg.minutes:
+                        done = min(1.0, max(done, steps.elapsed / (60 * cfg.minutes)))
+                    for group in opt.param_groups:
+                        group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done)))
+                x, target = make_batch(crops.to(ctx.device, non_blocking=True), seeds, cfg.hints, cfg.hint_none)
+                label = label.to(ctx.device) if labelled else label
+                loss, mse, _ = loss_terms(model, x, target, label, cfg.alpha if labelled else 0.0)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                steps.done(float(mse.item()))
+                if cfg.minutes and _out_of_time(steps.t0, cfg.minutes, ctx):  # saved as the block ends
+                    if ctx.is_main:
+                        log(f"time limit of {cfg.minutes:g} min reached at step {steps.step}")
+                    cfg = _stopped(cfg, steps.step)
+                    break
     net.eval()
-    return TrainResult(net, photos, losses, step, seconds + time.time() - t0)
+    return TrainResult(net, photos, steps.losses, steps.step, steps.seconds)
 
 
 def _out_of_time(t0: float, minutes: float, ctx: distributed.Dist) -> bool:
