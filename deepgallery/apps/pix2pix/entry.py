@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.app import DemoItem
-from ...core.config import add_config_args, config_from_args, number
+from ...core.config import add_config_args, number
 from ...core.errors import UserError
 from ...core.runtime import add_device_arg
 from . import APP
@@ -179,25 +179,17 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
 
 
 def train(args: argparse.Namespace) -> int:
-    from ...core import distributed
+    from ...core.distributed import run_training
     from .train import TrainConfig, export
     from .train import train as train_loop
 
-    cfg = config_from_args(TrainConfig, args)
-    ctx = distributed.start(args.device)
-    try:
-        result = train_loop(args.out, cfg, args.data, ctx)
-        if ctx.is_main:
-            recent = result.losses["l1"][-50:]
-            print(f"{result.step} steps, L1 {sum(recent) / max(1, len(recent)):.4f} (last 50 steps of this run); "
-                  f"state in {args.out}/state")
-        if args.export and ctx.is_main:
-            argv = sys.argv[3:] if sys.argv[1:3] == ["train", "pix2pix"] else []
-            command = ("deepgallery train pix2pix " + " ".join(argv)).strip()
-            print(f"model written to {export(result, args.export, cfg, command)}")
-    finally:
-        distributed.finish(ctx)
-    return 0
+    def report(result) -> None:
+        recent = result.losses["l1"][-50:]
+        print(f"{result.step} steps, L1 {sum(recent) / max(1, len(recent)):.4f} (last 50 steps of this run); "
+              f"state in {args.out}/state")
+
+    return run_training(args, TrainConfig, lambda cfg, ctx: train_loop(args.out, cfg, args.data, ctx), export,
+                        app="pix2pix", report=report)
 
 
 # ---------------------------------------------------------------------------------------------- demo

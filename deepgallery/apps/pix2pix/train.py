@@ -17,7 +17,6 @@ own z, as N GPUs would).
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -29,7 +28,8 @@ from torch import nn
 from ...core import checkpoint, distributed
 from ...core.config import option
 from ...core.errors import UserError
-from ...core.runtime import progress, seed_everything, stop_signals
+from ...core.runtime import seed_everything
+from ...core.training import Steps
 from .model import Generator, NetConfig, PatchDiscriminator, d_loss, g_loss, init_weights, parameter_count
 from .pairs import TASKS, PairDataset, PhotoPairs, find_pairs
 
@@ -169,95 +169,75 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
     config = {"net": ncfg.to_dict(), "task": cfg.task if not data else "custom", "train": asdict(cfg)}
     meta = checkpoint.resume(state, model, opt, same={"net": ncfg.to_dict(), "task": config["task"]},
                              how_to_fix="give another --out, or the settings it was trained with")
-    step = int(meta["step"]) if meta else 0
-    seconds = float(meta.get("seconds", 0.0)) if meta else 0.0
-    if meta and ctx.is_main:
-        log(f"resuming from step {step}")
     G = distributed.wrap(model.G, ctx)
     D = distributed.wrap(model.D, ctx) if cfg.gan else None
     per_epoch = len(ds) // cfg.batch  # global steps per epoch; every process takes the same number
     total = per_epoch * cfg.epochs
-    losses: dict[str, list[float]] = {"l1": [], "g_gan": [], "d": []}
-    t0 = time.time()
+    gan_terms: list[float] = []
+    d_losses: list[float] = []
     what = "cGAN + L1" if cfg.gan else "L1 only"
-    bar = progress(total=total, initial=step, desc=f"pix2pix {what} (G {parameter_count(model.G):,} parameters)",
-                   enabled=ctx.is_main)
 
-    def save() -> None:
+    def save(s: Steps) -> None:  # s.losses: the L1 term of every step
         checkpoint.save(state, model.state_dict(), config, optimizer=opt,
-                        meta={"step": step, "seconds": seconds + time.time() - t0, **data_info,
-                              "l1": float(np.mean(losses["l1"][-100:])) if losses["l1"] else None})
+                        meta={"step": s.step, "seconds": s.seconds, **data_info, "l1": s.mean(100)})
+
+    steps = Steps(total, ctx, save, meta=meta, save_every=cfg.save_every, log=log,
+                  desc=f"pix2pix {what} (G {parameter_count(model.G):,} parameters)")
 
     def out_of_time() -> bool:
         if not cfg.max_minutes:
             return False
-        late = float(time.time() - t0 > cfg.max_minutes * 60)
+        late = float(steps.elapsed > cfg.max_minutes * 60)
         return distributed.mean(late, ctx) > 0 if ctx.active else bool(late)
 
     model.train()
-    with stop_signals():
-        try:
-            stopped = False
-            while step < total and not stopped:
-                epoch, skip = divmod(step, per_epoch)
-                ds.epoch = epoch
-                smp = distributed.sampler(ds, ctx, shuffle=True, seed=cfg.seed, drop_last=True)
-                smp.set_epoch(epoch)
-                order = list(smp)  # this process's share of the epoch, in the global batches' order
-                per = cfg.batch // ctx.world
-                for x, y in _batches(ds, [order[i * per:(i + 1) * per] for i in range(skip, per_epoch)],
-                                     cfg.workers):
-                    x, y = x.to(ctx.device), y.to(ctx.device)  # (b, 3, S, S) in [-1, 1]
-                    fake = G(x)  # G(x, z), z as dropout
-                    d_fake_for_g = None
-                    if cfg.gan:
-                        # D step: real pairs as 1, generated ones as 0, one forward over both (Eq. 1, halved)
-                        logits = D(torch.cat([x, x]), torch.cat([y, fake.detach()]))  # (2b, 1, H', W')
-                        d_real, d_fake = logits.chunk(2)
-                        loss_d = d_loss(d_real, d_fake)
-                        opt.zero_grad(set_to_none=True)
-                        loss_d.backward()
-                        opt.step()  # G's gradients are None here, so only D moves
-                        losses["d"].append(loss_d.item())
-                        d_fake_for_g = D(x, fake)
-                    # G step: -log D(x, G(x)) + λ ||y - G(x)||_1 (Eq. 4)
-                    loss_g, gan_term, l1 = g_loss(d_fake_for_g, fake, y, cfg.lambda_l1)
+    with steps:
+        while steps.step < total and not steps.stopped:
+            epoch, skip = divmod(steps.step, per_epoch)
+            ds.epoch = epoch
+            smp = distributed.sampler(ds, ctx, shuffle=True, seed=cfg.seed, drop_last=True)
+            smp.set_epoch(epoch)
+            order = list(smp)  # this process's share of the epoch, in the global batches' order
+            per = cfg.batch // ctx.world
+            for x, y in _batches(ds, [order[i * per:(i + 1) * per] for i in range(skip, per_epoch)], cfg.workers):
+                x, y = x.to(ctx.device), y.to(ctx.device)  # (b, 3, S, S) in [-1, 1]
+                fake = G(x)  # G(x, z), z as dropout
+                d_fake_for_g = None
+                if cfg.gan:
+                    # D step: real pairs as 1, generated ones as 0, one forward over both (Eq. 1, halved)
+                    logits = D(torch.cat([x, x]), torch.cat([y, fake.detach()]))  # (2b, 1, H', W')
+                    d_real, d_fake = logits.chunk(2)
+                    loss_d = d_loss(d_real, d_fake)
                     opt.zero_grad(set_to_none=True)
-                    loss_g.backward()
+                    loss_d.backward()
+                    opt.step()  # G's gradients are None here, so only D moves
+                    d_losses.append(loss_d.item())
+                    d_fake_for_g = D(x, fake)
+                # G step: -log D(x, G(x)) + λ ||y - G(x)||_1 (Eq. 4)
+                loss_g, gan_term, l1 = g_loss(d_fake_for_g, fake, y, cfg.lambda_l1)
+                opt.zero_grad(set_to_none=True)
+                loss_g.backward()
+                if cfg.gan:
+                    for p in model.D.parameters():
+                        p.grad = None  # the G step moves G only
+                opt.step()
+                gan_terms.append(gan_term.item())
+                steps.done(l1.item(), postfix={})  # the bar shows the three terms every 10 steps
+                if steps.step % 10 == 0:
+                    shown = {"L1": f"{np.mean(steps.losses[-50:]):.3f}"}
                     if cfg.gan:
-                        for p in model.D.parameters():
-                            p.grad = None  # the G step moves G only
-                    opt.step()
-                    losses["l1"].append(l1.item())
-                    losses["g_gan"].append(gan_term.item())
-                    step += 1
-                    bar.update(1)
-                    if step % 10 == 0:
-                        shown = {"L1": f"{np.mean(losses['l1'][-50:]):.3f}"}
-                        if cfg.gan:
-                            shown.update(G_GAN=f"{np.mean(losses['g_gan'][-50:]):.2f}",
-                                         D=f"{np.mean(losses['d'][-50:]):.2f}")
-                        bar.set_postfix(shown)
-                    if step % cfg.save_every == 0 or step == total:
-                        if ctx.is_main:
-                            save()
-                        distributed.barrier(ctx)
-                    if out_of_time():
-                        stopped = True
-                        break
-            if stopped and step % cfg.save_every and ctx.is_main:
-                save()
-        except KeyboardInterrupt:
-            if ctx.is_main:
-                save()
-            raise
-    bar.close()
-    seconds += time.time() - t0
-    result = TrainResult(model, losses, step, seconds, data_info)
+                        shown.update(G_GAN=f"{np.mean(gan_terms[-50:]):.2f}", D=f"{np.mean(d_losses[-50:]):.2f}")
+                    steps.bar.set_postfix(shown)
+                if out_of_time():
+                    steps.stop()  # the steps since the last checkpoint are saved as the block ends
+                    break
+    losses = {"l1": steps.losses, "g_gan": gan_terms, "d": d_losses}
+    seconds = steps.seconds
+    result = TrainResult(model, losses, steps.step, seconds, data_info)
     if data and ctx.is_main:
         result.val_l1 = validate(model.G, data, cfg, ctx.device)
         if result.val_l1 is not None:
-            log(f"val L1 {result.val_l1:.4f} (images in [-1, 1]) after {step} steps ({seconds:.0f} s)")
+            log(f"val L1 {result.val_l1:.4f} (images in [-1, 1]) after {steps.step} steps ({seconds:.0f} s)")
     return result
 
 
