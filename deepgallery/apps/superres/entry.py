@@ -148,32 +148,21 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     add_device_arg(parser)
 
 
-def _command() -> str:
-    argv = sys.argv[3:] if sys.argv[1:3] == ["train", "superres"] else []
-    return " ".join(["deepgallery train superres", *argv])
-
-
 def train(args: argparse.Namespace) -> int:
-    from ...core import distributed
+    from ...core.distributed import run_training
     from .train import TrainConfig, export
     from .train import train as train_loop
 
-    cfg = config_from_args(TrainConfig, args)
     if args.classifier:
-        return _train_classifier(args, cfg)
-    ctx = distributed.start(args.device)
-    try:
-        result = train_loop(args.out, cfg, args.data, ctx)
-        if args.export and ctx.is_main:
-            print(f"model written to {export(result, args.export, cfg, _command())}")
-    finally:
-        distributed.finish(ctx)
-    return 0
+        return _train_classifier(args, config_from_args(TrainConfig, args))
+    return run_training(args, TrainConfig, lambda cfg, ctx: train_loop(args.out, cfg, args.data, ctx), export,
+                        app="superres")
 
 
 def _train_classifier(args: argparse.Namespace, cfg) -> int:
     import torch
 
+    from ...core.distributed import command_line
     from .classifier import export_classifier, train_classifier
     from .data import fashion_pairs
 
@@ -183,8 +172,8 @@ def _train_classifier(args: argparse.Namespace, cfg) -> int:
     accuracy = float((net.predict(test.high) == test.labels).float().mean())
     print(f"classifier accuracy on the 10 000 Fashion-MNIST test images: {accuracy:.4f}")
     path = args.export or str(Path(args.out) / "classifier")
-    meta.update({"command": _command(), "data": data.source, "images": len(data), "test_accuracy": round(accuracy, 4),
-                 "torch": torch.__version__})
+    meta.update({"command": command_line("superres"), "data": data.source, "images": len(data),
+                 "test_accuracy": round(accuracy, 4), "torch": torch.__version__})
     print(f"classifier written to {export_classifier(net, path, meta)}")
     return 0
 

@@ -17,7 +17,6 @@ Every `save_every` steps both networks and the optimizer go to OUT/state; `--out
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -27,7 +26,8 @@ from torch import nn
 from ...core import checkpoint, distributed
 from ...core.config import option
 from ...core.errors import UserError
-from ...core.runtime import progress, seed_everything, stop_signals
+from ...core.runtime import seed_everything
+from ...core.training import Steps
 from .data import PairSet, fashion_pairs, read_celeba
 from .model import LEVELS, ModelConfig, PixelRecursiveSR, RegressionSR, parameter_count
 
@@ -163,74 +163,52 @@ def train(out: str | Path, cfg: TrainConfig, data: list[str] | None = None, ctx:
     config = {"model": mcfg.to_dict(), "baseline": cfg.baseline}
     meta = checkpoint.resume(state, objective, opt, same=config,
                              how_to_fix="give another --out, or the settings it was trained with")
-    step = int(meta["step"]) if meta else 0
-    seconds = float(meta.get("seconds", 0.0)) if meta else 0.0
-    if meta and ctx.is_main:
-        log(f"resuming from step {step}")
     dataset = torch.utils.data.TensorDataset(torch.arange(len(train_set)))
     loader = distributed.loader(dataset, ctx, cfg.batch, shuffle=True, seed=cfg.seed, drop_last=True)
     per_epoch = len(train_set) // cfg.batch
     total = per_epoch * cfg.epochs
     wrapped = distributed.wrap(objective, ctx)
-    losses: list[float] = []
-    t0 = time.time()
-    bar = progress(total=total, initial=step, enabled=ctx.is_main,
-                   desc=f"train superres ({parameter_count(model):,} + {parameter_count(regression or model):,})")
 
-    def save() -> None:
+    def save(s: Steps) -> None:
         checkpoint.save(state, objective.state_dict(), {**config, "train": asdict(cfg)},
-                        meta={"step": step, "seconds": seconds + time.time() - t0,
-                              "bits_per_dim": sum(losses[-50:]) / max(1, len(losses[-50:]))}, optimizer=opt)
+                        meta={"step": s.step, "seconds": s.seconds, "bits_per_dim": s.mean()}, optimizer=opt)
+
+    steps = Steps(total, ctx, save, meta=meta, save_every=cfg.save_every, log=log, label="bits_per_dim",
+                  desc=f"train superres ({parameter_count(model):,} + {parameter_count(regression or model):,})")
 
     def out_of_time() -> bool:
         if not cfg.minutes:
             return False
-        late = float(seconds + time.time() - t0 > 60 * cfg.minutes)
+        late = float(steps.seconds > 60 * cfg.minutes)
         return distributed.mean(late, ctx) > 0  # every process stops at the same step
 
-    stopped = False
-    with stop_signals():
-        try:
-            while step < total and not stopped:
-                epoch, skip = divmod(step, per_epoch)
-                distributed.set_epoch(loader, epoch)
-                for i, (idx,) in enumerate(loader):
-                    if i >= per_epoch:
-                        break
-                    if i < skip:
-                        continue
-                    for group in opt.param_groups:  # cosine decay to 5 %, from the step alone: resumes exactly
-                        group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / total)))
-                    low, high = train_set.low[idx].to(ctx.device), train_set.high[idx].to(ctx.device)
-                    loss, nll, _ = wrapped(low, high)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if cfg.clip:  # each network on its own: the model's large gradients must not shrink the baseline's
-                        for net in (model, regression):
-                            if net is not None:
-                                nn.utils.clip_grad_norm_(net.parameters(), cfg.clip)
-                    opt.step()
-                    losses.append(nll.item() / math.log(2))
-                    step += 1
-                    bar.update(1)
-                    bar.set_postfix(bits_per_dim=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}")
-                    if step % cfg.save_every == 0 or step == total:
-                        if ctx.is_main:
-                            save()
-                        distributed.barrier(ctx)
-                    if step >= total:
-                        break
-                    if step % 10 == 0 and out_of_time():
-                        stopped = True
-                        break
-        except KeyboardInterrupt:
-            if ctx.is_main:
-                save()  # the steps since the last checkpoint are kept
-            raise
-    if stopped and ctx.is_main:
-        save()
-        log(f"time budget of {cfg.minutes:g} min reached at step {step} of {total}")
-    bar.close()
+    with steps:
+        while steps.step < total and not steps.stopped:
+            epoch, skip = divmod(steps.step, per_epoch)
+            distributed.set_epoch(loader, epoch)
+            for i, (idx,) in enumerate(loader):
+                if i >= per_epoch:
+                    break
+                if i < skip:
+                    continue
+                for group in opt.param_groups:  # cosine decay to 5 %, from the step alone: resumes exactly
+                    group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * steps.step / total)))
+                low, high = train_set.low[idx].to(ctx.device), train_set.high[idx].to(ctx.device)
+                loss, nll, _ = wrapped(low, high)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.clip:  # each network on its own: the model's large gradients must not shrink the baseline's
+                    for net in (model, regression):
+                        if net is not None:
+                            nn.utils.clip_grad_norm_(net.parameters(), cfg.clip)
+                opt.step()
+                steps.done(nll.item() / math.log(2))
+                if steps.step >= total:
+                    break
+                if steps.step % 10 == 0 and out_of_time():
+                    steps.stop()  # the steps since the last checkpoint are saved as the block ends
+                    steps.log(f"time budget of {cfg.minutes:g} min reached at step {steps.step} of {total}")
+                    break
     val_bpd = val_mse = None
     if len(val_set) and ctx.is_main:
         val_bpd, val_mse = evaluate(model, regression, val_set, ctx.device)
@@ -238,7 +216,7 @@ def train(out: str | Path, cfg: TrainConfig, data: list[str] | None = None, ctx:
     model.eval()
     if regression is not None:
         regression.eval()
-    return TrainResult(model, regression, losses, val_bpd, val_mse, step, seconds + time.time() - t0, pairs.source,
+    return TrainResult(model, regression, steps.losses, val_bpd, val_mse, steps.step, steps.seconds, pairs.source,
                        (len(train_set), len(val_set)))
 
 
