@@ -5,14 +5,13 @@ requests and output files in writer.py, the benchmark in bench.py."""
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from ...core.app import DemoItem
-from ...core.config import add_config_args, config_from_args, number
+from ...core.config import add_config_args, number
 from ...core.errors import UserError
 from ...core.runtime import add_device_arg
 
@@ -106,7 +105,7 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
 
 
 def train(args: argparse.Namespace) -> int:
-    from ...core import distributed
+    from ...core.distributed import run_training
     from .train import TrainConfig, export
     from .train import train as train_loop
 
@@ -116,17 +115,8 @@ def train(args: argparse.Namespace) -> int:
         if kind != "iam":
             raise UserError(f"--data {kind}: the dataset kind is iam (IAM-OnDB), e.g. --data iam ~/IAM-OnDB")
         data = folder
-    cfg = config_from_args(TrainConfig, args)
-    ctx = distributed.start(args.device)
-    try:
-        result = train_loop(args.out, cfg, data, ctx)
-        if args.export and ctx.is_main:
-            argv = sys.argv[3:] if sys.argv[1:3] == ["train", "handwriting"] else []
-            command = ("deepgallery train handwriting " + " ".join(argv)).strip()
-            print(f"model written to {export(result, args.export, cfg, command)}")
-    finally:
-        distributed.finish(ctx)
-    return 0
+    return run_training(args, TrainConfig, lambda cfg, ctx: train_loop(args.out, cfg, data, ctx), export,
+                        app="handwriting")
 
 
 # ---------------------------------------------------------------------------------------------- demo

@@ -13,7 +13,6 @@ optimiser go to OUT/state; `--out` with a state resumes it; `--minutes` stops (a
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -24,7 +23,8 @@ import torch
 from ...core import checkpoint, distributed
 from ...core.config import option
 from ...core.errors import UserError
-from ...core.runtime import progress, seed_everything
+from ...core.runtime import seed_everything
+from ...core.training import Steps
 from .data import ALPHABET, from_offsets, line_height, make_batch, read_iam_ondb, split_heldout, synthetic, to_offsets
 from .model import NetConfig, SynthesisNet, log_likelihood, parameter_count, sequence_loss
 
@@ -191,70 +191,48 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
     shape = {k: v for k, v in ncfg.to_dict().items() if k in ("alphabet", "hidden", "layers", "window", "mixtures")}
     meta = checkpoint.resume(state, net, opt, same={"shape": shape},
                              how_to_fix="give another --out, or the settings it was trained with")
-    step = int(meta["step"]) if meta else 0
-    seconds = float(meta.get("seconds", 0.0)) if meta else 0.0
     if meta:
         net.cfg = NetConfig(**meta["net"])  # the scale it started with, not this run's estimate
-        if ctx.is_main:
-            log(f"resuming from step {step}")
     model = distributed.wrap(net, ctx)
     by_length = np.argsort([len(o) for o in train_pool.offsets], kind="stable")
-    losses: list[float] = []
-    t0 = time.time()
-    bar = progress(total=cfg.steps, initial=step, desc=f"train synthesis net ({parameter_count(net):,} parameters)",
-                   enabled=ctx.is_main)
 
-    def save():
-        if ctx.is_main:
-            checkpoint.save(state, net.state_dict(), {"shape": shape, "train": asdict(cfg)},
-                            meta={"step": step, "seconds": seconds + time.time() - t0, "net": net.cfg.to_dict(),
-                                  "loss": float(np.mean(losses[-50:])) if losses else None}, optimizer=opt)
+    def save(s: Steps) -> None:
+        checkpoint.save(state, net.state_dict(), {"shape": shape, "train": asdict(cfg)},
+                        meta={"step": s.step, "seconds": s.seconds, "net": net.cfg.to_dict(), "loss": s.mean()},
+                        optimizer=opt)
 
-    try:
-        from ...core.runtime import stop_signals
-
-        with stop_signals():
-            while step < cfg.steps:
-                if cfg.minutes and time.time() - t0 > cfg.minutes * 60:
-                    if ctx.is_main:
-                        log(f"time box of {cfg.minutes:g} min reached at step {step}")
-                    break
-                idx = batch_indices(by_length, cfg, step)
-                total_points = float(sum(len(train_pool.offsets[i]) for i in idx))
-                mine = distributed.shard(torch.from_numpy(idx), ctx).tolist()
-                batch = make_batch([train_pool.offsets[i] for i in mine], [train_pool.texts[i] for i in mine],
-                                   net.cfg.scale).to(ctx.device)
-                model.train()
-                # summed over this process's points / its share of the global count: DDP's mean over the processes
-                # then gives the global sum / the global count, one process's loss exactly
-                loss = sequence_loss(model if not ctx.active else _Wrapped(model), batch, total_points / ctx.world)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                # the gradients are the same on every process now (DDP averaged them), so is this decision
-                norm = torch.nn.utils.clip_grad_norm_(net.parameters(), float("inf"))
-                if torch.isfinite(norm):
-                    opt.step()
-                elif ctx.is_main:
-                    log(f"step {step}: non-finite gradient, step skipped")
-                losses.append(loss.item())  # this process's estimate of the global mean
-                step += 1
-                bar.update(1)
-                bar.set_postfix(nll=f"{np.mean(losses[-50:]):.3f}")
-                if ctx.is_main and step % cfg.log_every == 0:
-                    log(f"step {step} nll {np.mean(losses[-cfg.log_every:]):.4f} ({time.time() - t0:.0f} s)")
-                if step % cfg.save_every == 0:
-                    save()
-    except KeyboardInterrupt:
-        save()
-        raise
-    bar.close()
-    save()
+    with Steps(cfg.steps, ctx, save, meta=meta, save_every=cfg.save_every, log=log, label="nll",
+               desc=f"train synthesis net ({parameter_count(net):,} parameters)") as steps:
+        for step in steps:
+            if cfg.minutes and steps.elapsed > cfg.minutes * 60:
+                steps.log(f"time box of {cfg.minutes:g} min reached at step {step}")
+                break  # the steps since the last checkpoint are saved as the block ends
+            idx = batch_indices(by_length, cfg, step)
+            total_points = float(sum(len(train_pool.offsets[i]) for i in idx))
+            mine = distributed.shard(torch.from_numpy(idx), ctx).tolist()
+            batch = make_batch([train_pool.offsets[i] for i in mine], [train_pool.texts[i] for i in mine],
+                               net.cfg.scale).to(ctx.device)
+            model.train()
+            # summed over this process's points / its share of the global count: DDP's mean over the processes
+            # then gives the global sum / the global count, one process's loss exactly
+            loss = sequence_loss(model if not ctx.active else _Wrapped(model), batch, total_points / ctx.world)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            # the gradients are the same on every process now (DDP averaged them), so is this decision
+            norm = torch.nn.utils.clip_grad_norm_(net.parameters(), float("inf"))
+            if torch.isfinite(norm):
+                opt.step()
+            else:
+                steps.log(f"step {step}: non-finite gradient, step skipped")
+            steps.done(loss.item())  # this process's estimate of the global mean
+            if steps.step % cfg.log_every == 0:
+                steps.log(f"step {steps.step} nll {steps.mean(cfg.log_every):.4f} ({steps.elapsed:.0f} s)")
     net.eval()
     held = None
     if ctx.is_main and held_pool.offsets:
         held = heldout_nll(net, held_pool, device=ctx.device)
-        log(f"held-out {held:.3f} nats per point on {len(held_pool.offsets)} lines ({time.time() - t0:.0f} s)")
-    return TrainResult(net, losses, held, step, seconds + time.time() - t0, described)
+        log(f"held-out {held:.3f} nats per point on {len(held_pool.offsets)} lines ({steps.elapsed:.0f} s)")
+    return TrainResult(net, steps.losses, held, steps.step, steps.seconds, described)
 
 
 def batch_indices(by_length: np.ndarray, cfg: TrainConfig, step: int) -> np.ndarray:
