@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -199,21 +198,13 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
 
 
 def train(args: argparse.Namespace) -> int:
-    from ...core import distributed
+    from ...core.distributed import run_training
     from .train import TrainConfig, export
     from .train import train as train_loop
 
-    cfg = config_from_args(TrainConfig, args)
-    ctx = distributed.start(args.device)
-    try:
-        result = train_loop(args.out, cfg, args.data, ctx)
-        if args.export and ctx.is_main:
-            argv = sys.argv[3:] if sys.argv[1:3] == ["train", "sunroof"] else []
-            command = "deepgallery train sunroof " + " ".join(argv)
-            print(f"model written to {export(result, args.export, cfg, args.data, command)}")
-    finally:
-        distributed.finish(ctx)
-    return 0
+    return run_training(args, TrainConfig, lambda cfg, ctx: train_loop(args.out, cfg, args.data, ctx),
+                        lambda result, path, cfg, command: export(result, path, cfg, args.data, command),
+                        app="sunroof")
 
 
 # ---------------------------------------------------------------------------------------------- demo

@@ -14,7 +14,6 @@ the Adam state go to OUT/state; `--out` with a state resumes it.
 from __future__ import annotations
 
 import math
-import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -27,7 +26,8 @@ from torch.nn import functional as F
 from ...core import checkpoint, distributed
 from ...core.config import option
 from ...core.errors import UserError
-from ...core.runtime import progress, seed_everything, stop_signals
+from ...core.runtime import seed_everything
+from ...core.training import Steps
 from .data import generated_sample, inria_sample, inria_tiles, read_inria
 from .model import NetConfig, UNet, parameter_count
 
@@ -96,10 +96,6 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
     config = {"net": ncfg.to_dict(), "train": asdict(cfg), "data": data or "generated towns (scene.py)"}
     meta = checkpoint.resume(state, net, opt, same={"net": ncfg.to_dict()},
                              how_to_fix="give another --out, or the settings it was trained with")
-    step = int(meta["step"]) if meta else 0
-    seconds = float(meta.get("seconds", 0.0)) if meta else 0.0
-    if meta and ctx.is_main:
-        log(f"resuming from step {step}")
     model = distributed.wrap(net, ctx)
     make = partial(_one, crop=cfg.crop, drop_rgb=cfg.drop_rgb, paths=paths)
     pool = ProcessPoolExecutor(cfg.workers) if cfg.workers else None
@@ -108,30 +104,23 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
         mine = distributed.shard(torch.tensor(example_seeds(cfg, s)), ctx).tolist()
         return pool.map(make, mine) if pool else map(make, mine)
 
-    losses: list[float] = []
-    t0 = time.time()
-
-    def seconds_run() -> float:
-        return time.time() - t0
-
-    def save() -> None:
+    def save(s: Steps) -> None:
         checkpoint.save(state, net.state_dict(), config, optimizer=opt,
-                        meta={"step": step, "seconds": seconds + time.time() - t0,
-                              "loss": float(np.mean(losses[-50:])) if losses else None})
+                        meta={"step": s.step, "seconds": s.seconds, "loss": s.mean(50)})
 
-    bar = progress(total=cfg.steps, initial=step, desc=f"train roofnet ({parameter_count(net):,} parameters)",
-                   enabled=ctx.is_main)
-    pending = batch_of(step) if step < cfg.steps else None
+    steps = Steps(cfg.steps, ctx, save, meta=meta, save_every=cfg.save_every, log=log, window=20,
+                  desc=f"train roofnet ({parameter_count(net):,} parameters)")
+    pending = batch_of(steps.step) if steps.step < cfg.steps else None
     try:
-        with stop_signals():
-            while step < cfg.steps:
+        with steps:
+            for step in steps:
                 items = list(pending)
                 pending = batch_of(step + 1) if step + 1 < cfg.steps else None  # generated while we train
                 x = torch.from_numpy(np.stack([a for a, _ in items])).to(ctx.device)  # (b, 8, C, C)
                 y = torch.from_numpy(np.stack([b for _, b in items])).to(ctx.device)  # (b, C, C)
                 done = step / cfg.steps  # with a time box, the schedule follows whichever ends first
                 if cfg.minutes:
-                    done = max(done, min(1.0, (seconds_run() / 60) / cfg.minutes))
+                    done = max(done, min(1.0, (steps.elapsed / 60) / cfg.minutes))
                 for group in opt.param_groups:
                     group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done)))
                 model.train()
@@ -139,28 +128,14 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                step += 1
-                losses.append(distributed.mean(loss.item(), ctx) if ctx.active else loss.item())
-                bar.update(1)
-                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
-                timed_out = cfg.minutes and (time.time() - t0) / 60 >= cfg.minutes
-                if step % cfg.save_every == 0 or step == cfg.steps or timed_out:
-                    if ctx.is_main:
-                        save()
-                    distributed.barrier(ctx)
-                if timed_out:
-                    if ctx.is_main:
-                        log(f"time box of {cfg.minutes} min reached at step {step}")
-                    break
-    except KeyboardInterrupt:
-        if ctx.is_main:
-            save()
-        raise
+                steps.done(distributed.mean(loss.item(), ctx) if ctx.active else loss.item())
+                if cfg.minutes and steps.elapsed / 60 >= cfg.minutes:
+                    steps.log(f"time box of {cfg.minutes} min reached at step {steps.step}")
+                    break  # the steps since the last checkpoint are saved as the block ends
     finally:
-        bar.close()
         if pool:
             pool.shutdown(cancel_futures=True)
-    return TrainResult(net.eval(), losses, step, seconds + time.time() - t0)
+    return TrainResult(net.eval(), steps.losses, steps.step, steps.seconds)
 
 
 def export(result: TrainResult, path: str | Path, cfg: TrainConfig, data: str | None, command: str,
