@@ -108,8 +108,8 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
 
 
 def train(args: argparse.Namespace) -> int:
-    from ...core import distributed
     from ...core.config import config_from_args
+    from ...core.distributed import run_training
     from .prior import DAEConfig
     from .train import TrainConfig, export_fp16, train_dae
 
@@ -117,17 +117,16 @@ def train(args: argparse.Namespace) -> int:
         raise UserError(f"--crop must be a multiple of 4 and at least 8, got {args.crop}")
     if args.width % 8:
         raise UserError(f"--width must be a multiple of 8 (GroupNorm of 8 groups), got {args.width}")
-    cfg, dae_cfg = config_from_args(TrainConfig, args), config_from_args(DAEConfig, args)
-    ctx = distributed.start(args.device)
-    try:
+    dae_cfg = config_from_args(DAEConfig, args)
+
+    def train_fn(cfg, ctx):
         with torch_threads(args.threads):
-            dae, _ = train_dae(args.out, cfg, dae_cfg, data=args.data, ctx=ctx, precision=args.precision)
-        if args.export and ctx.is_main:
-            path = export_fp16(dae, args.export, {"steps": args.steps, "data": args.data or "built-in photos"})
-            print(f"prior written to {path}")
-    finally:
-        distributed.finish(ctx)
-    return 0
+            return train_dae(args.out, cfg, dae_cfg, data=args.data, ctx=ctx, precision=args.precision)[0]
+
+    def export(dae, path, cfg, command):
+        return export_fp16(dae, path, {"steps": args.steps, "data": args.data or "built-in photos"})
+
+    return run_training(args, TrainConfig, train_fn, export, app="ppgn", written="prior")
 
 
 # ---------------------------------------------------------------------------------------------- demo

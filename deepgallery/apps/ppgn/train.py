@@ -15,7 +15,6 @@ the step one process takes with the whole batch (the DAE has GroupNorm, no batch
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,7 +23,8 @@ import torch
 from ...core import checkpoint, distributed
 from ...core.config import option
 from ...core.errors import UserError
-from ...core.runtime import autocast, progress, seed_everything, stop_signals
+from ...core.runtime import autocast, seed_everything
+from ...core.training import Steps
 from .data import CropSampler, builtin_photo_paths, folder_photo_paths
 from .prior import DAE, DAEConfig, add_noise, denoising_error
 
@@ -70,44 +70,30 @@ def train_dae(
     opt = torch.optim.Adam(dae.parameters(), lr=cfg.lr)
     meta = checkpoint.resume(state_path, dae, opt, same={"dae": dae.cfg.to_dict()},
                              how_to_fix="give another --out, or the --width it was trained with")
-    start = int(meta["step"]) if meta else 0
-    if meta and ctx.is_main:
-        log(f"resuming from step {start}")
+
+    def save(s: Steps) -> None:
+        record = {"step": s.step, "loss": s.loss, "photos": len(paths), "train": asdict(cfg)}
+        checkpoint.save(state_path, dae.state_dict(), {"dae": dae.cfg.to_dict()}, meta=record, optimizer=opt)
+        if s.step % cfg.save_every == 0 or s.step == cfg.steps:
+            log(f"step {s.step}/{cfg.steps} loss {s.loss:.5f} ({s.elapsed:.0f} s)")
+
+    steps = Steps(cfg.steps, ctx, save, meta=meta, save_every=cfg.save_every, log=log, desc="DAE prior",
+                  shared_loss=True)  # a checkpoint records the loss over all processes
     model = distributed.wrap(dae, ctx)  # DDP under torchrun; `dae` itself otherwise
-    gen = torch.Generator().manual_seed(cfg.seed * 1000 + start)  # the same on every process
-    losses: list[float] = []
-    t0 = time.time()
+    gen = torch.Generator().manual_seed(cfg.seed * 1000 + steps.start)  # the same on every process
     model.train()
-    done = start
-    with stop_signals():
-        try:
-            for step in progress(range(start, cfg.steps), total=cfg.steps, initial=start, desc="DAE prior",
-                                 enabled=ctx.is_main):
-                for group in opt.param_groups:  # cosine decay to 5 % (computed from the step: resumes exactly)
-                    group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(1, cfg.steps))))
-                clean = sampler.sample(cfg.batch, gen)  # (B, 3, S, S), the global batch
-                noisy = add_noise(dae.cfg, clean, gen)  # (B, 3, S, S)
-                clean, noisy = (t.to(ctx.device) for t in distributed.shard((clean, noisy), ctx))  # (B / N, 3, S, S)
-                with autocast(ctx.device, precision):
-                    loss = denoising_error(model, noisy, clean)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                losses.append(loss.item())
-                done = step + 1
-                if done % cfg.save_every == 0 or done == cfg.steps:
-                    recent = distributed.mean(sum(losses[-50:]) / len(losses[-50:]), ctx)
-                    if ctx.is_main:
-                        meta = {"step": done, "loss": recent, "photos": len(paths), "train": asdict(cfg)}
-                        checkpoint.save(state_path, dae.state_dict(), {"dae": dae.cfg.to_dict()}, meta=meta,
-                                        optimizer=opt)
-                        log(f"step {done}/{cfg.steps} loss {recent:.5f} ({time.time() - t0:.0f} s)")
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep the steps since the last checkpoint
-            if ctx.is_main and done > start and done % cfg.save_every:
-                meta = {"step": done, "loss": sum(losses[-50:]) / len(losses[-50:]), "photos": len(paths),
-                        "train": asdict(cfg)}
-                checkpoint.save(state_path, dae.state_dict(), {"dae": dae.cfg.to_dict()}, meta=meta, optimizer=opt)
-                log(f"interrupted: saved {state_path} at step {done}")
-            raise
+    with steps:
+        for step in steps:
+            for group in opt.param_groups:  # cosine decay to 5 % (computed from the step: resumes exactly)
+                group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(1, cfg.steps))))
+            clean = sampler.sample(cfg.batch, gen)  # (B, 3, S, S), the global batch
+            noisy = add_noise(dae.cfg, clean, gen)  # (B, 3, S, S)
+            clean, noisy = (t.to(ctx.device) for t in distributed.shard((clean, noisy), ctx))  # (B / N, 3, S, S)
+            with autocast(ctx.device, precision):
+                loss = denoising_error(model, noisy, clean)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            steps.done(loss.item())
     dae.eval()
-    return dae, losses
+    return dae, steps.losses
