@@ -19,9 +19,10 @@ from pathlib import Path
 import torch
 
 from ...core import checkpoint, distributed
-from ...core.config import add_config_args, config_from_args, option
+from ...core.config import add_config_args, option
 from ...core.errors import UserError
-from ...core.runtime import add_device_arg, progress, seed_everything, stop_signals
+from ...core.runtime import add_device_arg, seed_everything
+from ...core.training import Steps
 from .data import CocoKeypoints, DataConfig, load_coco
 from .model import PAFConfig, PAFNet, losses
 
@@ -78,51 +79,30 @@ def fit(model: PAFNet, dataset: CocoKeypoints, cfg: TrainConfig, out: str | Path
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     config = {"model": model.cfg.to_dict(), "train": asdict(cfg), **(extra_config or {})}
     meta = checkpoint.resume(out if resume else None, net, opt, same={"model": config["model"]})
-    step = int(meta["step"]) if meta else 0
-    if meta and ctx.is_main:
-        print(f"resumed from {out} at step {step}")
     loader = distributed.loader(dataset, ctx, cfg.batch, seed=cfg.seed, drop_last=False, num_workers=0)
-    history: list[float] = []
 
-    def save(loss: float) -> None:
-        if ctx.is_main:
-            checkpoint.save(out, distributed.unwrap(net).state_dict(), config, meta={"step": step, "loss": loss},
-                            optimizer=opt)
-        distributed.barrier(ctx)
+    def save(s: Steps) -> None:
+        checkpoint.save(out, distributed.unwrap(net).state_dict(), config, meta={"step": s.step, "loss": s.losses[-1]},
+                        optimizer=opt)
 
-    bar = progress(total=cfg.steps, initial=step, desc="pose train") if ctx.is_main else None
     net.train()
     epoch = 0
-    with stop_signals():
-        try:
-            while step < cfg.steps:
-                distributed.set_epoch(loader, epoch)  # a new order of the images every pass
-                dataset.set_epoch(epoch)  # and new augmentations
-                for x, s, paf, mask in loader:
-                    x, s, paf, mask = (t.to(ctx.device) for t in (x, s, paf, mask))  # x (b, 3, H, W), maps (b, ·, h, w)
-                    loss, _ = losses(net(x), s, paf, mask)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()  # DDP: gradients averaged over the processes here
-                    opt.step()
-                    step += 1
-                    history.append(distributed.mean(float(loss.detach()), ctx))
-                    if bar is not None:
-                        bar.update(1)
-                        bar.set_postfix(loss=f"{history[-1]:.4f}")
-                    if step % cfg.save_every == 0 or step == cfg.steps:
-                        save(history[-1])
-                    if step >= cfg.steps:
-                        break
-                epoch += 1
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep the steps since the last checkpoint
-            if ctx.is_main and history and step % cfg.save_every:  # no barrier: the others are stopping too
-                checkpoint.save(out, distributed.unwrap(net).state_dict(), config,
-                                meta={"step": step, "loss": history[-1]}, optimizer=opt)
-                print(f"interrupted: saved {out} at step {step}")
-            raise
-    if bar is not None:
-        bar.close()
-    return history
+    with Steps(cfg.steps, ctx, save, meta=meta, save_every=cfg.save_every, desc="pose train", window=1, fmt=".4f",
+               log=print, resumed=f"resumed from {out} at step {{step}}") as steps:
+        while steps.step < cfg.steps:
+            distributed.set_epoch(loader, epoch)  # a new order of the images every pass
+            dataset.set_epoch(epoch)  # and new augmentations
+            for x, s, paf, mask in loader:
+                x, s, paf, mask = (t.to(ctx.device) for t in (x, s, paf, mask))  # x (b, 3, H, W), maps (b, ·, h, w)
+                loss, _ = losses(net(x), s, paf, mask)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()  # DDP: gradients averaged over the processes here
+                opt.step()
+                steps.done(distributed.mean(float(loss.detach()), ctx))
+                if steps.step >= cfg.steps:
+                    break
+            epoch += 1
+    return steps.losses
 
 
 def export(src: str | Path, dst: str | Path, meta: dict | None = None) -> Path:
@@ -135,12 +115,14 @@ def export(src: str | Path, dst: str | Path, meta: dict | None = None) -> Path:
 def main(args: argparse.Namespace) -> int:
     if args.size % 8 or args.size < 64:
         raise UserError(f"--size must be a multiple of 8 and at least 64, got {args.size}")
-    ctx = distributed.start(args.device)
+    return distributed.run_training(args, TrainConfig, lambda tcfg, ctx: _train(args, tcfg, ctx), app="pose")
+
+
+def _train(args: argparse.Namespace, tcfg: TrainConfig, ctx: distributed.Dist) -> list[float]:
     say = print if ctx.is_main else (lambda *a, **k: None)
     mcfg = PAFConfig.small() if args.net == "small" else PAFConfig()
     dcfg = replace(DataConfig(), size=args.size, stride=mcfg.stride,
                    sigma=7.0 * args.size / 368, limb_width=8.0 * args.size / 368)
-    tcfg = config_from_args(TrainConfig, args)
     seed_everything(args.seed)  # the same initial weights in every process (and in every run)
     model = PAFNet(mcfg)
     with tempfile.TemporaryDirectory() as work:
@@ -157,5 +139,4 @@ def main(args: argparse.Namespace) -> int:
         say(f"loss {first:.4f} → {last:.4f} over {len(history)} steps ({time.perf_counter() - start:.0f} s)")
     say(f"checkpoint: {args.out}.safetensors (+ .json); run it with "
         f"`deepgallery run pose IMAGE --model paf --checkpoint {args.out}`")
-    distributed.finish(ctx)
-    return 0
+    return history
