@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
 from ...core import checkpoint, distributed
-from ...core.config import add_config_args, config_from_args, number, option
+from ...core.config import add_config_args, number, option
 from ...core.errors import UserError
-from ...core.runtime import add_device_arg, progress, seed_everything, stop_signals, torch_threads
+from ...core.runtime import add_device_arg, seed_everything, torch_threads
+from ...core.training import Steps
 from . import APP
 from .model import DeepWarp, DeepWarpConfig
 from .render import PairBank
@@ -92,55 +92,35 @@ def fit(model: DeepWarp, cfg: TrainConfig, out: str | Path | None = None, data: 
     if meta is None and cfg.init:
         checkpoint.resume(cfg.init, net, None, same=same, how_to_fix="choose a checkpoint with the same --channels")
         say(f"initialised from {cfg.init}")
-    start = int(meta["step"]) if meta else 0
-    if meta:
-        say(f"resumed {out} at step {start}")
     net.train()
-    losses: list[float] = []
     data_iter = batches(cfg, data, device)  # the same global batches in every process (same seed)
-    t0 = time.perf_counter()
-    steps = range(start, cfg.steps)
-    done = saved = start  # steps finished / in the checkpoint
 
-    def save() -> None:
-        nonlocal saved
+    def save(s: Steps) -> None:
         checkpoint.save(out, distributed.unwrap(net).state_dict(), model.cfg.to_dict(),
-                        meta={"step": done, "loss": sum(losses[-50:]) / max(1, len(losses[-50:])),
-                              "train": asdict(cfg), "data": data or "procedural renders"}, optimizer=opt)
-        saved = done
+                        meta={"step": s.step, "loss": s.mean(), "train": asdict(cfg),
+                              "data": data or "procedural renders"}, optimizer=opt)
 
-    with stop_signals():
-        try:
-            for step in progress(steps, total=cfg.steps - start, desc="deepwarp") if ctx.is_main else steps:
-                for group in opt.param_groups:  # cosine decay to 5 % of the base rate
-                    group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(1, cfg.steps))))
-                # x (B, 3, H, W), angle (B, 2), y (B, 3, H, W)[, iris flow (B, 2, H, W), weight]
-                batch = next(data_iter)
-                x, angle, y, *iris = distributed.shard(batch, ctx)  # this process's slice
-                pred = net(x, angle)
-                loss = ((pred["out"] - y) ** 2).mean()  # Sec. 3.4: L2 to the target eye
-                if iris and cfg.iris_weight > 0:  # the iris moves rigidly with the eyeball: supervise its flow
-                    total = batch[4].sum().clamp(min=1.0) / ctx.world  # the global batch's iris weight
-                    loss = loss + cfg.iris_weight * (iris_loss(pred["flow"], *iris, total=total)
-                                                     + iris_loss(pred["coarse_flow"], *iris, total=total))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()  # DDP: gradients averaged over the processes here
-                opt.step()
-                done = step + 1
-                losses.append(distributed.mean(loss.item(), ctx))
-                if (step + 1) % 50 == 0:
-                    recent = sum(losses[-50:]) / len(losses[-50:])
-                    say(f"step {step + 1}/{cfg.steps} loss {recent:.5f} ({time.perf_counter() - t0:.0f} s)")
-                if out is not None and ((step + 1) % cfg.save_every == 0 or step + 1 == cfg.steps):
-                    if ctx.is_main:
-                        save()
-                    distributed.barrier(ctx)
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep the steps since the last checkpoint
-            if out is not None and ctx.is_main and done > saved:
-                save()
-                say(f"interrupted: saved {out} at step {done}")
-            raise
-    return losses
+    with Steps(cfg.steps, ctx, save if out is not None else None, meta=meta, save_every=cfg.save_every,
+               desc="deepwarp", log=log, resumed=f"resumed {out} at step {{step}}") as steps:
+        for step in steps:
+            for group in opt.param_groups:  # cosine decay to 5 % of the base rate
+                group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(1, cfg.steps))))
+            # x (B, 3, H, W), angle (B, 2), y (B, 3, H, W)[, iris flow (B, 2, H, W), weight]
+            batch = next(data_iter)
+            x, angle, y, *iris = distributed.shard(batch, ctx)  # this process's slice
+            pred = net(x, angle)
+            loss = ((pred["out"] - y) ** 2).mean()  # Sec. 3.4: L2 to the target eye
+            if iris and cfg.iris_weight > 0:  # the iris moves rigidly with the eyeball: supervise its flow
+                total = batch[4].sum().clamp(min=1.0) / ctx.world  # the global batch's iris weight
+                loss = loss + cfg.iris_weight * (iris_loss(pred["flow"], *iris, total=total)
+                                                 + iris_loss(pred["coarse_flow"], *iris, total=total))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()  # DDP: gradients averaged over the processes here
+            opt.step()
+            steps.done(distributed.mean(loss.item(), ctx))
+            if steps.step % 50 == 0:
+                say(f"step {steps.step}/{cfg.steps} loss {steps.mean():.5f} ({steps.elapsed:.0f} s)")
+    return steps.losses
 
 
 def main(args: argparse.Namespace) -> int:
@@ -153,20 +133,20 @@ def main(args: argparse.Namespace) -> int:
         raise UserError(f"--init {args.init}: no such checkpoint")
     if args.data and not Path(args.data).is_dir():
         raise UserError(f"--data {args.data}: not a folder")
-    ctx = distributed.start(args.device)
+    return distributed.run_training(args, TrainConfig, lambda cfg, ctx: _train(args, cfg, ctx), app="deepwarp")
+
+
+def _train(args: argparse.Namespace, cfg: TrainConfig, ctx: distributed.Dist) -> None:
     if args.batch % ctx.world:
         raise UserError(f"--batch {args.batch} cannot be split evenly over {ctx.world} processes; "
                         f"use a multiple of {ctx.world}")
     with torch_threads(args.threads):
         seed_everything(args.seed)  # the same initial weights and batches in every process
-        cfg = config_from_args(TrainConfig, args)
         model = DeepWarp(DeepWarpConfig(channels=args.channels))
         fit(model, cfg, out=args.out, data=args.data, ctx=ctx)
     if ctx.is_main:
         where = f"{ctx.world} processes on {ctx.device.type}" if ctx.active else str(ctx.device)
         print(f"wrote {args.out}.safetensors (trained on {where})")
-    distributed.finish(ctx)
-    return 0
 
 
 def export_fp16(src: str | Path, dst: str | Path | None = None) -> Path:
