@@ -110,6 +110,34 @@ def test_the_running_mean_covers_the_last_window_of_losses():
     steps.bar.close()
 
 
+class _Loader(list):
+    """A loader whose order depends on its epoch, as a DistributedSampler's does."""
+
+    def set_epoch(self, epoch: int) -> None:
+        self[:] = sorted(self, key=lambda b: (b * 7 + epoch * 3) % 5)
+
+    @property
+    def sampler(self):
+        return self
+
+
+def test_epochs_resume_in_the_middle_of_an_epoch_with_the_batches_an_uninterrupted_run_had():
+    def batches(start: int, stop_at: int | None = None) -> list[tuple[int, int]]:
+        seen = []
+        with Steps(11, start=start) as steps:
+            for epoch, batch in steps.epochs(_Loader(range(5)), 4, on_epoch=lambda e: e * 10):
+                seen.append((epoch, batch))
+                steps.done(0.0)
+                if steps.step == stop_at:
+                    break
+        return seen
+
+    whole = batches(0)
+    assert len(whole) == 11 and [e for e, _ in whole] == [0] * 4 + [10] * 4 + [20] * 3  # 4 of the 5 per epoch
+    assert [b for _, b in whole[:4]] != [b for _, b in whole[4:8]]  # reshuffled each epoch
+    assert batches(0, stop_at=6) + batches(6) == whole
+
+
 def _fit(path, total: int, interrupt_at: int | None = None) -> torch.nn.Linear:
     torch.manual_seed(0)
     net = torch.nn.Linear(3, 1)

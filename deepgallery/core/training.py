@@ -10,7 +10,7 @@ the loop ends early (a time box), and, on Ctrl-C or SIGTERM, saves them once on 
     with Steps(total, ctx, lambda s: checkpoint.save(state, ..., meta={"step": s.step, "seconds": s.seconds,
                                                                        "loss": s.mean()}),
                meta=meta, save_every=cfg.save_every, desc="train", log=log) as steps:
-        for step in steps:              # or: while steps.step < total: ... for batch in loader: ...
+        for step in steps:              # or, over a data loader: for epoch, batch in steps.epochs(loader, n):
             loss = ...; opt.step()
             steps.done(loss.item())     # count it, show it, save when it is time
     return Result(net, steps.losses, steps.step, steps.seconds)
@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from .distributed import Dist, barrier
+from .distributed import Dist, barrier, set_epoch
 from .distributed import mean as mean_over_processes
 from .runtime import progress, stop_signals
 
@@ -95,6 +95,25 @@ class Steps:
         """The steps still to take (the step about to be taken), until `total` or `stop()`."""
         while self.step < self.total and not self.stopped:
             yield self.step
+
+    def epochs(self, loader: Iterable, per_epoch: int, on_epoch: Callable[[int], Any] | None = None
+               ) -> Iterator[tuple[Any, Any]]:
+        """The batches still to train on, epoch after epoch: ``(on_epoch(epoch), batch)`` (or ``(epoch, batch)``).
+
+        A step is one batch and an epoch `per_epoch` steps, so a run resumed at step k starts in epoch
+        k // per_epoch, past its first k % per_epoch batches (the loader reshuffled for that epoch first, as
+        `distributed.set_epoch`), and the data is what the uninterrupted run saw. Ends at `total` or `stop()`.
+        """
+        while self.step < self.total and not self.stopped:
+            epoch, skip = divmod(self.step, per_epoch)
+            set_epoch(loader, epoch)
+            state = on_epoch(epoch) if on_epoch is not None else epoch
+            for i, batch in enumerate(loader):
+                if i >= per_epoch or self.step >= self.total or self.stopped:
+                    break
+                if i < skip:
+                    continue
+                yield state, batch
 
     def done(self, loss: float | None = None, postfix: dict[str, str] | None = None) -> None:
         """One step taken: keep its loss, move the bar (with `postfix`, or the running mean of the loss) and save
