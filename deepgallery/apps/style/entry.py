@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.app import DemoItem
-from ...core.config import number
+from ...core.config import add_config_args, config_from_args, number
 from ...core.errors import UserError
 from ...core.runtime import add_device_arg, add_precision_arg
 
@@ -115,28 +115,31 @@ def predict(content: str | None = None, style: str | None = None, method: str = 
 # -------------------------------------------------------------------------------------------- train
 
 
+class _ModeDefault:
+    """A flag default that depends on the mode: training on a style image or distilling a trained net. argparse
+    keeps it as given (it is no string to parse), the help shows both, `_mode_args` picks one."""
+
+    def __init__(self, train: Any, distill: Any):
+        self.train, self.distill = train, distill
+
+    def __str__(self) -> str:
+        return f"{self.train}; distillation: {self.distill}"
+
+
+SHARED = ("out", "data", "steps", "batch", "crop", "lr", "seed", "threads")  # flags of both modes
+
+
 def add_train_args(p: argparse.ArgumentParser) -> None:
     from .train import DistillConfig, FastTrainConfig
 
     d, dd = FastTrainConfig(), DistillConfig()
-    p.add_argument("--style", default="", help="the style image to learn (not with --distill-from)")
     p.add_argument("--distill-from", default="", metavar="CHECKPOINT",
                    help="train a (by default slim) net to reproduce this trained one: swirl-full, mosaic-full or a "
                         "checkpoint path; no style image or loss network needed")
-    p.add_argument("--out", default="", help="checkpoint path NAME (-> NAME.safetensors/.json); resumes if present")
-    p.add_argument("--data", default="", help="folder of training photos (default: the offline sample photos)")
-    p.add_argument("--steps", type=int, default=0,
-                   help=f"Adam steps (default {d.steps}, distillation {dd.steps}; paper 40k on COCO)")
-    p.add_argument("--batch", type=int, default=0, help=f"photos per step (default {d.batch}, distillation {dd.batch})")
-    p.add_argument("--crop", type=int, default=0,
-                   help=f"training patch side in px (default {d.crop}, distillation {dd.crop}; paper 256)")
-    p.add_argument("--style-weight", type=float, default=d.style_weight)
-    p.add_argument("--tv-weight", type=float, default=d.tv_weight)
-    p.add_argument("--lr", type=float, default=0.0, help=f"Adam learning rate (default {d.lr}, distillation {dd.lr})")
-    p.add_argument("--perceptual-weight", type=float, default=0.0,
-                   help="distillation: add content + Gram losses against the teacher's output (0 = pixels only)")
-    p.add_argument("--holdout", type=int, default=dd.holdout,
-                   help="distillation: the last N photos are not trained on (they measure the fidelity)")
+    # the two configs' flags, once: the shared ones with both modes' defaults, then distillation's own
+    add_config_args(p, FastTrainConfig, defaults={k: _ModeDefault(getattr(d, k), getattr(dd, k)) for k in SHARED
+                                                  if getattr(d, k) != getattr(dd, k)})
+    add_config_args(p, DistillConfig, skip=SHARED)
     p.add_argument("--width", type=int, default=0,
                    help="channels of the first layer C (paper 32; default 16, or the slim net when distilling)")
     p.add_argument("--res-blocks", type=int, default=0, help="residual blocks (default 5)")
@@ -145,10 +148,14 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--decoder-widths", type=int, nargs=2, default=None, metavar="C",
                    help="channels of the two upsampling convs; default 2C C")
     p.add_argument("--backbone", default="auto", choices=BACKBONE_CHOICES, help="loss network")
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--seed", type=int, default=0)
     add_device_arg(p)
     add_precision_arg(p)
+
+
+def _mode_args(args: argparse.Namespace, distilling: bool) -> argparse.Namespace:
+    """The parsed flags with each mode-dependent default resolved for this mode."""
+    return argparse.Namespace(**{k: (v.distill if distilling else v.train) if isinstance(v, _ModeDefault) else v
+                                 for k, v in vars(args).items()})
 
 
 def _model_config(args: argparse.Namespace, distilling: bool):
@@ -175,19 +182,12 @@ def train(args: argparse.Namespace) -> int:
     if args.distill_from:
         if args.style:
             raise UserError("--style and --distill-from exclude each other: the teacher network carries the style")
-        d = DistillConfig()
-        cfg = DistillConfig(teacher=args.distill_from, out=args.out or d.out, data=args.data, holdout=args.holdout,
-                            steps=args.steps or d.steps, batch=args.batch or d.batch, crop=args.crop or d.crop,
-                            lr=args.lr or d.lr, perceptual_weight=args.perceptual_weight, backbone=backbone,
-                            threads=args.threads, seed=args.seed, precision=args.precision,
-                            model=_model_config(args, True))
+        cfg = config_from_args(DistillConfig, _mode_args(args, True), teacher=args.distill_from, backbone=backbone,
+                               precision=args.precision, model=_model_config(args, True))
         path = distill(cfg, args.device)
     else:
-        d = FastTrainConfig()
-        cfg = FastTrainConfig(style=args.style, out=args.out or d.out, data=args.data, steps=args.steps or d.steps,
-                              batch=args.batch or d.batch, crop=args.crop or d.crop, style_weight=args.style_weight,
-                              tv_weight=args.tv_weight, lr=args.lr or d.lr, backbone=backbone, threads=args.threads,
-                              seed=args.seed, precision=args.precision, model=_model_config(args, False))
+        cfg = config_from_args(FastTrainConfig, _mode_args(args, False), backbone=backbone, precision=args.precision,
+                               model=_model_config(args, False))
         path = train_fast(cfg, args.device)
     if path is not None:  # None on the processes other than the first under torchrun
         print(f"wrote {path}.safetensors; stylise with: deepgallery run style --method fast --fast {path} --content X")

@@ -23,7 +23,6 @@ Only process 0 writes the checkpoint. The loss network's forward runs in bfloat1
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -34,8 +33,10 @@ import torch
 from deepgallery.core import checkpoint, distributed
 from deepgallery.core.backbones import backbone, default_backbone
 from deepgallery.core.backbones.images import load_rgb, to_tensor
+from deepgallery.core.config import option
 from deepgallery.core.errors import UserError, check_positive
-from deepgallery.core.runtime import progress, seed_everything, stop_signals, torch_threads
+from deepgallery.core.runtime import seed_everything, torch_threads
+from deepgallery.core.training import Steps
 
 from .fast import SLIM, FastConfig, TransformNet, fast_checkpoint, load_fast, stylise_fast, total_variation
 from .fast_infer import FastInference
@@ -45,23 +46,23 @@ from .photos import folder_photos, offline_photos, random_crops
 
 @dataclass
 class FastTrainConfig:
-    style: str = ""  # path of the style image
-    out: str = "fast_style"  # checkpoint path (NAME -> NAME.safetensors + NAME.json); resumed if present
-    data: str = ""  # folder of training photos; '' = the offline photos (scikit-image, matplotlib)
+    style: str = option("", "the style image to learn (not with --distill-from)")
+    out: str = option("fast_style", "checkpoint path NAME (-> NAME.safetensors/.json); resumes if present")
+    data: str = option("", "folder of training photos ('': the offline photos, scikit-image and matplotlib)")
     backbone: str = ""  # loss network; '' = the best installed for style
-    steps: int = 2000  # optimiser steps (paper: 40k at batch 4 on COCO)
-    batch: int = 4  # paper: 4
-    crop: int = 128  # training patch side (paper: 256)
+    steps: int = option(2000, "Adam steps (paper: 40k at batch 4 on COCO)", minimum=0, allow_zero=False)
+    batch: int = option(4, "photos per step (paper: 4)", minimum=0, allow_zero=False)
+    crop: int = option(128, "training patch side in px (paper: 256)", minimum=0, allow_zero=False)
     style_size: int = 256  # style image's longer side when computing its Grams
-    lr: float = 1e-3  # Adam learning rate (paper: 1e-3)
+    lr: float = option(1e-3, "Adam learning rate (paper: 1e-3)", minimum=0, allow_zero=False)
     content_layer: str = "relu2_2"  # paper: relu2_2 of VGG16
     style_layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")  # paper's four
     content_weight: float = 1.0
-    style_weight: float = 3e3  # relative to content (our losses: see gatys.py)
-    tv_weight: float = 1e-2
+    style_weight: float = option(3e3, "style loss weight, relative to content (our losses: see gatys.py)")
+    tv_weight: float = option(1e-2, "total-variation loss weight")
     save_every: int = 50
-    seed: int = 0
-    threads: int = 0  # torch CPU threads (0 = default)
+    seed: int = option(0, "initial weights and crops")
+    threads: int = option(0, "torch CPU threads (0: the default)", minimum=0)
     precision: str = "auto"  # loss network forward: auto = bfloat16 autocast on a CUDA GPU, float32 elsewhere
     model: FastConfig = field(default_factory=FastConfig)
 
@@ -156,55 +157,41 @@ def _optimise(cfg, ctx: distributed.Dist, model, opt: torch.optim.Optimizer, ste
     """The loop training and distillation share: Adam steps on `loss_at(step)` up to `cfg.steps`; a checkpoint
     (rank 0) every `cfg.save_every` steps and at the end, with the loss averaged over the processes; on Ctrl-C or
     SIGTERM, the steps since the last checkpoint are saved before the run stops."""
-    history: list[float] = []
-    bar = progress(total=cfg.steps, initial=step, desc=desc, enabled=ctx.is_main)
-    t0, saved = time.time(), step
 
-    def save(loss: float) -> None:
-        record = {"step": step, "loss": loss, **meta, "seconds": round(time.time() - t0, 1)}
+    def save(s: Steps) -> None:
+        record = {"step": s.step, "loss": s.loss, **meta, "seconds": round(s.elapsed, 1)}
         checkpoint.save(cfg.out, distributed.unwrap(model).state_dict(), asdict(cfg), record, optimizer=opt)
 
-    with stop_signals():
-        try:
-            while step < cfg.steps:
-                loss = loss_at(step)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                step += 1
-                history.append(loss.item())
-                bar.update(1)
-                bar.set_postfix(loss=f"{np.mean(history[-20:]):.4g}")
-                if step % cfg.save_every == 0 or step == cfg.steps:
-                    recent = distributed.mean(float(np.mean(history[-20:])), ctx)  # over all processes
-                    if ctx.is_main:
-                        save(recent)
-                        saved = step
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep the steps since the last checkpoint
-            if ctx.is_main and step > saved:  # no collective here: the other processes are stopping too
-                save(float(np.mean(history[-20:])))
-                print(f"interrupted: saved {cfg.out} at step {step}")
-            raise
-    bar.close()
+    with Steps(cfg.steps, ctx, save, start=step, save_every=cfg.save_every, desc=desc, window=20, fmt=".4g",
+               log=print, shared_loss=True) as steps:  # a checkpoint records the loss over all processes
+        for step in steps:
+            loss = loss_at(step)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            steps.done(loss.item())
 
 
 @dataclass
 class DistillConfig:
     teacher: str = ""  # checkpoint of the trained net to imitate (a shipped name such as swirl-full, or a path)
-    out: str = "fast_style_slim"  # student checkpoint (NAME -> NAME.safetensors + NAME.json); resumed if present
-    data: str = ""  # folder of training photos; '' = the offline photos (scikit-image, matplotlib)
-    holdout: int = 2  # the last N photos are not trained on: `fidelity` measures on them
-    steps: int = 800  # optimiser steps (the shipped slim nets: 800)
-    batch: int = 2
-    crop: int = 256  # training patch side
-    lr: float = 2e-3  # Adam, cosine decay to lr / 20 over `steps`
+    out: str = option("fast_style_slim", "student checkpoint NAME (-> NAME.safetensors/.json); resumes if present")
+    data: str = option("", "folder of training photos ('': the offline photos, scikit-image and matplotlib)")
+    holdout: int = option(2, "distillation: the last N photos are not trained on (they measure the fidelity)",
+                          minimum=0)
+    steps: int = option(800, "optimiser steps (the shipped slim nets: 800)", minimum=0, allow_zero=False)
+    batch: int = option(2, "photos per step", minimum=0, allow_zero=False)
+    crop: int = option(256, "training patch side in px", minimum=0, allow_zero=False)
+    lr: float = option(2e-3, "Adam learning rate, cosine decay to lr / 20 over the steps", minimum=0,
+                       allow_zero=False)
     l1_weight: float = 1.0  # mean |student - teacher| on the output pixels, [0, 1] units
     l2_weight: float = 1.0  # mean squared difference
-    perceptual_weight: float = 0.0  # > 0: add content (relu2_2) + Gram losses against the teacher's output
+    perceptual_weight: float = option(0.0, "distillation: add content + Gram losses against the teacher's output "
+                                           "(0: pixels only)")
     backbone: str = ""  # loss network for the perceptual terms; '' = the best installed
     save_every: int = 25
-    seed: int = 0
-    threads: int = 0  # torch CPU threads (0 = default)
+    seed: int = option(0, "initial weights and crops")
+    threads: int = option(0, "torch CPU threads (0: the default)", minimum=0)
     precision: str = "auto"  # perceptual terms' loss network: bfloat16 autocast on a CUDA GPU under auto
     model: FastConfig = field(default_factory=lambda: replace(SLIM))
 
