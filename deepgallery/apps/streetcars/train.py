@@ -110,28 +110,18 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
 
     with Steps(total, ctx, save, meta=meta, save_every=cfg.save_every, log=log,
                desc=f"train CarNet ({parameter_count(net):,} parameters)") as steps:
-        while steps.step < total:
-            epoch, skip = divmod(steps.step, per_epoch)
-            distributed.set_epoch(loader, epoch)
-            mirrored = flips(len(train_set), cfg.seed, epoch)
-            model.train()
-            for i, (idx,) in enumerate(loader):
-                if i >= per_epoch:
-                    break
-                if i < skip:
-                    continue
-                for group in opt.param_groups:  # cosine decay to 2 %, from the step alone: resumes exactly
-                    group["lr"] = cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * steps.step / total)))
-                x = train_set.x[idx]  # (b, S, S, 3) uint8
-                x = torch.where(mirrored[idx].view(-1, 1, 1, 1), x.flip(2), x)
-                x, y = normalise(x).to(ctx.device), train_set.y[idx].to(ctx.device)
-                loss = F.cross_entropy(model(x), y)  # mean over this process's b = B/N: DDP's mean gives B's
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                steps.done(loss.item())
-                if steps.step >= total:
-                    break
+        model.train()
+        for mirrored, (idx,) in steps.epochs(loader, per_epoch, lambda epoch: flips(len(train_set), cfg.seed, epoch)):
+            for group in opt.param_groups:  # cosine decay to 2 %, from the step alone: resumes exactly
+                group["lr"] = cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * steps.step / total)))
+            x = train_set.x[idx]  # (b, S, S, 3) uint8
+            x = torch.where(mirrored[idx].view(-1, 1, 1, 1), x.flip(2), x)
+            x, y = normalise(x).to(ctx.device), train_set.y[idx].to(ctx.device)
+            loss = F.cross_entropy(model(x), y)  # mean over this process's b = B/N: DDP's mean gives B's
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            steps.done(loss.item())
     net.eval()
     val = None
     if len(val_set) and ctx.is_main:
