@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -132,33 +133,24 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
 
     with Steps(total, ctx, save, meta=meta, save_every=cfg.save_every, log=log,
                desc=f"train {ncfg.kind} ({parameter_count(net):,} parameters)") as steps:
-        while steps.step < total:
-            epoch, skip = divmod(steps.step, per_epoch)
-            distributed.set_epoch(loader, epoch)
-            # every example's augmentation for this epoch, from (seed, epoch): the same whatever the process count
-            params = random_params(len(train_set), aug, torch.Generator().manual_seed(cfg.seed * 7919 + epoch))
-            model.train()
-            for i, (idx,) in enumerate(loader):
-                if i >= per_epoch:
-                    break
-                if i < skip:
-                    continue
-                for group in opt.param_groups:  # cosine decay to 2 %, from the step alone: resumes exactly
-                    group["lr"] = cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * steps.step / total)))
-                x, size, y = as_input(train_set.x[idx]), train_set.size[idx], train_set.y[idx]  # (b, 1, S, S)
-                if cfg.augment:
-                    x = affine(x, params[idx])
-                x, size, y = x.to(ctx.device), size.to(ctx.device), y.to(ctx.device)
-                ce = F.cross_entropy(model(x, size), y, reduction="none")  # (b,)
-                # sum over this process's examples / its share of the global batch: DDP's mean over processes then
-                # gives sum over the global batch / B, one process's loss exactly
-                loss = (ce * weights.to(ce)[y]).sum() / len(idx)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                steps.done(loss.item())
-                if steps.step >= total:
-                    break
+        model.train()
+        # every example's augmentation for an epoch, from (seed, epoch): the same whatever the process count
+        augmentations = partial(_augmentations, len(train_set), aug, cfg.seed)
+        for params, (idx,) in steps.epochs(loader, per_epoch, augmentations):
+            for group in opt.param_groups:  # cosine decay to 2 %, from the step alone: resumes exactly
+                group["lr"] = cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * steps.step / total)))
+            x, size, y = as_input(train_set.x[idx]), train_set.size[idx], train_set.y[idx]  # (b, 1, S, S)
+            if cfg.augment:
+                x = affine(x, params[idx])
+            x, size, y = x.to(ctx.device), size.to(ctx.device), y.to(ctx.device)
+            ce = F.cross_entropy(model(x, size), y, reduction="none")  # (b,)
+            # sum over this process's examples / its share of the global batch: DDP's mean over processes then
+            # gives sum over the global batch / B, one process's loss exactly
+            loss = (ce * weights.to(ce)[y]).sum() / len(idx)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            steps.done(loss.item())
     net.eval()
     val = None
     if len(val_set) and ctx.is_main:
@@ -169,6 +161,10 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
         net.to(ctx.device)
         log(f"held-out log loss {val:.4f} on {len(val_set)} images ({steps.elapsed:.0f} s)")
     return TrainResult(net, classes, steps.losses, val, steps.step, steps.seconds)
+
+
+def _augmentations(n: int, aug: AugmentConfig, seed: int, epoch: int):
+    return random_params(n, aug, torch.Generator().manual_seed(seed * 7919 + epoch))
 
 
 def export(result: TrainResult, path: str | Path, cfg: TrainConfig, data: str | None, command: str) -> Path:
