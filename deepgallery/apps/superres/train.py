@@ -183,32 +183,22 @@ def train(out: str | Path, cfg: TrainConfig, data: list[str] | None = None, ctx:
         return distributed.mean(late, ctx) > 0  # every process stops at the same step
 
     with steps:
-        while steps.step < total and not steps.stopped:
-            epoch, skip = divmod(steps.step, per_epoch)
-            distributed.set_epoch(loader, epoch)
-            for i, (idx,) in enumerate(loader):
-                if i >= per_epoch:
-                    break
-                if i < skip:
-                    continue
-                for group in opt.param_groups:  # cosine decay to 5 %, from the step alone: resumes exactly
-                    group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * steps.step / total)))
-                low, high = train_set.low[idx].to(ctx.device), train_set.high[idx].to(ctx.device)
-                loss, nll, _ = wrapped(low, high)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.clip:  # each network on its own: the model's large gradients must not shrink the baseline's
-                    for net in (model, regression):
-                        if net is not None:
-                            nn.utils.clip_grad_norm_(net.parameters(), cfg.clip)
-                opt.step()
-                steps.done(nll.item() / math.log(2))
-                if steps.step >= total:
-                    break
-                if steps.step % 10 == 0 and out_of_time():
-                    steps.stop()  # the steps since the last checkpoint are saved as the block ends
-                    steps.log(f"time budget of {cfg.minutes:g} min reached at step {steps.step} of {total}")
-                    break
+        for _, (idx,) in steps.epochs(loader, per_epoch):
+            for group in opt.param_groups:  # cosine decay to 5 %, from the step alone: resumes exactly
+                group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * steps.step / total)))
+            low, high = train_set.low[idx].to(ctx.device), train_set.high[idx].to(ctx.device)
+            loss, nll, _ = wrapped(low, high)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.clip:  # each network on its own: the model's large gradients must not shrink the baseline's
+                for net in (model, regression):
+                    if net is not None:
+                        nn.utils.clip_grad_norm_(net.parameters(), cfg.clip)
+            opt.step()
+            steps.done(nll.item() / math.log(2))
+            if steps.step < total and steps.step % 10 == 0 and out_of_time():
+                steps.log(f"time budget of {cfg.minutes:g} min reached at step {steps.step} of {total}")
+                break  # the steps since the last checkpoint are saved as the block ends
     val_bpd = val_mse = None
     if len(val_set) and ctx.is_main:
         val_bpd, val_mse = evaluate(model, regression, val_set, ctx.device)
