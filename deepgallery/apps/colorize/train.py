@@ -143,35 +143,27 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
 
     with Steps(cfg.steps, ctx, save, meta=meta, save_every=cfg.save_every, log=log, label="mse", fmt=".5f",
                desc=f"train colorize ({parameter_count(net):,} parameters, {len(photos)} photos)") as steps:
-        while steps.step < cfg.steps:
-            epoch, skip = divmod(steps.step, per_epoch)
-            distributed.set_epoch(loader, epoch)
-            dataset.set_epoch(epoch)
-            model.train()
-            for i, (crops, label, seeds) in enumerate(loader):
-                if i >= per_epoch or steps.step >= cfg.steps:
-                    break
-                if i < skip:
-                    continue
-                if cfg.optimizer == "adam":  # cosine decay to 5 %, from the step (resumes exactly) or, with
-                    # --minutes, from the share of the time box spent if that is further along
-                    done = steps.step / cfg.steps
-                    if cfg.minutes:
-                        done = min(1.0, max(done, steps.elapsed / (60 * cfg.minutes)))
-                    for group in opt.param_groups:
-                        group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done)))
-                x, target = make_batch(crops.to(ctx.device, non_blocking=True), seeds, cfg.hints, cfg.hint_none)
-                label = label.to(ctx.device) if labelled else label
-                loss, mse, _ = loss_terms(model, x, target, label, cfg.alpha if labelled else 0.0)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                steps.done(float(mse.item()))
-                if cfg.minutes and _out_of_time(steps.t0, cfg.minutes, ctx):  # saved as the block ends
-                    if ctx.is_main:
-                        log(f"time limit of {cfg.minutes:g} min reached at step {steps.step}")
-                    cfg = _stopped(cfg, steps.step)
-                    break
+        model.train()
+        for _, (crops, label, seeds) in steps.epochs(loader, per_epoch, dataset.set_epoch):
+            if cfg.optimizer == "adam":  # cosine decay to 5 %, from the step (resumes exactly) or, with
+                # --minutes, from the share of the time box spent if that is further along
+                done = steps.step / cfg.steps
+                if cfg.minutes:
+                    done = min(1.0, max(done, steps.elapsed / (60 * cfg.minutes)))
+                for group in opt.param_groups:
+                    group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done)))
+            x, target = make_batch(crops.to(ctx.device, non_blocking=True), seeds, cfg.hints, cfg.hint_none)
+            label = label.to(ctx.device) if labelled else label
+            loss, mse, _ = loss_terms(model, x, target, label, cfg.alpha if labelled else 0.0)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            steps.done(float(mse.item()))
+            if cfg.minutes and _out_of_time(steps.t0, cfg.minutes, ctx):  # saved as the block ends
+                if ctx.is_main:
+                    log(f"time limit of {cfg.minutes:g} min reached at step {steps.step}")
+                cfg = _stopped(cfg, steps.step)
+                break
     net.eval()
     return TrainResult(net, photos, steps.losses, steps.step, steps.seconds)
 
