@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ...core.app import DemoItem
-from ...core.config import add_config_args, config_from_args, number
+from ...core.config import add_config_args, number
 from ...core.errors import UserError
 from ...core.runtime import add_device_arg, choose_device
 from .compare import EVENT_TIMES, RUN_DEFAULTS, compare, depth_table, positive, read_params
@@ -113,7 +113,8 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
 
 
 def train(args: argparse.Namespace) -> int:
-    from ...core import checkpoint, distributed
+    from ...core import checkpoint
+    from ...core.distributed import run_training
     from ...core.runtime import torch_threads
     from .train import TrainConfig
     from .train import train as train_loop
@@ -126,15 +127,13 @@ def train(args: argparse.Namespace) -> int:
         raise UserError(f"--lr must be a finite number, got {args.lr}")
     if checkpoint.exists(args.out) and not (args.resume or args.overwrite):
         raise UserError(f"{args.out} exists: add --resume to continue it or --overwrite to start over")
-    tc = config_from_args(TrainConfig, args)
     mc = variant.config(**({"depth": args.depth} | ({"width": args.width} if args.width else {})))
-    ctx = distributed.start(args.device)
-    try:
+
+    def train_fn(tc, ctx):
         with torch_threads(args.threads):
-            train_loop(args.out, tc, mc, resume=args.resume, ctx=ctx)
-    finally:
-        distributed.finish(ctx)
-    return 0
+            return train_loop(args.out, tc, mc, resume=args.resume, ctx=ctx)
+
+    return run_training(args, TrainConfig, train_fn, app="viscoelastic")
 
 
 def demo(out_dir: Path) -> list[DemoItem]:

@@ -22,7 +22,8 @@ from torch import nn
 from ...core import checkpoint, distributed
 from ...core.config import option
 from ...core.errors import UserError
-from ...core.runtime import progress, seed_everything, stop_signals
+from ...core.runtime import seed_everything
+from ...core.training import Steps
 from .model import build
 from .samples import SolverSamples, as_batch, relative_rmse
 from .variants import by_task, for_config
@@ -112,52 +113,37 @@ def train(out: str | Path, tc: TrainConfig, mc, resume: bool = False, log=print,
     per_epoch = len(loader)
     net = distributed.wrap(TrainingTarget(surrogate), ctx)
 
-    def save(step: int, metrics: dict) -> None:
-        meta = {"step": step, "losses": losses, "metrics": metrics, "seconds": round(time.perf_counter() - t0, 1),
+    metrics: dict[str, float] = {}
+
+    def save(s: Steps) -> None:
+        nonlocal metrics
+        if s.step % tc.save_every == 0 or s.step == tc.steps:  # a regular checkpoint measures the held-out error
+            surrogate.eval()
+            metrics = evaluate(surrogate, x_test, y_test)
+            surrogate.train()
+            s.bar.set_postfix(loss=f"{s.losses[-1]:.2e}", rel_rmse=f"{metrics['rel_rmse']:.4f}")
+        meta = {"step": s.step, "losses": losses, "metrics": metrics, "seconds": round(time.perf_counter() - t0, 1),
                 "device": str(ctx.device), "processes": ctx.world}
         config = {"task": task, "model": mc.to_dict(), "train": asdict(tc)}
         checkpoint.save(out, surrogate.state_dict(), config, meta, optimizer)
 
-    metrics: dict[str, float] = {}
     net.train()
-    bar = progress(total=tc.steps - start, desc="viscoelastic train", enabled=ctx.is_main)
-    running, step, epoch = 0.0, start, start // per_epoch
-    skip = start % per_epoch  # a resumed run continues the interrupted epoch where it stopped
-    with stop_signals():
-        try:
-            while step < tc.steps:
-                distributed.set_epoch(loader, epoch)
-                for i, (xb, yb) in enumerate(loader):
-                    if i < skip:
-                        continue
-                    for group in optimizer.param_groups:
-                        group["lr"] = learning_rate(step, tc)
-                    loss = torch.mean((net(xb) - yb) ** 2)  # this process's share of the global batch
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()  # DDP averages the gradients over the processes
-                    optimizer.step()
-                    running += loss.item()
-                    step += 1
-                    bar.update()
-                    if step % 100 == 0:
-                        losses.append([step, distributed.mean(running / 100, ctx)])
-                        bar.set_postfix(loss=f"{losses[-1][1]:.2e}")
-                        running = 0.0
-                    if (step % tc.save_every == 0 or step == tc.steps) and ctx.is_main:
-                        surrogate.eval()
-                        metrics = evaluate(surrogate, x_test, y_test)
-                        surrogate.train()
-                        save(step, metrics)
-                        bar.set_postfix(loss=f"{loss.item():.2e}", rel_rmse=f"{metrics['rel_rmse']:.4f}")
-                    if step >= tc.steps:
-                        break
-                skip, epoch = 0, epoch + 1
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep the steps since the last checkpoint
-            if ctx.is_main and step > start and step % tc.save_every:
-                save(step, metrics)
-                log(f"interrupted: saved {out} at step {step}")
-            raise
-    bar.close()
+    running = 0.0
+    with Steps(tc.steps, ctx, save, start=start, save_every=tc.save_every, desc="viscoelastic train",
+               log=log) as steps:
+        for _, (xb, yb) in steps.epochs(loader, per_epoch):  # a resumed run continues the interrupted epoch
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(steps.step, tc)
+            loss = torch.mean((net(xb) - yb) ** 2)  # this process's share of the global batch
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # DDP averages the gradients over the processes
+            optimizer.step()
+            running += loss.item()
+            shown, done = {}, steps.step + 1  # the step this one completes
+            if done % 100 == 0:
+                losses.append([done, distributed.mean(running / 100, ctx)])
+                shown, running = {"loss": f"{losses[-1][1]:.2e}"}, 0.0
+            steps.done(loss.item(), postfix=shown)
     surrogate.eval()
     if ctx.is_main:
         parts = ", ".join(f"{k} {v:.5f}" for k, v in metrics.items())
