@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from deepgallery.core import checkpoint, distributed, training
-from deepgallery.core.config import add_config_args, option
+from deepgallery.core.config import option
 from deepgallery.core.distributed import Dist
+from deepgallery.core.errors import UserError
 from deepgallery.core.training import Steps
 
 
@@ -179,10 +180,9 @@ def test_run_training_builds_the_config_exports_on_rank_0_and_always_finishes(mo
     monkeypatch.setattr(distributed, "finish", lambda ctx: finished.append(ctx))
     monkeypatch.setattr("sys.argv", ["deepgallery", "train", "toy", "--steps", "5", "--export", "m"])
     parser = argparse.ArgumentParser()
-    add_config_args(parser, _Config)
-    parser.add_argument("--export")
-    parser.add_argument("--device", default="cpu")
-    args = parser.parse_args(["--steps", "5", "--export", "m"])
+    distributed.add_training_args(parser, _Config, out="runs/toy", data="photos")
+    args = parser.parse_args(["--steps", "5", "--export", "m", "--device", "cpu"])
+    assert (args.out, args.data, args.steps) == ("runs/toy", None, 5)
     exported = []
 
     def export(result, path, cfg, command):
@@ -200,3 +200,9 @@ def test_run_training_builds_the_config_exports_on_rank_0_and_always_finishes(mo
     with pytest.raises(RuntimeError):
         distributed.run_training(args, _Config, fails, export, app="toy")
     assert len(finished) == 2 and len(exported) == 1
+
+
+def test_split_batch_gives_each_process_its_share_or_names_the_flag():
+    assert distributed.split_batch(12, Dist(rank=1, world=4), "--batch") == 3
+    with pytest.raises(UserError, match=r"^--batch 10 cannot be split evenly over 4 processes; use a multiple of 4$"):
+        distributed.split_batch(10, Dist(world=4), "--batch")

@@ -98,11 +98,18 @@ def loader(dataset, ctx: Dist, batch_size: int, shuffle: bool = True, seed: int 
     Call ``set_epoch(loader, epoch)`` at each epoch so the shards reshuffle."""
     import torch
 
-    if batch_size % ctx.world:
-        raise UserError(f"a batch of {batch_size} cannot be split evenly over {ctx.world} processes; "
-                        f"use a multiple of {ctx.world}")
+    per_process = split_batch(batch_size, ctx)
     smp = sampler(dataset, ctx, shuffle=shuffle, seed=seed, drop_last=kw.get("drop_last", False))
-    return torch.utils.data.DataLoader(dataset, batch_size=batch_size // ctx.world, sampler=smp, **kw)
+    return torch.utils.data.DataLoader(dataset, batch_size=per_process, sampler=smp, **kw)
+
+
+def split_batch(batch: int, ctx: Dist, flag: str = "") -> int:
+    """Each process's share of a global batch of `batch`; a batch that does not split evenly over the processes
+    is a UserError naming the `flag` that set it (e.g. "--batch")."""
+    if batch % ctx.world:
+        what = f"{flag} {batch}" if flag else f"a batch of {batch}"
+        raise UserError(f"{what} cannot be split evenly over {ctx.world} processes; use a multiple of {ctx.world}")
+    return batch // ctx.world
 
 
 def set_epoch(data_loader, epoch: int) -> None:
@@ -119,11 +126,7 @@ def shard(batch, ctx: Dist):
         return batch
     if isinstance(batch, (tuple, list)):
         return type(batch)(shard(b, ctx) for b in batch)
-    n = batch.shape[0]
-    if n % ctx.world:
-        raise UserError(f"a batch of {n} cannot be split evenly over {ctx.world} processes; "
-                        f"use a multiple of {ctx.world}")
-    per = n // ctx.world
+    per = split_batch(batch.shape[0], ctx)
     return batch[ctx.rank * per:(ctx.rank + 1) * per]
 
 
@@ -164,10 +167,30 @@ def command_line(app: str) -> str:
     return " ".join([f"deepgallery train {app}", *argv])
 
 
+EXPORT_HELP = "also write the fp16 checkpoint `run --checkpoint` loads (NAME -> NAME.safetensors + NAME.json)"
+
+
+def add_training_args(parser, config_cls, *, out: str, data: str | dict | None = None, export: str | None = EXPORT_HELP,
+                      out_help: str = "run folder: resumable state goes to OUT/state") -> None:
+    """The flags of a `train` hook that `run_training` serves: ``--data`` (its help, or a dict of add_argument's
+    keywords; None: no such flag), ``--out`` (default `out`), one flag per option field of `config_cls`,
+    ``--export NAME`` (None: no such flag) and ``--device``."""
+    from .config import add_config_args
+    from .runtime import add_device_arg
+
+    if data is not None:
+        parser.add_argument("--data", **({"help": data} if isinstance(data, str) else data))
+    parser.add_argument("--out", default=out, help=f"{out_help} (default: {out})")
+    add_config_args(parser, config_cls)
+    if export:
+        parser.add_argument("--export", help=export)
+    add_device_arg(parser)
+
+
 def run_training(args, config_cls, train_fn, export_fn=None, *, app: str, report=None, written: str = "model") -> int:
     """The body of an app's `train` hook: the typed config from the flags (`core.config`), this process's place
     (`start(args.device)`), ``result = train_fn(cfg, ctx)``, then on rank 0 ``report(result)`` (a summary line)
-    and, with ``--export NAME``, ``export_fn(result, cfg, NAME, command)`` (the path written); the process group
+    and, with ``--export NAME``, ``export_fn(result, NAME, cfg, command)`` (the path written); the process group
     is left whatever happens. Returns the exit status 0."""
     from .config import config_from_args
 
@@ -178,7 +201,7 @@ def run_training(args, config_cls, train_fn, export_fn=None, *, app: str, report
         if ctx.is_main and report is not None:
             report(result)
         if export_fn is not None and getattr(args, "export", None) and ctx.is_main:
-            print(f"{written} written to {export_fn(result, cfg, args.export, command_line(app))}")
+            print(f"{written} written to {export_fn(result, args.export, cfg, command_line(app))}")
     finally:
         finish(ctx)
     return 0
