@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ...core.app import DemoItem
-from ...core.config import add_config_args, number
+from ...core.config import number
 from ...core.errors import UserError
-from ...core.runtime import add_device_arg
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 # street scenes first (the gallery and the browser test open the first), the garage motorcycle last
@@ -213,15 +212,13 @@ def predict(image: Any = None, min_score: float = 0.3) -> dict[str, Any]:
 
 
 def add_train_args(parser: argparse.ArgumentParser) -> None:
+    from ...core.distributed import add_training_args
     from .train import TrainConfig
 
-    parser.add_argument("--data", help="a folder with one subfolder of car images per class (Stanford Cars, "
-                                       "folder-per-class variant: car_data/train)")
-    parser.add_argument("--out", default="runs/streetcars", help="run folder: resumable state goes to OUT/state")
-    add_config_args(parser, TrainConfig)
-    parser.add_argument("--export", help="also write the fp16 checkpoint `run --classifier` loads (NAME -> "
-                                         "NAME.safetensors + NAME.json)")
-    add_device_arg(parser)
+    data = ("a folder with one subfolder of car images per class (Stanford Cars, folder-per-class variant: "
+            "car_data/train)")
+    export = "also write the fp16 checkpoint `run --classifier` loads (NAME -> NAME.safetensors + NAME.json)"
+    add_training_args(parser, TrainConfig, out="runs/streetcars", data=data, export=export)
 
 
 def train(args: argparse.Namespace) -> int:

@@ -76,9 +76,7 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
           log=print, images: CarImages | None = None) -> TrainResult:
     """Train (or resume) CarNet on the folder-per-class `data` (or `images` already read)."""
     ctx = ctx or distributed.Dist(device=torch.device("cpu"))
-    if cfg.batch % ctx.world:
-        raise UserError(f"--batch {cfg.batch} cannot be split evenly over {ctx.world} processes; "
-                        f"use a multiple of {ctx.world}")
+    distributed.split_batch(cfg.batch, ctx, "--batch")
     if images is None:
         if not data:
             raise UserError("give --data FOLDER: one subfolder of car images per class (Stanford Cars' "
