@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.app import DemoItem
-from ...core.config import add_config_args, number
+from ...core.config import number
 from ...core.errors import UserError
 from ...core.runtime import add_device_arg
 from . import APP
@@ -136,15 +136,12 @@ def predict(image: Any = None, top: int = 3, tta: bool = True, model: str = "cyc
 
 
 def add_train_args(parser: argparse.ArgumentParser) -> None:
+    from ...core.distributed import add_training_args
     from .train import TrainConfig
 
-    parser.add_argument("--data", help="a folder with one subfolder of images per class (NDSB train/, WHOI-Plankton); "
-                                       "default: Fashion-MNIST at random rotations (Debian dataset-fashion-mnist)")
-    parser.add_argument("--out", default="runs/plankton", help="run folder: resumable state goes to OUT/state")
-    add_config_args(parser, TrainConfig)
-    parser.add_argument("--export", help="also write the fp16 checkpoint `run --checkpoint` loads (NAME -> "
-                                         "NAME.safetensors + NAME.json)")
-    add_device_arg(parser)
+    data = ("a folder with one subfolder of images per class (NDSB train/, WHOI-Plankton); default: "
+            "Fashion-MNIST at random rotations (Debian dataset-fashion-mnist)")
+    add_training_args(parser, TrainConfig, out="runs/plankton", data=data)
 
 
 def train(args: argparse.Namespace) -> int:

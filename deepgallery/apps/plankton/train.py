@@ -98,9 +98,7 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
           log=print, images: ImageSet | None = None) -> TrainResult:
     """Train (or resume) one network on `data` (or `images` already prepared); returns it with its losses."""
     ctx = ctx or distributed.Dist(device=torch.device("cpu"))
-    if cfg.batch % ctx.world:
-        raise UserError(f"--batch {cfg.batch} cannot be split evenly over {ctx.world} processes; "
-                        f"use a multiple of {ctx.world}")
+    distributed.split_batch(cfg.batch, ctx, "--batch")
     images = images if images is not None else load_data(data, cfg)
     if images.skipped and ctx.is_main:
         log(f"skipped {len(images.skipped)} unreadable file(s), e.g. {images.skipped[0]}")
