@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.app import DemoItem
-from ...core.config import add_config_args, config_from_args, number
+from ...core.config import config_from_args, number
 from ...core.errors import UserError
 from ...core.runtime import add_device_arg
 from . import APP
@@ -132,20 +132,17 @@ def predict(image: Any = None, samples: int = 4, temperature: float = 0.8, seed:
 
 
 def add_train_args(parser: argparse.ArgumentParser) -> None:
+    from ...core.distributed import add_training_args
     from .train import TrainConfig
 
-    parser.add_argument("--data", nargs="+", metavar="KIND",
-                        help="fashion (default: Fashion-MNIST 7×7 → 28×28, Debian dataset-fashion-mnist), "
-                             "celeba DIR (img_align_celeba/ + list_eval_partition.txt: the paper's 8×8 → 32×32 "
-                             "faces) or pairs FILE.npz (an array `high` of images, optional `labels`)")
-    parser.add_argument("--out", default="runs/superres", help="run folder: resumable state goes to OUT/state")
+    data = {"nargs": "+", "metavar": "KIND",
+            "help": "fashion (default: Fashion-MNIST 7×7 → 28×28, Debian dataset-fashion-mnist), celeba DIR "
+                    "(img_align_celeba/ + list_eval_partition.txt: the paper's 8×8 → 32×32 faces) or pairs FILE.npz "
+                    "(an array `high` of images, optional `labels`)"}
+    add_training_args(parser, TrainConfig, out="runs/superres", data=data)
     parser.add_argument("--classifier", action="store_true",
                         help="train bench's class-consistency judge (a small CNN on the 28×28 Fashion-MNIST "
                              "training images) instead of the super-resolution model")
-    add_config_args(parser, TrainConfig)
-    parser.add_argument("--export", help="also write the fp16 checkpoint `run --checkpoint` loads (NAME -> "
-                                         "NAME.safetensors + NAME.json)")
-    add_device_arg(parser)
 
 
 def train(args: argparse.Namespace) -> int:

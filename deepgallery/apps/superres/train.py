@@ -145,9 +145,7 @@ def train(out: str | Path, cfg: TrainConfig, data: list[str] | None = None, ctx:
           log=print, pairs: PairSet | None = None) -> TrainResult:
     """Train (or resume) the model and the baseline on `data` (or `pairs` already made)."""
     ctx = ctx or distributed.Dist(device=torch.device("cpu"))
-    if cfg.batch % ctx.world:
-        raise UserError(f"--batch {cfg.batch} cannot be split evenly over {ctx.world} processes; "
-                        f"use a multiple of {ctx.world}")
+    distributed.split_batch(cfg.batch, ctx, "--batch")
     pairs = pairs if pairs is not None else load_data(data, cfg)
     n_val = min(cfg.val, len(pairs) // 5)
     train_set, val_set = pairs.subset(range(len(pairs) - n_val)), pairs.subset(range(len(pairs) - n_val, len(pairs)))
