@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.app import DemoItem
-from ...core.config import add_config_args, number
+from ...core.config import number
 from ...core.errors import UserError
 from ...core.runtime import add_device_arg
 
@@ -141,16 +141,12 @@ def predict(image: Any = None, hints: str = "", denoise: bool = False) -> dict[s
 
 
 def add_train_args(parser: argparse.ArgumentParser) -> None:
+    from ...core.distributed import add_training_args
     from .train import TrainConfig
 
-    parser.add_argument("--data", help="a folder of colour photos, any layout (ImageNet's or Places' train/ work; "
-                                       "with --labels folder the first subfolder is the class); default: the "
-                                       "offline photo corpus, train split")
-    parser.add_argument("--out", default="runs/colorize", help="run folder: resumable state goes to OUT/state")
-    add_config_args(parser, TrainConfig)
-    parser.add_argument("--export", help="also write the fp16 checkpoint `run --checkpoint` loads (NAME -> "
-                                         "NAME.safetensors + NAME.json)")
-    add_device_arg(parser)
+    data = ("a folder of colour photos, any layout (ImageNet's or Places' train/ work; with --labels folder the"
+            " first subfolder is the class); default: the offline photo corpus, train split")
+    add_training_args(parser, TrainConfig, out="runs/colorize", data=data)
 
 
 def train(args: argparse.Namespace) -> int:

@@ -115,9 +115,7 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
           log=print, photos: Photos | None = None) -> TrainResult:
     """Train (or resume) the network on `data` (a folder; None: the offline corpus) or on `photos` given."""
     ctx = ctx or distributed.Dist(device=torch.device("cpu"))
-    if cfg.batch % ctx.world:
-        raise UserError(f"--batch {cfg.batch} cannot be split evenly over {ctx.world} processes; "
-                        f"use a multiple of {ctx.world}")
+    distributed.split_batch(cfg.batch, ctx, "--batch")
     photos = photos if photos is not None else load_photos(data, cfg, ctx.device, log if ctx.is_main else print)
     ncfg = net_config(cfg, photos)
     seed_everything(cfg.seed)  # the same initial weights on every process
