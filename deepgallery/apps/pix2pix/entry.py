@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.app import DemoItem
-from ...core.config import add_config_args, number
+from ...core.config import number
 from ...core.errors import UserError
 from ...core.runtime import add_device_arg
 from . import APP
@@ -165,17 +165,15 @@ def predict(sketch: Any = None, photo: bool = False, seed: int = 0) -> dict[str,
 
 
 def add_train_args(parser: argparse.ArgumentParser) -> None:
+    from ...core.distributed import add_training_args
     from .train import TrainConfig
 
-    parser.add_argument("--data", help="paired data: a folder of A|B images (with train/ and val/, as the "
-                                       "authors' datasets) or holding A/ and B/ with files of the same names; "
-                                       "default: pairs made on the fly from the offline photo corpus for --task")
-    parser.add_argument("--out", default="runs/pix2pix", help="run folder: resumable state goes to OUT/state "
-                                                              "(default: runs/pix2pix)")
-    add_config_args(parser, TrainConfig)
-    parser.add_argument("--export", help="also write the fp16 generator `run pix2pix translate --checkpoint` loads "
-                                         "(NAME -> NAME.safetensors + NAME.json)")
-    add_device_arg(parser)
+    data = ("paired data: a folder of A|B images (with train/ and val/, as the authors' datasets) or holding A/"
+            " and B/ with files of the same names; default: pairs made on the fly from the offline photo corpus"
+            " for --task")
+    export = ("also write the fp16 generator `run pix2pix translate --checkpoint` loads (NAME -> "
+              "NAME.safetensors + NAME.json)")
+    add_training_args(parser, TrainConfig, out="runs/pix2pix", data=data, export=export)
 
 
 def train(args: argparse.Namespace) -> int:

@@ -152,9 +152,7 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
     ctx = ctx or distributed.Dist(device=torch.device("cpu"))
     if cfg.task not in TASKS:
         raise UserError(f"unknown task {cfg.task!r}")
-    if cfg.batch % ctx.world:
-        raise UserError(f"--batch {cfg.batch} cannot be split evenly over {ctx.world} processes; "
-                        f"use a multiple of {ctx.world}")
+    distributed.split_batch(cfg.batch, ctx, "--batch")
     ds, data_info = dataset(cfg, data, photos)
     if len(ds) < cfg.batch:
         raise UserError(f"only {len(ds)} training pairs, fewer than --batch {cfg.batch}")
