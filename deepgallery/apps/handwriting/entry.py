@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ...core.app import DemoItem
-from ...core.config import add_config_args, number
+from ...core.config import number
 from ...core.errors import UserError
-from ...core.runtime import add_device_arg
 
 WEB_EXAMPLES = [
     {"text": "deep nets write by hand", "style": 1, "bias": 0.75, "seed": 0},
@@ -92,16 +91,13 @@ def predict(text: str = "deep nets write by hand", style: int = 1, bias: float =
 
 
 def add_train_args(parser: argparse.ArgumentParser) -> None:
+    from ...core.distributed import add_training_args
     from .train import TrainConfig
 
-    parser.add_argument("--data", nargs=2, metavar=("iam", "DIR"),
-                        help="train on IAM-OnDB: --data iam DIR (DIR holds lineStrokes/ and ascii/); default: "
-                             "simulated writers of the Hershey fonts")
-    parser.add_argument("--out", default="runs/handwriting", help="run folder: resumable state goes to OUT/state")
-    add_config_args(parser, TrainConfig)
-    parser.add_argument("--export", help="also write the fp16 checkpoint `run --checkpoint` loads (NAME -> "
-                                         "NAME.safetensors + NAME.json)")
-    add_device_arg(parser)
+    data = {"nargs": 2, "metavar": ("iam", "DIR"),
+            "help": "train on IAM-OnDB: --data iam DIR (DIR holds lineStrokes/ and ascii/); default: simulated "
+                    "writers of the Hershey fonts"}
+    add_training_args(parser, TrainConfig, out="runs/handwriting", data=data)
 
 
 def train(args: argparse.Namespace) -> int:

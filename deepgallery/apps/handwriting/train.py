@@ -22,7 +22,6 @@ import torch
 
 from ...core import checkpoint, distributed
 from ...core.config import option
-from ...core.errors import UserError
 from ...core.runtime import seed_everything
 from ...core.training import Steps
 from .data import ALPHABET, from_offsets, line_height, make_batch, read_iam_ondb, split_heldout, synthetic, to_offsets
@@ -173,9 +172,7 @@ def heldout_nll(net: SynthesisNet, pool: Pool, batch: int = 32, device="cpu") ->
 def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distributed.Dist | None = None,
           log=print, pools: tuple[Pool, Pool, str] | None = None) -> TrainResult:
     ctx = ctx or distributed.Dist(device=torch.device("cpu"))
-    if cfg.batch % ctx.world:
-        raise UserError(f"--batch {cfg.batch} cannot be split evenly over {ctx.world} processes; "
-                        f"use a multiple of {ctx.world}")
+    distributed.split_batch(cfg.batch, ctx, "--batch")
     out = Path(out)
     train_pool, held_pool, described = pools or load_pools(data, cfg, out, log)
     scale, height = data_scale(train_pool)
