@@ -187,14 +187,12 @@ def predict(dsm: Any = None, ortho: Any = None, town_seed: int = DEFAULT_TOWN_SE
 
 
 def add_train_args(parser: argparse.ArgumentParser) -> None:
+    from ...core.distributed import add_training_args
     from .train import TrainConfig
 
-    parser.add_argument("--data", help="a folder in the Inria Aerial Image Labeling layout (images/ + gt/ GeoTIFFs); "
-                                       "default: generated towns")
-    parser.add_argument("--out", default="runs/sunroof", help="run folder: resumable state goes to OUT/state")
-    add_config_args(parser, TrainConfig)
-    parser.add_argument("--export", help="also write the fp16 checkpoint `run --checkpoint` loads")
-    add_device_arg(parser)
+    data = ("a folder in the Inria Aerial Image Labeling layout (images/ + gt/ GeoTIFFs); default: generated "
+            "towns")
+    add_training_args(parser, TrainConfig, out="runs/sunroof", data=data)
 
 
 def train(args: argparse.Namespace) -> int:

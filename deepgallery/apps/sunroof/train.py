@@ -85,8 +85,7 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
     ctx = ctx or distributed.Dist(device=torch.device("cpu"))
     if cfg.crop % 2 ** cfg.depth:
         raise UserError(f"--crop must be a multiple of {2 ** cfg.depth} for a U-Net of depth {cfg.depth}")
-    if cfg.batch % ctx.world:
-        raise UserError(f"--batch {cfg.batch} cannot be split evenly over {ctx.world} processes")
+    distributed.split_batch(cfg.batch, ctx, "--batch")
     paths = [str(p) for p in inria_tiles(data)] if data else None
     seed_everything(cfg.seed)
     ncfg = NetConfig(width=cfg.width, depth=cfg.depth)
