@@ -155,6 +155,22 @@ def test_rendered_clips_are_mouths_that_move_and_differ_by_speaker():
     assert not set(render.TRAIN_FACES) & set(render.UNSEEN_FACES)
 
 
+def test_word_timings_of_a_training_clip_match_where_its_mouth_moves():
+    """The word-naming loss's labels come from the same draws as the clip's pixels: silence is still, words move."""
+    from deepgallery.apps.lipnet import render
+
+    clip, sentence = render.training_example(3)
+    labels = render.training_words(3)
+    assert labels.shape == (75,) and labels[:3].max() == 0 and labels[-3:].max() == 0
+    said = [render.ALL_WORDS[w - 1] for i, w in enumerate(labels) if w and (i == 0 or labels[i - 1] != w)]
+    assert said == sentence.split()
+    motion = np.abs(np.diff(clip.astype(np.float32), axis=0))[:, 20:40, 30:70].mean(axis=(1, 2, 3))  # (74,)
+    speaking = labels[1:] > 0
+    assert motion[speaking].mean() > 1.3 * motion[~speaking].mean()
+    with pytest.raises(ValueError):
+        render.word_frames("bin blue", [(0.2, 0.5)])  # one span per word
+
+
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed (apt-get install espeak-ng)")
 def test_shipped_phoneme_table_is_what_espeak_ng_says():
     from deepgallery.apps.lipnet import render

@@ -4,7 +4,7 @@
       → STCNN 3×5×5 /(1,2,2), 32 ch → ReLU → spatial dropout → max-pool 1×2×2   # (B, 32, T, 12, 25)
       → STCNN 3×5×5,          64 ch → ReLU → spatial dropout → max-pool 1×2×2   # (B, 64, T, 6, 12)
       → STCNN 3×3×3,          96 ch → ReLU → spatial dropout → max-pool 1×2×2   # (B, 96, T, 3, 6)
-      → flatten per frame → Bi-GRU 256 → Bi-GRU 256                             # (B, T, 512)
+      → flatten per frame → layer norm → Bi-GRU 256 → Bi-GRU 256                             # (B, T, 512)
       → linear → log-softmax over 28 symbols                                    # (B, T, 28)
 
 trained with the CTC loss (§3.2, eq. 3): -log Σ over all alignments of the sentence of Π_t p(symbol_t).
@@ -37,6 +37,7 @@ class NetConfig:
     dropout: float = 0.5  # spatial dropout after each convolution (the paper: 0.5)
     channels: list[int] = field(default_factory=list)  # filled from width
     hidden: int = 0  # filled from width
+    words: int = 0  # >0: a training-only head naming, per frame, the word being said (0: silence) of this many
 
     def __post_init__(self) -> None:
         if not self.channels:
@@ -73,20 +74,28 @@ class LipNet(nn.Module):
             STCNN(c2, c3, 3, 1, cfg.temporal, cfg.dropout),
         )
         h, w = CROP_H // 2 // 2 // 2 // 2, CROP_W // 2 // 2 // 2 // 2  # 3, 6 after stride 2 and three pools
+        # the per-frame features normalised (no batch statistic): without it the ReLU features grow to ~10³ in
+        # training and saturate the GRU's gates, whose output then no longer depends on the frame (found here)
+        self.norm = nn.LayerNorm(c3 * h * w)
         self.gru1 = nn.GRU(c3 * h * w, cfg.hidden, batch_first=True, bidirectional=True)
         self.gru2 = nn.GRU(2 * cfg.hidden, cfg.hidden, batch_first=True, bidirectional=True)
         self.drop = nn.Dropout(cfg.dropout)
         self.out = nn.Linear(2 * cfg.hidden, SYMBOLS)
+        self.word_head = nn.Linear(2 * cfg.hidden, cfg.words + 1) if cfg.words else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, 3, T, 50, 100) in [0, 1] → log-probabilities (B, T, 28)."""
+    def forward(self, x: torch.Tensor, words: bool = False):
+        """x (B, 3, T, 50, 100) in [0, 1] → log-probabilities (B, T, 28); with `words` also the word head's
+        logits (B, T, words + 1) (training with word timings only; reading never uses them)."""
         x = (x - MEAN.to(x)) / STD.to(x)
         f = self.stcnn(x)  # (B, C, T, 3, 6)
         b, c, t, h, w = f.shape
         f = f.permute(0, 2, 1, 3, 4).reshape(b, t, c * h * w)  # (B, T, C·3·6)
-        f, _ = self.gru1(f)  # (B, T, 2H)
+        f, _ = self.gru1(self.norm(f))  # (B, T, 2H)
         f, _ = self.gru2(self.drop(f))  # (B, T, 2H)
-        return F.log_softmax(self.out(self.drop(f)), dim=-1)  # (B, T, 28)
+        log_probs = F.log_softmax(self.out(self.drop(f)), dim=-1)  # (B, T, 28)
+        if words:
+            return log_probs, self.word_head(self.drop(f))
+        return log_probs
 
 
 def ctc_loss(log_probs: torch.Tensor, targets: list[list[int]]) -> torch.Tensor:

@@ -54,6 +54,7 @@ _V = {
 _DIPHTHONGS = {"aI": ("a", "I"), "eI": ("E", "I"), "oU": ("o", "U"), "aU": ("a", "U"), "OI": ("O", "I"),
                "i@": ("i:", "@"), "e@": ("E", "@"), "o@": ("o", "@"), "A@": ("A", "@"), "U@": ("U", "@")}
 REST = (0.0, 0.0, 0.0, 0.0, 0.0)  # silence: lips closed, relaxed
+ALL_WORDS = sorted({w for slot in GRAMMAR for w in slot})  # GRID's 51 words
 
 
 def split_phonemes(ascii_phonemes: str) -> list[str]:
@@ -106,7 +107,13 @@ def espeak_word(word: str, rate: int = 175) -> dict:
 
 def timeline(sentence: str, rng: np.random.Generator, rate: float = 1.0) -> np.ndarray:
     """(FRAMES, 5) articulation per frame for a sentence spoken at `rate` (1: espeak-ng's 175 words/min)."""
+    return timed_track(sentence, rng, rate)[0]
+
+
+def timed_track(sentence: str, rng: np.random.Generator, rate: float = 1.0) -> tuple[np.ndarray, list]:
+    """timeline() and each word's (start, end) in seconds, the same random draws as timeline()."""
     words = word_phonemes()
+    word_spans: list[tuple[float, float]] = []
     keys: list[tuple[float, tuple]] = []
     seq = []
     for w in sentence.split():
@@ -118,6 +125,7 @@ def timeline(sentence: str, rng: np.random.Generator, rate: float = 1.0) -> np.n
     keys.append((0.0, REST))
     keys.append((t - 0.05, REST))
     for phs, dur, pause in seq:
+        start = t
         weights = np.array([_weight(p) for p in phs])
         spans = dur * weights / weights.sum()
         for ph, span in zip(phs, spans, strict=True):
@@ -128,6 +136,7 @@ def timeline(sentence: str, rng: np.random.Generator, rate: float = 1.0) -> np.n
             else:
                 keys.append((t + 0.5 * span, _V[ph]))
             t += span
+        word_spans.append((start, t))
         if pause > 0.06:
             keys.append((t + pause / 2, tuple(0.5 * v for v in keys[-1][1])))
         t += pause
@@ -140,7 +149,7 @@ def timeline(sentence: str, rng: np.random.Generator, rate: float = 1.0) -> np.n
     kernel = np.exp(-0.5 * (np.arange(-3, 4) / 0.9) ** 2)
     kernel /= kernel.sum()  # coarticulation: ~40 ms of smoothing
     padded = np.concatenate([track[:1].repeat(3, 0), track, track[-1:].repeat(3, 0)])
-    return np.stack([np.convolve(padded[:, j], kernel, "valid") for j in range(5)], 1)
+    return np.stack([np.convolve(padded[:, j], kernel, "valid") for j in range(5)], 1), word_spans
 
 
 # ------------------------------------------------------------------------------------------------- faces
@@ -246,13 +255,13 @@ def render_clip(sentence: str, speaker: Speaker, seed: int, rate: float | None =
 
     disp = np.zeros((FRAMES, len(ctrl), 2))
     for f, (opening, spread, rounding, _, _) in enumerate(track):
-        gap = opening * 0.45 * width * profile ** (0.8 - 0.5 * rounding)  # (9,)
+        gap = opening * 0.5 * width * profile ** (0.8 - 0.5 * rounding)  # (9,)
         d = disp[f]
         d[I_UP, 1] = mid[:, 1] - 0.35 * gap - up[:, 1]
         d[I_LO, 1] = mid[:, 1] + 0.65 * gap - lo[:, 1]
-        d[O_UP, 1] = 0.8 * d[I_UP, 1] - 0.05 * width * rounding
-        d[O_LO, 1] = 1.0 * d[I_LO, 1] + 0.05 * width * rounding
-        d[:40, 0] = (pts[:, 0] - cx) * (0.12 * spread - 0.2 * rounding)
+        d[O_UP, 1] = 0.8 * d[I_UP, 1] - 0.08 * width * rounding
+        d[O_LO, 1] = 1.0 * d[I_LO, 1] + 0.08 * width * rounding
+        d[:40, 0] = (pts[:, 0] - cx) * (0.15 * spread - 0.3 * rounding)
     drift = np.cumsum(rng.normal(0, 0.25, (FRAMES, 2)), 0)  # slow head motion, pixels
     fields = (basis @ disp.transpose(1, 0, 2).reshape(len(ctrl), -1)).reshape(CROP_H, CROP_W, FRAMES, 2)
     ys, xs = np.mgrid[0:CROP_H, 0:CROP_W].astype(np.float32)
@@ -307,16 +316,42 @@ def overlapped_test_sentence(sentence: str) -> bool:
     return zlib.crc32(sentence.encode()) % 16 == 0
 
 
-def training_example(seed: int) -> tuple[np.ndarray, str]:
-    """Clip number `seed` of the endless training set: a training speaker, a sentence not held out."""
+def _training_plan(seed: int) -> tuple[str, Speaker, int]:
+    """Clip number `seed` of the endless training set: a sentence not held out, said by a training face under
+    a look of its own (every clip is a new pseudo-speaker: mirror, colour cast, skin tone, mouth size), and the
+    seed of its rate, timing, pose and light."""
     rng = np.random.default_rng([seed, 7])
-    pool = speakers(TRAIN_FACES)
     while True:
         sentence = random_sentence(rng)
         if not overlapped_test_sentence(sentence):
             break
-    speaker = pool[rng.integers(len(pool))]
-    return render_clip(sentence, speaker, int(rng.integers(2**31))), sentence
+    face = TRAIN_FACES[rng.integers(len(TRAIN_FACES))]
+    look = Speaker(f"{face}-clip{seed}", face, bool(rng.random() < 0.5), float(rng.uniform(-0.15, 0.15)),
+                   float(rng.uniform(0.65, 1.3)), float(rng.uniform(0.85, 1.15)))
+    return sentence, look, int(rng.integers(2**31))
+
+
+def training_example(seed: int) -> tuple[np.ndarray, str]:
+    """Clip number `seed` of the endless training set and its sentence."""
+    sentence, look, clip_seed = _training_plan(seed)
+    return render_clip(sentence, look, clip_seed), sentence
+
+
+def word_frames(sentence: str, spans: list[tuple[float, float]]) -> np.ndarray:
+    """(FRAMES,) int: per frame, 1 + the index in ALL_WORDS of the word being said, 0 in silence and pauses."""
+    labels = np.zeros(FRAMES, np.int64)
+    centres = (np.arange(FRAMES) + 0.5) / FPS
+    for word, (start, end) in zip(sentence.split(), spans, strict=True):
+        labels[(centres >= start) & (centres < end)] = ALL_WORDS.index(word) + 1
+    return labels
+
+
+def training_words(seed: int) -> np.ndarray:
+    """word_frames() of training clip `seed`, from the same draws as its rendering (no pixels rendered)."""
+    sentence, _, clip_seed = _training_plan(seed)
+    rng = np.random.default_rng(clip_seed)
+    rate = float(rng.uniform(0.8, 1.25))  # as render_clip draws it
+    return word_frames(sentence, timed_track(sentence, rng, rate)[1])
 
 
 def test_set(split: str, count: int, seed: int = 2016) -> tuple[np.ndarray, list[str], list[str]]:
@@ -334,9 +369,6 @@ def test_set(split: str, count: int, seed: int = 2016) -> tuple[np.ndarray, list
         sentences.append(sentence)
         names.append(speaker.name)
     return np.stack(clips), sentences, names
-
-
-ALL_WORDS = sorted({w for slot in GRAMMAR for w in slot})
 
 
 def render_cache(folder: str | Path, count: int, log=print) -> tuple[np.ndarray, list[str]]:

@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from ...core import checkpoint, distributed
 from ...core.config import option
@@ -32,32 +33,38 @@ from .text import encode
 class TrainConfig:
     """Training; the defaults trained the shipped checkpoint (a CPU budget, far below the paper's)."""
 
-    steps: int = option(3000, "optimiser steps (the paper: until convergence on a GPU, days)", minimum=1)
-    batch: int = option(8, "clips per step, the global batch split over processes (the paper: 50)", minimum=1)
-    lr: float = option(1e-3, "Adam learning rate (the paper: 1e-4 with batch 50)", minimum=0, allow_zero=False)
+    steps: int = option(4000, "optimiser steps (the paper: until convergence on a GPU, days)", minimum=1)
+    batch: int = option(4, "clips per step, the global batch split over processes (the paper: 50)", minimum=1)
+    lr: float = option(2e-3, "Adam learning rate (the paper: 1e-4 with batch 50)", minimum=0, allow_zero=False)
     width: float = option(0.25, "network width: channels 32/64/96 and GRU 256 times this (the paper: 1)",
                           minimum=0.05)
     temporal: bool = option(True, "spatiotemporal convolutions (LipNet); off: per-frame 2-D ones (Baseline-2D)")
-    dropout: float = option(0.2, "spatial dropout after each convolution (the paper: 0.5)", minimum=0, maximum=0.9)
-    clips: int = option(1500, "rendered training clips (the offline data; ignored with --data grid)", minimum=1)
+    dropout: float = option(0.1, "spatial dropout after each convolution (the paper: 0.5)", minimum=0, maximum=0.9)
+    clips: int = option(1600, "rendered training clips (the offline data; ignored with --data grid)", minimum=1)
     split: Literal["unseen", "overlapped"] = option(
         "unseen", "GRID split to train on: unseen (speakers 1, 2, 20, 22 held out) or overlapped")
     mirror: bool = option(True, "the paper's horizontal-flip augmentation")
     frame_jitter: float = option(0.05, "probability of deleting or duplicating each frame (the paper: 0.05)",
                                  minimum=0, maximum=0.5)
     seed: int = option(0, "initial weights, batch order, augmentation", minimum=0)
+    word_loss: float = option(0.5, "weight of the per-frame word-naming loss on rendered clips (their word "
+                              "timings; not in the paper, 0: CTC alone)", minimum=0)
     save_every: int = field(default=100)  # steps between resumable checkpoints
 
 
-def net_config(cfg: TrainConfig) -> NetConfig:
-    return NetConfig(width=cfg.width, temporal=cfg.temporal, dropout=cfg.dropout)
+def net_config(cfg: TrainConfig, words: bool = True) -> NetConfig:
+    from .render import ALL_WORDS
+
+    return NetConfig(width=cfg.width, temporal=cfg.temporal, dropout=cfg.dropout,
+                     words=len(ALL_WORDS) if words and cfg.word_loss > 0 else 0)
 
 
 class ClipSet(torch.utils.data.Dataset):
-    """Clips (N, T, 50, 100, 3) uint8 with their sentences; items are indices (clips are taken by the loop)."""
+    """Clips (N, T, 50, 100, 3) uint8 with their sentences (and, for rendered clips, (N, T) word labels per
+    frame); items are indices (clips are taken by the loop)."""
 
-    def __init__(self, clips, sentences: list[str], manifest: dict):
-        self.clips, self.sentences, self.manifest = clips, sentences, manifest
+    def __init__(self, clips, sentences: list[str], manifest: dict, words: np.ndarray | None = None):
+        self.clips, self.sentences, self.manifest, self.words = clips, sentences, manifest, words
 
     def __len__(self) -> int:
         return len(self.sentences)
@@ -69,15 +76,17 @@ class ClipSet(torch.utils.data.Dataset):
 def load_data(data: list[str] | None, cfg: TrainConfig, out: Path) -> ClipSet:
     """The training clips: rendered talking mouths (default) or a GRID corpus folder (`--data grid DIR`)."""
     if not data or data == ["rendered"]:
-        from .render import TRAIN_FACES, render_cache, word_phonemes
+        from .render import TRAIN_FACES, render_cache, training_words, word_phonemes
 
         clips, sentences = render_cache(out / "rendered", cfg.clips)
+        words = np.stack([training_words(i) for i in range(cfg.clips)]) if cfg.word_loss > 0 else None
         import json
 
         faces = json.loads((Path(__file__).parent / "faces" / "faces.json").read_text())["faces"]
         manifest = {"kind": "rendered", "clips": cfg.clips, "faces": {f: faces[f]["source"] for f in TRAIN_FACES},
-                    "phonemes": f"espeak-ng word timings for {len(word_phonemes())} GRID words (phonemes.json)"}
-        return ClipSet(clips, sentences, manifest)
+                    "phonemes": f"espeak-ng word timings for {len(word_phonemes())} GRID words (phonemes.json)",
+                    "looks": "a new look per clip (mirror, colour cast, skin tone, mouth size)"}
+        return ClipSet(clips, sentences, manifest, words)
     if data[0] == "grid" and len(data) == 2:
         from .grid import grid_clips
 
@@ -86,17 +95,20 @@ def load_data(data: list[str] | None, cfg: TrainConfig, out: Path) -> ClipSet:
     raise UserError("--data takes `rendered` (the default) or `grid DIR` (a GRID corpus folder: sN/*.mpg, align/)")
 
 
-def augment(clip: np.ndarray, rng: np.random.Generator, cfg: TrainConfig) -> np.ndarray:
-    """The paper's augmentation of one (T, H, W, 3) clip: mirror, and delete/duplicate frames."""
+def augment(clip: np.ndarray, rng: np.random.Generator, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The paper's augmentation of one (T, H, W, 3) clip: mirror, and delete/duplicate frames; returns the clip
+    and, per new frame, the frame it came from."""
+    t = len(clip)
+    frames = np.arange(t)
     if cfg.mirror and rng.random() < 0.5:
         clip = clip[:, :, ::-1]
     if cfg.frame_jitter > 0:
-        t = len(clip)
         u = rng.random(t)
         repeat = np.where(u < cfg.frame_jitter / 2, 0, np.where(u < cfg.frame_jitter, 2, 1))
         idx = np.repeat(np.arange(t), repeat)[:t]
-        clip = clip[np.pad(idx, (0, t - len(idx)), mode="edge")]
-    return np.ascontiguousarray(clip)
+        frames = np.pad(idx, (0, t - len(idx)), mode="edge")
+        clip = clip[frames]
+    return np.ascontiguousarray(clip), frames
 
 
 @dataclass
@@ -106,6 +118,7 @@ class TrainResult:
     step: int
     seconds: float
     manifest: dict
+    saved_ctc: float | None = None  # the saved state's recent CTC (a resumed run that took no new step)
 
 
 def train(out: str | Path, cfg: TrainConfig, data: list[str] | None = None, ctx: distributed.Dist | None = None,
@@ -123,7 +136,7 @@ def train(out: str | Path, cfg: TrainConfig, data: list[str] | None = None, ctx:
     if len(dataset) < cfg.batch:
         raise UserError(f"only {len(dataset)} training clips, fewer than --batch {cfg.batch}")
     seed_everything(cfg.seed)  # the same initial weights on every process
-    ncfg = net_config(cfg)
+    ncfg = net_config(cfg, words=dataset.words is not None)
     net = LipNet(ncfg).to(ctx.device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     state = out / "state"
@@ -137,7 +150,8 @@ def train(out: str | Path, cfg: TrainConfig, data: list[str] | None = None, ctx:
     loader = distributed.loader(dataset, ctx, cfg.batch, shuffle=True, seed=cfg.seed, drop_last=True)
     per_epoch = len(dataset) // cfg.batch
     model = distributed.wrap(net, ctx)
-    losses: list[float] = []
+    losses: list[float] = []  # CTC per sentence, per step
+    word_losses: list[float] = []  # word-naming cross-entropy per frame, per step
     t0 = time.time()
     bar = progress(total=cfg.steps, initial=step, desc=f"train lipnet ({parameter_count(net):,} parameters)",
                    enabled=ctx.is_main)
@@ -158,19 +172,30 @@ def train(out: str | Path, cfg: TrainConfig, data: list[str] | None = None, ctx:
                 if i < skip:
                     continue
                 idx = idx.tolist()
-                clips = np.stack([augment(np.asarray(dataset.clips[j]), np.random.default_rng([cfg.seed, step, j]),
-                                          cfg) for j in idx])
+                made = [augment(np.asarray(dataset.clips[j]), np.random.default_rng([cfg.seed, step, j]), cfg)
+                        for j in idx]
+                clips = np.stack([c for c, _ in made])
                 targets = [encode(dataset.sentences[j]) for j in idx]
-                log_probs = model(as_input(clips).to(ctx.device)).cpu()  # (b, T, 28)
-                loss = ctc_loss(log_probs, targets) / len(idx)  # DDP's mean over processes: the global mean
+                if net.word_head is not None:
+                    log_probs, word_logits = model(as_input(clips).to(ctx.device), words=True)
+                    labels = torch.as_tensor(np.stack([dataset.words[j][f] for j, (_, f) in zip(idx, made,
+                                                                                                  strict=True)]))
+                    word = F.cross_entropy(word_logits.cpu().flatten(0, 1), labels.flatten(), reduction="sum")
+                else:
+                    log_probs, word = model(as_input(clips).to(ctx.device)), torch.zeros(())
+                # DDP's mean over processes of these per-process means: the global mean
+                ctc = ctc_loss(log_probs.cpu(), targets) / len(idx)
+                loss = ctc + cfg.word_loss * word / len(idx)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
                 opt.step()
-                losses.append(loss.item())
+                losses.append(ctc.item())
+                word_losses.append(word.item() / len(idx) / len(clips[0]))
                 step += 1
                 bar.update(1)
-                bar.set_postfix(ctc=f"{sum(losses[-20:]) / len(losses[-20:]):.2f}")
+                bar.set_postfix(ctc=f"{sum(losses[-20:]) / len(losses[-20:]):.2f}",
+                                word=f"{sum(word_losses[-20:]) / len(word_losses[-20:]):.3f}")
                 if step % cfg.save_every == 0 or step == cfg.steps:
                     if ctx.is_main:
                         save()
@@ -181,13 +206,15 @@ def train(out: str | Path, cfg: TrainConfig, data: list[str] | None = None, ctx:
             log(f"stopped at step {step}; the run resumes from {state}")
         raise
     bar.close()
-    return TrainResult(net.eval(), losses, step, seconds + time.time() - t0, dataset.manifest)
+    return TrainResult(net.eval(), losses, step, seconds + time.time() - t0, dataset.manifest,
+                       meta.get("loss") if meta else None)
 
 
 def export(result: TrainResult, path: str | Path, cfg: TrainConfig, command: str) -> Path:
     """The fp16 checkpoint `run` and `bench` load (what ships as APP.checkpoint("lipnet") / ("baseline2d"))."""
     config = {"net": result.net.cfg.to_dict(), "train": asdict(cfg)}
     meta = {"command": command, "data": result.manifest, "steps": result.step, "seconds": round(result.seconds, 1),
-            "final_ctc": round(sum(result.losses[-50:]) / max(1, len(result.losses[-50:])), 3) if result.losses
-            else None, "parameters": parameter_count(result.net)}
+            "final_ctc": round(sum(result.losses[-50:]) / len(result.losses[-50:]) if result.losses
+                               else result.saved_ctc, 3) if result.losses or result.saved_ctc else None,
+            "parameters": parameter_count(result.net)}
     return checkpoint.export_half(path, result.net.state_dict(), config, meta)
