@@ -22,7 +22,6 @@ import torch
 
 from ...core import checkpoint, distributed
 from ...core.config import option
-from ...core.errors import UserError
 from ...core.runtime import autocast, seed_everything
 from ...core.training import Steps
 from .data import CropSampler, builtin_photo_paths, folder_photo_paths
@@ -58,9 +57,7 @@ def train_dae(
     share of each batch under torchrun). `ctx` is `core.distributed.start(device)`; None: one CPU process."""
     cfg = cfg or TrainConfig()
     ctx = ctx or distributed.Dist(device=torch.device("cpu"))
-    if cfg.batch % ctx.world:
-        raise UserError(f"--batch {cfg.batch} cannot be split evenly over {ctx.world} processes; "
-                        f"use a multiple of {ctx.world}")
+    distributed.split_batch(cfg.batch, ctx, "--batch")
     seed_everything(cfg.seed)
     out = Path(out)
     state_path = out / "dae"
