@@ -137,9 +137,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, cfg: TrainConfig, ctx: distributed.Dist) -> None:
-    if args.batch % ctx.world:
-        raise UserError(f"--batch {args.batch} cannot be split evenly over {ctx.world} processes; "
-                        f"use a multiple of {ctx.world}")
+    distributed.split_batch(args.batch, ctx, "--batch")
     with torch_threads(args.threads):
         seed_everything(args.seed)  # the same initial weights and batches in every process
         model = DeepWarp(DeepWarpConfig(channels=args.channels))
