@@ -71,9 +71,7 @@ def _check(cfg, ctx: distributed.Dist) -> None:
     """Shared start of training and distillation: positive sizes, a batch that splits over the processes."""
     for name in ("steps", "batch", "crop", "lr"):
         check_positive(f"--{name}", getattr(cfg, name))
-    if cfg.batch % ctx.world:
-        raise UserError(f"--batch {cfg.batch} cannot be split evenly over {ctx.world} processes; "
-                        f"use a multiple of {ctx.world}")
+    distributed.split_batch(cfg.batch, ctx, "--batch")
 
 
 def _resume(cfg, model: torch.nn.Module, opt: torch.optim.Optimizer) -> int:
