@@ -176,21 +176,17 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
 
 
 def train(args: argparse.Namespace) -> int:
-    from deepgallery.core import distributed
-    from deepgallery.core.config import config_from_args
+    from deepgallery.core.distributed import run_training
 
     from .train import TrainConfig
     from .train import train as train_loop
 
-    cfg = config_from_args(TrainConfig, args)
-    ctx = distributed.start(args.device)
-    try:
-        result = train_loop(cfg, out=args.out, ctx=ctx, precision=args.precision)
-        if ctx.is_main:
-            print(f"val word accuracy {result['val_accuracy']:.3f} on {result['words']} words; checkpoint {args.out}")
-    finally:
-        distributed.finish(ctx)
-    return 0
+    def report(result) -> None:
+        print(f"val word accuracy {result['val_accuracy']:.3f} on {result['words']} words; checkpoint {args.out}")
+
+    return run_training(args, TrainConfig, lambda cfg, ctx: train_loop(cfg, out=args.out, ctx=ctx,
+                                                                        precision=args.precision),
+                        app="textspot", report=report)
 
 
 def predict(video: str, query: str = "london") -> dict:

@@ -91,9 +91,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, model_cfg: WordCNNCon
     """Train (or resume) the recogniser at `out` (default: `user_checkpoint()`); returns {"val_accuracy",
     "rounds", "words"}. `ctx` is `core.distributed.start(device)`; None: one CPU process."""
     ctx = ctx or distributed.Dist(device=torch.device("cpu"))
-    if cfg.batch_size % ctx.world:
-        raise UserError(f"--batch-size {cfg.batch_size} cannot be split evenly over {ctx.world} processes; "
-                        f"use a multiple of {ctx.world}")
+    distributed.split_batch(cfg.batch_size, ctx, "--batch-size")
     with torch_threads(max(1, cfg.threads)):
         return _train(cfg, Path(out or user_checkpoint()), model_cfg or WordCNNConfig(), log, ctx, precision)
 
