@@ -54,11 +54,12 @@ def suite_metrics(protocol: Protocol, device: str = "cpu", checkpoints: tuple[st
     Metrics: `eve_bits_wrong_{paper,mlp,linear,cpa,ind_cpa}` for the paper's checkpoint, the same with a
     `_hardened` suffix for the hardened one, with each one's Bob (`bob_bits_wrong_shipped`,
     `bob_bits_wrong_hardened`) and the hardened cipher's one-time-pad test (`hardened_otp_agreement`: the
-    lowest fraction of examples on which a ciphertext bit is plaintext bit xor key bit)."""
+    lowest fraction of examples on which a ciphertext bit is plaintext bit xor key bit;
+    `hardened_distinct_keystreams`: different keystreams over all 2^16 keys, 65,536 for a bijection)."""
     import torch
 
     from . import APP
-    from .hardened import one_time_pad_map
+    from .hardened import distinct_keystreams, one_time_pad_map
     from .train import errors
 
     metrics: dict[str, Any] = {}
@@ -77,6 +78,8 @@ def suite_metrics(protocol: Protocol, device: str = "cpu", checkpoints: tuple[st
         if name == "hardened":
             otp = one_time_pad_map(trio, examples=100_000)
             metrics["hardened_otp_agreement"] = round(min(otp["agreement"]), 5)
+            if trio.config.parties == "stream":  # over all 2^16 keys: 65,536 = a bijection = perfect secrecy
+                metrics["hardened_distinct_keystreams"] = distinct_keystreams(trio)
             details[name]["one_time_pad"] = {k: v for k, v in otp.items() if k != "correlation"}
     return metrics, details
 

@@ -38,7 +38,7 @@ from deepgallery.core.errors import UserError
 from deepgallery.core.runtime import progress, seed_everything, stop_signals
 
 from .attacks import coin_bits_wrong
-from .model import MLP, MixTransform, NetConfig, Trio, load_trained, load_weights
+from .model import MLP, MixTransform, NetConfig, StreamAlice, Trio, load_trained, load_weights
 from .train import bits_wrong, errors, minibatch, random_bits
 
 ENSEMBLE = ("paper", "mlp", "linear", "ind_cpa")  # the Eves Alice and Bob train against (attacks.py's names)
@@ -82,6 +82,26 @@ class HardenConfig:
                   "bits wrong)")
     parties_depth: int = option(2, "hidden layers of an mlp Alice and Bob", minimum=0, allow_zero=False)
     parties_width: int = option(128, "units per hidden layer of an mlp Alice and Bob", minimum=0, allow_zero=False)
+    keystream_depth: int = option(
+        0, "hidden layers of a stream Alice's keystream network (0: one linear layer over the key, then sign: the only "
+           "keystreams of that form that keep every key bit are signed permutations of the key, i.e. one-time pads; "
+           "-1: as --hardened-parties-depth, the shipped cipher of 2026-12-04, whose keystream reused key bits)",
+        minimum=-1)
+    keystream_monotone: bool = option(
+        True, "with --hardened-keystream-depth 0: keystream bit i = sign(sum_j A_ij K_j + b_i), A_ij = |W_ij| / "
+              "sum_j |W_ij| (rows of A sum to 1), monotone in every "
+              "key bit. Two monotone functions are never negatively correlated (Harris 1960), and uncorrelated only "
+              "if they share no key bit, so 16 balanced, pairwise uncorrelated keystream bits (the decorrelation "
+              "term) must each follow one key bit of its own: a one-time pad, which key bit learned")
+    decorrelate: float = option(
+        10.0, "weight of the keystream-decorrelation term in L_AB: the mean squared correlation, over a batch of keys, "
+             "of every pair of keystream bits and of each bit with 1 (a key bit used twice correlates two keystream "
+             "bits and leaks the xor of two plaintext bits); 0: off", minimum=0)
+    key_reader: float = option(
+        1.0, "weight of the key-reader term: a ReLU MLP (the parties' size) learns to read the key K back from the "
+             "keystream bits, and its squared error joins L_AB (gradient to the keystream network), so the keystream "
+             "keeps all 16 bits of the key -- a bijection of a uniform key is uniform, i.e. a one-time pad; 0: off "
+             "(a stream Alice only)", minimum=0)
     start_from: str = option("", "start Alice and Bob from this checkpoint (a path, or the shipped 'neuralcrypto'); "
                                  "empty: from scratch")
     seed: int = option(0, "initialisation and data", minimum=0)
@@ -160,7 +180,7 @@ def harden(config: HardenConfig, out: Path | None = None, resume: bool = False, 
     seed_everything(config.seed)
     n, names = config.n_bits, config.eve_names()
     trio = Trio(NetConfig(n, config.discrete_cipher, config.parties, config.parties_depth,
-                          config.parties_width)).to(device)
+                          config.parties_width, config.keystream_depth, config.keystream_monotone)).to(device)
     history, step, seconds_before = HardenHistory(names=[*names, "fresh MLP probe"]), 0, 0.0
     if config.start_from:  # e.g. the paper's cipher, which already decrypts: only the bits on the wire are new
         start_trio, _ = load_trained(config.start_from)
@@ -182,6 +202,10 @@ def harden(config: HardenConfig, out: Path | None = None, resume: bool = False, 
                 opt_eves[name] = torch.optim.Adam(eves[name].parameters(), lr=config.lr)
 
     reset_eves()
+    reader = opt_reader = None  # the key reader: K from keystream(K); not saved (it is no party of the cipher)
+    if config.key_reader and config.parties == "stream":
+        reader = MLP(n, n, config.parties_depth, config.parties_width).to(device)
+        opt_reader = torch.optim.Adam(reader.parameters(), lr=config.lr)
     generator = torch.Generator(device=device).manual_seed(config.seed + 7919 * step)
     start = time.perf_counter()
 
@@ -223,9 +247,16 @@ def harden(config: HardenConfig, out: Path | None = None, resume: bool = False, 
                 for name, eve in eves.items():  # every Eve of the ensemble should be left at N/2 bits wrong
                     eve_bits = eve_bits_wrong(name, eve, seen, plain, generator)  # (B,)
                     loss = loss + weight * ((n / 2 - eve_bits) ** 2).mean() / (n / 2) ** 2 / len(eves)
+                if config.decorrelate and config.parties == "stream":
+                    loss = loss + config.decorrelate * keystream_correlation(trio.alice.stream(key))
+                if reader is not None and opt_reader is not None:  # the keystream must keep the whole key
+                    loss = loss + config.key_reader * ((reader(trio.alice.stream(key)) - key) ** 2).mean() / 4
+                    opt_reader.zero_grad(set_to_none=True)
                 opt_ab.zero_grad(set_to_none=True)
                 loss.backward()
                 opt_ab.step()
+                if opt_reader is not None:
+                    opt_reader.step()
                 for _ in range(config.eve_steps_per_step):
                     plain, key = minibatch(config.batch_size, n, generator, device)
                     with torch.no_grad():
@@ -263,6 +294,16 @@ def harden(config: HardenConfig, out: Path | None = None, resume: bool = False, 
     bar.close()
     save()
     return trio, history, step
+
+
+def keystream_correlation(stream: torch.Tensor) -> torch.Tensor:
+    """Mean squared correlation of a batch of keystreams (B, N) in {-1, 1}: every pair of bits, E[s_i s_j] (i < j),
+    and every bit with a constant, E[s_i]. 0 for independent, balanced bits; a key bit used twice makes one
+    E[s_i s_j] = +-1."""
+    n = stream.shape[1]
+    second = stream.T @ stream / stream.shape[0]  # (N, N): E[s_i s_j]
+    upper = torch.triu(torch.ones(n, n, dtype=torch.bool, device=stream.device), diagonal=1)
+    return torch.cat([second[upper], stream.mean(dim=0)]).pow(2).mean()
 
 
 BEST_BOB_BITS = 0.05  # the goal's line for Bob: OUT_best keeps the evaluation with the strongest Eves above it
@@ -339,6 +380,20 @@ def one_time_pad_map(trio: Trio, examples: int = 8192, seed: int = 0) -> dict[st
             "correlation": corr.abs().amax(dim=1).tolist()}
 
 
+@torch.no_grad()
+def distinct_keystreams(trio: Trio) -> int:
+    """How many different keystreams a stream Alice makes over *all* 2^N keys (N <= 20): exhaustive, no sampling.
+
+    2^N means the keystream is a bijection of the key; a bijection of a uniform key is uniform, so then C = code(P)
+    xor keystream(K) is uniform whatever P is -- perfect secrecy for one block per key, against every Eve of any
+    size, whether or not each bit uses one key bit. Fewer means some keystreams are more likely than others."""
+    n = trio.config.n_bits
+    if not isinstance(trio.alice, StreamAlice) or n > 20:
+        raise ValueError("distinct_keystreams needs a stream Alice of at most 20 bits")
+    keys = ((torch.arange(2 ** n, device=trio.device)[:, None] >> torch.arange(n, device=trio.device)) & 1) * 2.0 - 1
+    return int(torch.unique(trio.alice.stream(keys), dim=0).shape[0])
+
+
 def ship(trained: Path | str, out: Path | str, extra: dict[str, Any] | None = None, eve_steps: int = 1000) -> Path:
     """Export a hardened training checkpoint as a shipped one (fp16, no optimizer state) with the one-time-pad
     test of its Alice in its JSON; also draws OUT_otp.png. A fresh paper's Eve is trained `eve_steps` steps
@@ -351,6 +406,8 @@ def ship(trained: Path | str, out: Path | str, extra: dict[str, Any] | None = No
     otp = one_time_pad_map(trio)
     meta = {k: v for k, v in meta.items() if not k.startswith("_")}
     meta["one_time_pad"] = {k: otp[k] for k in ("agreement", "plain_bit", "key_bit", "sign", "is_permutation")}
+    if isinstance(trio.alice, StreamAlice) and trio.config.n_bits <= 20:
+        meta["one_time_pad"]["distinct_keystreams"] = distinct_keystreams(trio)
     tensors = {k: v for k, v in tensors.items() if not k.startswith("eve_best.")}
     if eve_steps:
         trio.requires_grad_(False)

@@ -48,6 +48,8 @@ class NetConfig:
     parties: str = "mix_transform"  # the paper's network, or "stream" (the hardened cipher), "quadratic", "mlp"
     parties_depth: int = 2  # hidden layers of an "mlp" Alice and Bob, or of each "stream" network
     parties_width: int = 128  # units per hidden layer of the same
+    keystream_depth: int = -1  # hidden layers of a "stream" Alice's keystream network (-1: parties_depth)
+    keystream_monotone: bool = False  # a depth-0 keystream with weights |W| >= 0: each bit monotone in the key
 
 
 class BitConv(nn.Module):
@@ -108,7 +110,7 @@ class MLP(nn.Module):
         layers: list[nn.Module] = []
         for i in range(depth):
             layers += [nn.Linear(in_bits if i == 0 else width, width), nn.ReLU()]
-        self.net = nn.Sequential(*layers, nn.Linear(width, n_bits), nn.Tanh())
+        self.net = nn.Sequential(*layers, nn.Linear(width if depth else in_bits, n_bits), nn.Tanh())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)  # (B, in_bits) -> (B, N)
@@ -152,12 +154,18 @@ class StreamAlice(nn.Module):
     and the Eves'. The keystream is rounded to bits straight-through (no tanh): a saturated tanh keystream
     stopped passing the Eves' gradient and froze as a constant, i.e. no encryption (measured)."""
 
-    def __init__(self, n_bits: int, depth: int, width: int):
+    def __init__(self, n_bits: int, depth: int, width: int, keystream_depth: int = -1, monotone: bool = False):
         super().__init__()
         self.code = MLP(n_bits, n_bits, depth, width)
-        self.keystream = MLP(n_bits, n_bits, depth, width)
+        self.keystream = MLP(n_bits, n_bits, depth if keystream_depth < 0 else keystream_depth, width)
+        self.monotone = monotone and len(self.keystream.net) == 2  # one linear layer (then tanh, unused)
 
     def stream(self, key: torch.Tensor) -> torch.Tensor:
+        if self.monotone:  # keystream bit i = sign(sum_j A_ij K_j + b_i), A_ij = |W_ij| / sum_j |W_ij|: monotone
+            layer = self.keystream.net[0]  # in every key bit; the rows of A sum to 1, so that no loss can shrink
+            weight = layer.weight.abs()  # them towards 0 (the sign would not notice, the straight-through gradient
+            weight = weight / (weight.sum(dim=1, keepdim=True) + 1e-8)  # would), and a one-hot row is a key bit
+            return sign_bits(F.linear(key, weight, layer.bias))  # (B, N) bits
         return sign_bits(self.keystream.net[:-1](key))  # (B, N) bits: the MLP without its tanh, rounded
 
     def forward(self, x: torch.Tensor, frozen_code: bool = False) -> torch.Tensor:
@@ -195,7 +203,8 @@ class Trio(nn.Module):
             self.alice = MLP(2 * n, n, config.parties_depth, config.parties_width)
             self.bob = MLP(2 * n, n, config.parties_depth, config.parties_width)
         elif config.parties == "stream":
-            self.alice = StreamAlice(n, config.parties_depth, config.parties_width)
+            self.alice = StreamAlice(n, config.parties_depth, config.parties_width, config.keystream_depth,
+                                     config.keystream_monotone)
             self.bob = StreamBob(n, config.parties_depth, config.parties_width, self.alice)
         elif config.parties == "quadratic":
             self.alice, self.bob = Quadratic(2 * n, n), Quadratic(2 * n, n)
@@ -253,7 +262,8 @@ def load_trained(path: str | os.PathLike | None = None) -> tuple[Trio, dict[str,
         raise UserError(f"checkpoint {path} has an unusable n_bits={n_bits!r} (corrupt?). {FIX}")
     try:
         net = NetConfig(n_bits, bool(config.get("discrete_cipher", False)), str(config.get("parties", "mix_transform")),
-                        int(config.get("parties_depth", 2)), int(config.get("parties_width", 128)))
+                        int(config.get("parties_depth", 2)), int(config.get("parties_width", 128)),
+                        int(config.get("keystream_depth", -1)), bool(config.get("keystream_monotone", False)))
     except (TypeError, ValueError):
         raise UserError(f"checkpoint {path} has an unusable network config (corrupt?). {FIX}") from None
     trio = Trio(net)
