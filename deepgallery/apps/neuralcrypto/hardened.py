@@ -16,6 +16,12 @@ against a stronger adversary. Here:
   available but off by default: with 16 bits of ciphertext for 16 bits of plaintext the channel has no slack,
   and even Alice and Bob alone, without any Eve, stayed at 3-4 bits wrong through it.
 
+* **a learned one-time pad** (the shipped cipher, 2026-12-05): a stream Alice whose keystream is one layer,
+  monotone in the key (`keystream_depth` 0, `keystream_monotone`), with a term in L_AB for correlated keystream
+  bits (`decorrelate`) and a key reader (`key_reader`). Monotone, balanced, pairwise uncorrelated bits can only
+  each follow a key bit of their own (Harris 1960), so the term leads to a permutation of the key; which one is
+  learned. The 2x128 MLP keystream of the first hardened cipher reused key bits instead.
+
 Every `eval_every` steps a fresh MLP Eve is trained briefly against the frozen Alice (`probe_steps`); the run
 stops once Bob and every Eve pass the thresholds. The chosen-plaintext Eve of `attacks.py` is not in the
 ensemble: with a key as long as a block no cipher can beat her (see attacks.py).
