@@ -3,7 +3,8 @@
 - `wer_unseen`, `cer_unseen`: LipNet on the unseen-speaker split (a real face no training clip used, under six
   looks), decoded by beam search held to the GRID grammar; `wer_unseen_greedy`: the same, best path, no grammar.
 - `wer_overlapped`: LipNet on the training speakers saying sentences held out of training (the overlapped split).
-- `wer_unseen_2d`: the paper's Baseline-2D ablation (per-frame 2-D convolutions), trained the same way.
+- `wer_unseen_2d`, `wer_overlapped_2d`: the paper's Baseline-2D ablation (per-frame 2-D convolutions), trained
+  the same way.
 - `wer_unseen_chance`: a random GRID sentence per clip: what the grammar alone gives, the floor to beat.
 - `ms_per_clip`: LipNet's forward pass on one 75-frame clip, one torch thread (and `ms_per_clip_2d`).
 The test clips are drawn from a fixed seed (2016), the training clips from seeds 0 ... N; `--quick` reads fewer.
@@ -60,6 +61,7 @@ def bench(quick: bool = False) -> dict[str, Any]:
         hyp_unseen_greedy = read_all(lipnet, unseen, "greedy")
         hyp_overlapped = read_all(lipnet, overlapped)
         hyp_2d = read_all(base2d, unseen)
+        hyp_overlapped_2d = read_all(base2d, overlapped)
     rng = np.random.default_rng(0)
     chance = [random_sentence(rng) for _ in unseen_refs]
     metrics = {
@@ -67,6 +69,7 @@ def bench(quick: bool = False) -> dict[str, Any]:
         "cer_unseen": round(cer(hyp_unseen, unseen_refs), 4),
         "wer_overlapped": round(wer(hyp_overlapped, overlapped_refs), 4),
         "wer_unseen_2d": round(wer(hyp_2d, unseen_refs), 4),
+        "wer_overlapped_2d": round(wer(hyp_overlapped_2d, overlapped_refs), 4),
         "wer_unseen_greedy": round(wer(hyp_unseen_greedy, unseen_refs), 4),
         "cer_unseen_greedy": round(cer(hyp_unseen_greedy, unseen_refs), 4),
         "wer_unseen_chance": round(wer(chance, unseen_refs), 4),
