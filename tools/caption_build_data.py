@@ -115,18 +115,19 @@ def append_composites(args) -> int:
     """Composited scenes, captioned from where the objects were pasted (exact), added to the training split."""
     from deepgallery.apps.caption.features import EncodedImage, load_cache
 
-    rng = np.random.default_rng(args.seed + 17)
     data = json.loads((args.out / "dataset_photos.json").read_text())
+    first = sum(im["filename"].startswith("composite") for im in data["images"])  # a second --append adds more
+    rng = np.random.default_rng(args.seed + 17 + first)
     encoded = load_cache(args.out / "features.npz")
     bank = object_bank(encoded, args.out / "images")
     print(f"object bank: {len(bank)} crops of {sorted({lab for lab, _ in bank})}")
-    backgrounds = random_crops(corpus("train"), 320, args.composites, seed=args.seed + 5)
+    backgrounds = random_crops(corpus("train"), 320, args.composites, seed=args.seed + 5 + first)
     rows = [{k: v for k, v in im.items() if k not in ("sentences", "imgid")} |
             {"sentences": [s["raw"] for s in im["sentences"]]} for im in data["images"]]
     with torch_threads(1):
         for k, bg in enumerate(progress(backgrounds, desc="composites")):
             rgb, boxes, labels = composite(bank, bg, rng)
-            name = f"composite{k:04d}.jpg"
+            name = f"composite{first + k:04d}.jpg"
             path = args.out / "images" / "train" / name
             Image.fromarray(rgb).save(path, quality=92)
             rgb = np.asarray(Image.open(path).convert("RGB"))
@@ -141,8 +142,9 @@ def append_composites(args) -> int:
     save_cache(args.out / "features.npz", encoded)
     manifest_path = args.out / "manifest.json"
     record = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    record["composites"] = {"count": args.composites, "seed": args.seed + 17,
-                            "objects": sorted({label for label, _ in bank}), "object_crops": len(bank)}
+    record.setdefault("composite_batches", []).append({
+        "count": args.composites, "first": first, "seed": args.seed + 17 + first,
+        "objects": sorted({label for label, _ in bank}), "object_crops": len(bank)})
     manifest_path.write_text(json.dumps(record, indent=1, default=str))
     print(f"added {args.composites} composites: {len(rows)} images")
     return 0

@@ -9,6 +9,13 @@ numbers (human captions). The full run adds 64 random crops of the held-out phot
 * ``bleu4``, ``cider``: the shipped model's best beam-search caption against the five references (pycocoevalcap).
 * ``recall_at_5``: image search, the paper's Table 1 "Image Search" R@5: each image's first reference sentence
   ranks all held-out images by S_kl (eq. 8); the fraction whose own image is in the top 5.
+* ``object_precision``: is the caption true? The objects the best caption names (COCO class names, plural or not,
+  and the ImageNet names the model knows, e.g. "daisy"), and the share of them that the photo's own evidence
+  confirms: a detection of that class with score ≥ 0.5 (the detector, high-confidence boxes only) or the word in one
+  of the photo's five references. ``true_object_captions``: the share of best captions naming at least one object
+  whose objects are all confirmed. ``distinct_captions``: distinct best captions / images (a generator that ignores
+  the image says the same thing everywhere: language-prior collapse). The same three for the peer. These are
+  judged by the offline detector, not by a person: a detector mistake the model repeats counts as right.
 * ``ms_per_caption``: one photo → regions → features → beam search (beam 7), on the CPU, median.
 * peer: the nearest-neighbour caption (Devlin et al. 2015's baseline, simplified): the first sentence of the
   training photo whose whole-image CNN feature is most similar (cosine); its pool is the 41 training photos
@@ -43,11 +50,19 @@ def _encoded_set(records, crops: int, seed: int, rng):
     return encoded, refs, times
 
 
+def imagenet_nouns(model) -> set[str]:
+    """The model's words that are ImageNet class names (one-word ones, or the last word: "daisy", "ladybug")."""
+    from ...core.backbones import imagenet_class_names
+
+    names = {n.replace("_", " ").lower().split()[-1] for n in imagenet_class_names()}
+    return {w for w in model.vocab.words if w in names and len(w) > 2}
+
+
 def bench(quick: bool = False) -> dict:
     from ...core.photos import corpus
     from ...core.runtime import torch_threads
     from .data import tokenize
-    from .metrics import caption_scores, recall_at_k
+    from .metrics import caption_scores, object_nouns, object_precision, recall_at_k
     from .model import load_shipped
     from .pipeline import caption, ranking_scores
 
@@ -73,17 +88,27 @@ def bench(quick: bool = False) -> dict:
         peer_s = (time.perf_counter() - start) / len(test)
         S = ranking_scores(model, test, [tokenize(r[0]) for r in refs])  # (sentences, images)
     truth = np.arange(len(test))
+    extra = imagenet_nouns(model)
+    confirmed = [{lab for lab, sc in zip(e.labels[1:], e.scores[1:], strict=True) if sc >= 0.5}
+                 | {w for r in rs for w in object_nouns(r, extra)} for e, rs in zip(test, refs, strict=True)]
+    precision, all_true, nouns = object_precision(ours, confirmed, extra)
+    peer_precision, peer_all_true, peer_nouns = object_precision(peer, confirmed, extra)
     scores = caption_scores(refs, ours)
     peer_scores = caption_scores(refs, peer)
     per_caption = [e + s for e, s in zip(encode_s, beam_s, strict=True)]
-    examples = [{"caption": c, "nearest_neighbour": p, "references": r[:2]}
-                for c, p, r in list(zip(ours, peer, refs, strict=True))[:8]]
+    examples = [{"caption": c, "nearest_neighbour": p, "references": r[:2], "confirmed": sorted(ok)}
+                for c, p, r, ok in list(zip(ours, peer, refs, confirmed, strict=True))[:36]]
     return {
         "metrics": {
             "bleu4": scores["bleu4"], "cider": scores["cider"],
             "recall_at_5": recall_at_k(S, truth, 5),
             "ms_per_caption": 1000 * statistics.median(per_caption),
             "bleu1": scores["bleu1"], "bleu2": scores["bleu2"], "bleu3": scores["bleu3"],
+            "object_precision": precision, "true_object_captions": all_true,
+            "distinct_captions": len(set(ours)) / len(ours),
+            "peer_nn_object_precision": peer_precision, "peer_nn_true_object_captions": peer_all_true,
+            "peer_nn_distinct_captions": len(set(peer)) / len(peer),
+            "object_nouns_said": nouns, "peer_nn_object_nouns_said": peer_nouns,
             "recall_at_1": recall_at_k(S, truth, 1), "recall_at_10": recall_at_k(S, truth, 10),
             "recall_at_5_chance": min(1.0, 5 / len(test)),
             "peer_nn_bleu4": peer_scores["bleu4"], "peer_nn_cider": peer_scores["cider"],

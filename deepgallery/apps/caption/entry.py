@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
 def describe(model, rgb, k: int, beam: int, sentence: str | None, out: Path) -> dict[str, Any]:
     """Captions, the alignment of the best one (or of `sentence`) and the figure."""
     from .features import encode
-    from .pipeline import align, caption
+    from .model import snippets
+    from .pipeline import MRF_BETA, align, caption
     from .plots import alignment_figure
 
     start = time.perf_counter()
@@ -87,13 +88,17 @@ def describe(model, rgb, k: int, beam: int, sentence: str | None, out: Path) -> 
     found = caption(model, enc, k=k, beam=beam)
     seconds = time.perf_counter() - start
     target = sentence if sentence else (found[0][0] if found else "")
-    a = align(model, enc, target)
+    a = align(model, enc, target, beta=MRF_BETA)
     regions = ", ".join(f"{lab} {s:.2f}" for lab, s in zip(enc.labels[1:], enc.scores[1:], strict=True)) or "none"
     alignment_figure(rgb, enc.boxes, a.words, a.best_region, a.scores, out,
                      title=f"S = {a.total:.2f}   regions: {regions}")
     lines = [f"{n + 1}. {text}   (log p = {score:.2f})" for n, (text, score) in enumerate(found)]
-    lines.append(f"aligned: \"{' '.join(a.words)}\" S = {a.total:.2f}; "
+    lines.append(f"aligned (MRF, eq. 10-11, β = {MRF_BETA}): \"{' '.join(a.words)}\" S = {a.total:.2f}; "
                  + ", ".join(f"{w}→{enc.labels[b]}" for w, b in zip(a.words, a.best_region, strict=True)))
+    found_snippets = snippets(a.words, a.best_region, min_words=1)
+    if found_snippets:
+        lines.append("region snippets: " + "; ".join(f"\"{' '.join(w)}\" on {enc.labels[r]} {enc.scores[r]:.2f}"
+                                                     for r, w in found_snippets))
     lines.append(f"detected regions: {regions}   ({seconds * 1000:.0f} ms)")
     return {"result": "\n".join(lines), "image": out,
             "captions": [{"caption": t, "log_probability": round(s, 4)} for t, s in found]}

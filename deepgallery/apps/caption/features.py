@@ -92,6 +92,24 @@ def encode(rgb: np.ndarray, max_regions: int = 9, min_score: float = 0.3) -> Enc
     )
 
 
+CLASS_SCALE = 4.0  # the class scores' size beside the standardised CNN features (which have unit spread)
+
+
+def model_features(enc: EncodedImage, dim: int = FEATURE_DIM) -> np.ndarray:
+    """The rows the models read: the CNN features, and when the model's feature_dim says so (1280 + 80) each region's
+    detector class score (the score at its COCO class, 0 elsewhere; 0 for the whole image), times CLASS_SCALE.
+    R-CNN's regions come with their class scores too; with them the m-RNN can name what the detector saw."""
+    from ...core.detector import COCO_CLASSES
+
+    if dim == enc.features.shape[1]:
+        return enc.features
+    scores = np.zeros((len(enc.labels), len(COCO_CLASSES)), np.float32)
+    for i, (label, score) in enumerate(zip(enc.labels, enc.scores, strict=True)):
+        if i and label in COCO_CLASSES:
+            scores[i, COCO_CLASSES.index(label)] = CLASS_SCALE * float(score)
+    return np.concatenate([enc.features, scores], 1)
+
+
 def save_cache(path, encoded: dict[str, EncodedImage]) -> None:
     """Encoded images keyed by their dataset key, in one .npz (features in float16), written atomically."""
     from ...core.atomic import atomic_path

@@ -46,3 +46,58 @@ def recall_at_k(scores: np.ndarray, truth: np.ndarray, k: int) -> float:
     right = scores[np.arange(len(truth)), truth]
     rank = (scores > right[:, None]).sum(1) + (scores == right[:, None]).sum(1) - 1  # 0 = first
     return float((rank < k).mean())
+
+
+def object_nouns(caption: str, extra_nouns: set[str] = frozenset()) -> list[str]:
+    """The objects a caption names, as COCO class names ("two dogs next to a dining table" -> dog, dining table),
+    plus any word of `extra_nouns` (e.g. ImageNet names such as "daisy"), in order."""
+    from ...core.detector import COCO_CLASSES
+    from .data import tokenize
+    from .pseudo import plural
+
+    forms = {}
+    for name in COCO_CLASSES:
+        forms[tuple(name.split())] = name
+        forms[tuple(plural(name).split())] = name
+    words = tokenize(caption)
+    found, j = [], 0
+    while j < len(words):
+        for n in (2, 1):
+            key = tuple(words[j:j + n])
+            if key == ("orange",) and not _the_fruit(words, j, forms, extra_nouns):
+                continue  # "an orange vase", "orange colours": the colour
+            if len(key) == n and key in forms:
+                found.append(forms[key])
+                j += n
+                break
+        else:
+            if words[j] in extra_nouns:
+                found.append(words[j])
+            j += 1
+    return found
+
+
+def _the_fruit(words: list[str], j: int, forms: dict, extra_nouns: set[str]) -> bool:
+    """Whether "orange" at j is COCO's fruit: after an article or a count, and not before a noun or a colour word."""
+    from .pseudo import COLOURS
+
+    nxt = words[j + 1] if j + 1 < len(words) else ""
+    before_noun = (nxt,) in forms or nxt in extra_nouns or nxt in COLOURS or nxt in ("colours", "picture", "and")
+    return j > 0 and words[j - 1] in ("a", "an", "one", "the") and not before_noun
+
+
+def object_precision(captions: list[str], confirmed: list[set[str]], extra_nouns: set[str] = frozenset()
+                     ) -> tuple[float, float, int]:
+    """(share of the object nouns of all captions that the image's `confirmed` set holds, share of captions naming
+    at least one object whose objects are all confirmed, nouns counted). An image's confirmed set is what the
+    caller trusts: here the detector's high-confidence boxes and the words of its references."""
+    said = right = all_right = naming = 0
+    for text, ok in zip(captions, confirmed, strict=True):
+        nouns = object_nouns(text, extra_nouns)
+        said += len(nouns)
+        hits = sum(n in ok for n in nouns)
+        right += hits
+        if nouns:
+            naming += 1
+            all_right += hits == len(nouns)
+    return (right / said if said else float("nan")), (all_right / naming if naming else float("nan")), said

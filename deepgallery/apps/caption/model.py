@@ -32,6 +32,9 @@ class ModelConfig:
     word_dim: int = 128  # word vectors of the BRNN and the m-RNN (the paper: 300-600, word2vec-initialised)
     hidden: int = 256  # m-RNN hidden units (the paper: 512)
     vocab: int = 0  # words, index 0 being the START/END token
+    # the m-RNN's image vector also sees the element-wise max of the region features (whole image included): the
+    # detected objects' CNN features, which the whole-image feature of a 224 px photo blurs (see MultimodalRNN)
+    region_pool: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -115,17 +118,59 @@ class AlignmentModel(nn.Module):
         return self.image_sentence_scores(self.region_word_scores(v, s), region_mask, word_mask)
 
 
-def ranking_loss(S: torch.Tensor, margin: float = 1.0) -> torch.Tensor:
+def ranking_loss(S: torch.Tensor, margin: float = 1.0, same: torch.Tensor | None = None) -> torch.Tensor:
     """Eq. 9, with image k and sentence k the true pairs (the diagonal of S):
 
         C(θ) = Σ_k [ Σ_l max(0, S_kl − S_kk + 1)  +  Σ_l max(0, S_lk − S_kk + 1) ]
                        (rank sentences for an image)      (rank images for a sentence)
-    The l = k terms are the constant margin; they are left out."""
+    The l = k terms are the constant margin; they are left out. `same` (K, L), optional: pairs whose sentences
+    are word for word the same (two photos both "a photo of a person"); such a pair is not a false one, and pushing
+    it apart only teaches noise, so it is left out too (with human captions it almost never happens)."""
     diag = S.diagonal()
     off = ~torch.eye(len(S), dtype=torch.bool, device=S.device)
+    if same is not None:
+        off = off & ~same.bool()
     sentences = F.relu(S - diag[:, None] + margin)[off].sum()
     images = F.relu(S - diag[None, :] + margin)[off].sum()
     return sentences + images
+
+
+def mrf_alignment(dots: torch.Tensor, beta: float) -> list[int]:
+    """Section 3.1.4, eq. 10-11: the region a_j of every word j that maximises
+
+        E(a) = Σ_j ψ^U_j(a_j) + Σ_{j<T} ψ^B_j(a_j, a_{j+1}),   ψ^U_j(a_j = i) = v_i·s_j,   ψ^B = β 𝟙[a_j = a_{j+1}]
+
+    (a chain MRF; exact by dynamic programming). β = 0 gives each word its own best region (argmax); a large β
+    gives the whole sentence one region; between, neighbouring words share a region and form snippets.
+    dots: (R, T) v_i·s_t for one image and one sentence -> the region index of each of the T words."""
+    R, T = dots.shape
+    if T == 0:
+        return []
+    score = dots[:, 0].clone()  # best energy of words 0..j with word j on region i
+    back = []
+    for j in range(1, T):
+        # from region p (row) to region i (column): stay on the same region earns β
+        trans = score[:, None] + beta * torch.eye(R, dtype=dots.dtype, device=dots.device)
+        best, arg = trans.max(0)
+        back.append(arg)
+        score = best + dots[:, j]
+    path = [int(score.argmax())]
+    for arg in reversed(back):
+        path.append(int(arg[path[-1]]))
+    return path[::-1]
+
+
+def snippets(words: list, regions: list[int], min_words: int = 2) -> list[tuple[int, list]]:
+    """The runs of consecutive words aligned to one region (the MRF's snippets), as (region, words), for the
+    detected regions only (region 0, the whole image, is what the full sentences already train) and runs of at
+    least `min_words` words ("a dog", "two people on the left")."""
+    out, start = [], 0
+    for j in range(1, len(words) + 1):
+        if j == len(words) or regions[j] != regions[start]:
+            if regions[start] != 0 and j - start >= min_words:
+                out.append((regions[start], list(words[start:j])))
+            start = j
+    return out
 
 
 # --------------------------------------------------------------------------------- Section 3.2 generation
@@ -142,6 +187,7 @@ class MultimodalRNN(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.W_hi = nn.Linear(cfg.feature_dim, cfg.hidden, bias=False)
+        self.W_hr = nn.Linear(cfg.feature_dim, cfg.hidden, bias=False) if cfg.region_pool else None
         self.register_buffer("feature_mean", torch.zeros(cfg.feature_dim))
         self.register_buffer("feature_std", torch.ones(cfg.feature_dim))
         self.W_x = nn.Embedding(cfg.vocab, cfg.word_dim)  # index 0 = START (input) = END (output)
@@ -149,8 +195,20 @@ class MultimodalRNN(nn.Module):
         self.W_hh = nn.Linear(cfg.hidden, cfg.hidden, bias=False)
         self.W_oh = nn.Linear(cfg.hidden, cfg.vocab)
 
-    def image_bias(self, image_feature: torch.Tensor) -> torch.Tensor:  # (B, 1280) -> (B, H)
-        return self.W_hi((image_feature - self.feature_mean) / self.feature_std)
+    def image_bias(self, features: torch.Tensor, region_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """b_v, (B, H), from the whole image's feature (B, 1280), or from an image's rows (B, R, 1280) (row 0 the
+        whole image, then its regions; `region_mask` (B, R) marks the real ones). With cfg.region_pool,
+        b_v = W_hi x_0 + W_hr max_i x_i (x the standardised features, the max element-wise over the real rows):
+        the paper's b_v = W_hi CNN(I) plus the detected regions, which our small whole-image feature blurs."""
+        if features.dim() == 2:
+            features = features[:, None]
+        x = (features - self.feature_mean) / self.feature_std
+        b_v = self.W_hi(x[:, 0])
+        if self.W_hr is not None:
+            if region_mask is not None:
+                x = x.masked_fill(~region_mask.bool()[..., None], torch.finfo(x.dtype).min)
+            b_v = b_v + self.W_hr(x.max(1).values)
+        return b_v
 
     def step(self, word: torch.Tensor, h: torch.Tensor, b_v: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """One step: word ids (B,), h_{t-1} (B, H), b_v at t = 1 else None -> (logits (B, V), h_t)."""
@@ -158,11 +216,12 @@ class MultimodalRNN(nn.Module):
         h = F.relu(pre + b_v if b_v is not None else pre)
         return self.W_oh(h), h
 
-    def forward(self, image_feature: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
-        """Teacher forcing: image (B, 1280), words (B, T) (the sentence, padded with 0) -> logits (B, T+1, V) of
-        the words 1..T and then END."""
+    def forward(self, image_feature: torch.Tensor, words: torch.Tensor,
+                region_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher forcing: image (B, 1280) or (B, R, 1280) with `region_mask` (see image_bias), words (B, T) (the
+        sentence, padded with 0) -> logits (B, T+1, V) of the words 1..T and then END."""
         B, T = words.shape
-        b_v = self.image_bias(image_feature)
+        b_v = self.image_bias(image_feature, region_mask)
         inputs = torch.cat([words.new_zeros(B, 1), words], 1)  # START, w_1 … w_T
         h = b_v.new_zeros(B, b_v.shape[1])
         logits = []
@@ -185,8 +244,9 @@ def generation_loss(logits: torch.Tensor, words: torch.Tensor, lengths: torch.Te
 @torch.no_grad()
 def beam_search(rnn: MultimodalRNN, image_feature: torch.Tensor, beam: int = 7, max_len: int = 16,
                 k: int = 3) -> list[tuple[list[int], float]]:
-    """The `k` most probable sentences (word ids, total log-probability) for one image (1280,), by beam search
-    (the paper's code keeps the beam's best; we return the k best finished sentences with their scores)."""
+    """The `k` most probable sentences (word ids, total log-probability) for one image, (1280,) or its rows
+    (R, 1280), by beam search (the paper's code keeps the beam's best; we return the k best finished sentences with
+    their scores)."""
     b_v = rnn.image_bias(image_feature[None])  # (1, H)
     beams = [([], 0.0, b_v.new_zeros(1, b_v.shape[1]))]
     finished: list[tuple[list[int], float]] = []
@@ -235,11 +295,12 @@ class CaptionModel(nn.Module):
         """The two training losses at once (they share nothing; one forward keeps DDP's gradient sync simple):
         S (K, L) for eq. 9 and the m-RNN's logits for the whole image (row 0)."""
         S = self.align(features, region_mask, words, word_mask)
-        logits = self.rnn(features[:, 0], words)
+        logits = self.rnn(features, words, region_mask)
         return S, logits
 
     def captions(self, image_feature: torch.Tensor, k: int = 3, beam: int = 7) -> list[tuple[str, float]]:
-        """k sentences with their log-probabilities."""
+        """k sentences with their log-probabilities; image_feature: (R, 1280), the whole image and its regions
+        (or (1280,), the whole image only)."""
         return [(" ".join(self.vocab.decode(ids)), score)
                 for ids, score in beam_search(self.rnn, image_feature, beam=beam, k=k)]
 

@@ -11,7 +11,7 @@ import torch
 
 from ...core.errors import UserError
 from .data import tokenize
-from .features import EncodedImage, encode
+from .features import EncodedImage, encode, model_features
 from .model import AlignmentModel, CaptionModel
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -25,16 +25,26 @@ class Alignment:
     total: float  # S_kl = Σ_t max_i v_i·s_t (eq. 8)
 
 
-def align(model: CaptionModel, enc: EncodedImage, sentence: str | list[str]) -> Alignment:
-    """Each word's best region and the image-sentence score (eq. 8)."""
+MRF_BETA = 1.5  # β of eq. 10-11 for `run`'s figure (the training default too)
+
+
+def align(model: CaptionModel, enc: EncodedImage, sentence: str | list[str], beta: float | None = None) -> Alignment:
+    """Each word's region and the image-sentence score (eq. 8). beta None: each word's best region (the argmax of
+    eq. 8); a number: the MRF alignment of Section 3.1.4 (eq. 10-11), neighbouring words sharing a region, so the
+    regions carry snippets ("a dog", "two people"). `total` is eq. 8's S either way."""
     tokens = tokenize(sentence) if isinstance(sentence, str) else sentence
     s, words = model.encode_sentence(tokens)  # (T, h)
     if not words:
         return Alignment([], [], [], 0.0)
-    v = model.embed_regions(torch.from_numpy(enc.features))  # (R, h)
+    v = model.embed_regions(torch.from_numpy(model_features(enc, model.cfg.feature_dim)))  # (R, h)
     dots = v @ s.T  # (R, T)
     best = dots.max(0)
-    return Alignment(words, best.indices.tolist(), best.values.tolist(), float(best.values.sum()))
+    if beta is None:
+        return Alignment(words, best.indices.tolist(), best.values.tolist(), float(best.values.sum()))
+    from .model import mrf_alignment
+
+    path = mrf_alignment(dots, beta)
+    return Alignment(words, path, [float(dots[r, t]) for t, r in enumerate(path)], float(best.values.sum()))
 
 
 def check_sentence(model: CaptionModel, sentence: str) -> list[str]:
@@ -50,8 +60,8 @@ def check_sentence(model: CaptionModel, sentence: str) -> list[str]:
 
 
 def caption(model: CaptionModel, enc: EncodedImage, k: int = 3, beam: int = 7) -> list[tuple[str, float]]:
-    """k captions of the whole image with their total log-probabilities."""
-    return model.captions(torch.from_numpy(enc.features[0]), k=k, beam=max(beam, k))
+    """k captions of the photo (its whole image and regions) with their total log-probabilities."""
+    return model.captions(torch.from_numpy(model_features(enc, model.cfg.feature_dim)), k=k, beam=max(beam, k))
 
 
 def folder_images(folder: Path) -> list[Path]:
@@ -86,10 +96,10 @@ def search(model: CaptionModel, sentence: str, files: list[Path], max_regions: i
 def ranking_scores(model: CaptionModel, encoded: list[EncodedImage], sentences: list[list[str]]) -> np.ndarray:
     """S (sentences, images) for the retrieval benchmark: every sentence against every image (eq. 8)."""
     R = max(len(e.labels) for e in encoded)
-    feats = torch.zeros(len(encoded), R, encoded[0].features.shape[1])
+    feats = torch.zeros(len(encoded), R, model.cfg.feature_dim)
     rmask = torch.zeros(len(encoded), R, dtype=torch.bool)
     for n, e in enumerate(encoded):
-        feats[n, :len(e.labels)] = torch.from_numpy(e.features)
+        feats[n, :len(e.labels)] = torch.from_numpy(model_features(e, model.cfg.feature_dim))
         rmask[n, :len(e.labels)] = True
     T = max(1, max(len(s) for s in sentences))
     words = torch.zeros(len(sentences), T, dtype=torch.long)

@@ -28,6 +28,10 @@ SCENES = {"alp": "in the mountains", "valley": "in a valley", "lakeshore": "by a
 COLOURS = ("red", "orange", "yellow", "green", "blue", "purple", "pink")
 MIN_NAMED_SCORE = 0.4  # a detection named in a sentence must score at least this (regions below still align)
 MIN_CLASS_PROB = 0.35  # an ImageNet class named in a sentence must have at least this probability
+# no colour word for these: skin, fur and feathers read as "orange" or "red" in hue and are not what a person calls
+# the thing's colour ("an orange dog")
+UNCOLOURED = {"person", "dog", "cat", "horse", "sheep", "cow", "bear", "bird", "elephant", "zebra", "giraffe",
+              "teddy bear", "pizza", "donut", "cake", "sandwich", "hot dog", "dining table", "bed", "couch", "chair"}
 
 
 def plural(noun: str) -> str:
@@ -74,6 +78,30 @@ def colour_cues(rgb: np.ndarray) -> dict[str, float | list[str]]:
             "colours": dominant}
 
 
+def box_colour(rgb: np.ndarray, box) -> str | None:
+    """The object's colour when one saturated colour clearly dominates the middle of its box (a red umbrella, a
+    yellow flower), else None: most objects (people, dogs, tables) get no colour word rather than a wrong one."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    x1, y1, x2, y2 = (float(v) for v in box)
+    dx, dy = (x2 - x1) / 4, (y2 - y1) / 4
+    a, b, c, d = int(max(0, x1 + dx)), int(max(0, y1 + dy)), int(min(w, x2 - dx)), int(min(h, y2 - dy))
+    if c - a < 4 or d - b < 4:
+        return None
+    patch = cv2.resize(np.ascontiguousarray(rgb[b:d, a:c]), (24, 24), interpolation=cv2.INTER_AREA)
+    hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV_FULL).astype(np.float32)
+    hue, sat, val = hsv[..., 0] * 360 / 256, hsv[..., 1] / 255, hsv[..., 2] / 255
+    vivid = (sat > 0.45) & (val > 0.3)
+    bins = np.digitize(hue, [15, 40, 65, 160, 250, 290, 340])
+    names = [COLOURS[min(k, 6)] if k < 7 else "red" for k in range(8)]
+    shares: dict[str, float] = {}
+    for k in range(8):
+        shares[names[k]] = shares.get(names[k], 0.0) + float((vivid & (bins == k)).mean())
+    best = max(shares, key=shares.get)
+    return best if shares[best] > 0.5 else None
+
+
 def _place(enc: EncodedImage, i: int) -> str:
     x = (enc.boxes[i, 0] + enc.boxes[i, 2]) / 2 / enc.width
     return "on the left" if x < 0.33 else "on the right" if x > 0.67 else "in the middle"
@@ -98,7 +126,11 @@ def _imagenet_name(name: str) -> str:
 
 
 def describe(enc: EncodedImage, rgb: np.ndarray, rng: np.random.Generator, count: int = 5) -> list[str]:
-    """`count` different sentences about the photo, each true as far as the detector and the classifier are."""
+    """`count` different sentences about the photo, each true as far as the detector and the classifier are.
+
+    The first one is the most detailed (every object group counted, the main one placed and, where clear,
+    coloured, the scene and the picture's colours): the sentence that tells this photo from others, which the
+    retrieval benchmark uses as its query. The others are shorter phrasings in random order."""
     cues = colour_cues(rgb)
     top_name, top_p = enc.imagenet[0] if enc.imagenet else ("", 0.0)
     scene = SCENES.get(top_name) if top_p >= MIN_CLASS_PROB else None
@@ -128,6 +160,12 @@ def describe(enc: EncodedImage, rgb: np.ndarray, rng: np.random.Generator, count
             second = f"{_relation(enc, main_i, other_i)} {counted(other, len(groups[other]), rng)}"
         where = _place(enc, main_i) if len(groups[main]) == 1 and not big else ""
         extra = ImageNetAside(top_name, top_p, set(groups))
+        hue = box_colour(rgb, enc.boxes[main_i]) if len(groups[main]) == 1 and main not in UNCOLOURED else None
+        rest = [counted(g, len(groups[g]), rng) for g in order[1:3]]
+        detailed = (f"{article(hue + ' ' + main) if hue else subject}"
+                    + (f" {_relation(enc, main_i, groups[order[1]][0])} {' and '.join(rest)}" if rest else
+                       f" {where}" if where else "")
+                    + (f" {settings[0]}" if settings else ""))
         candidates = [
             f"{'a close-up of ' + subject if big and len(groups[main]) == 1 else subject}",
             f"a photo of {subject}" + (f" {second}" if second else ""),
@@ -154,10 +192,16 @@ def describe(enc: EncodedImage, rgb: np.ndarray, rng: np.random.Generator, count
             candidates += [f"a view {s}", f"a landscape {s}" if s != "in the dark" else "a dark picture"]
         candidates += [f"a picture in {tint} colours", f"a close-up of something {tint}",
                        f"a {tint} picture"]
+        detailed = (f"{article(tint)} picture" + (f" of {article(named)}" if named else "")
+                    + (f" {settings[0]}" if settings else "")
+                    + (" in the dark" if cues["brightness"] < 0.18 and "in the dark" not in settings else ""))
     unique = list(dict.fromkeys(c for c in candidates if c))
     rng.shuffle(unique)
     if order and extra.text:  # the classifier's confident class is always said (the detector may miss it)
         unique.insert(0, unique.pop(unique.index(extra.text)))
+    if detailed in unique:
+        unique.remove(detailed)
+    unique.insert(0, detailed)
     while len(unique) < count:
         unique.append(unique[len(unique) % max(1, len(unique))])
     return unique[:count]

@@ -32,7 +32,7 @@ from ...core.config import option
 from ...core.errors import UserError
 from ...core.runtime import progress, seed_everything
 from .data import CaptionedImage, Vocabulary, read_karpathy
-from .features import EncodedImage, encode, load_cache, save_cache
+from .features import EncodedImage, encode, load_cache, model_features, save_cache
 from .model import AlignmentModel, CaptionModel, ModelConfig, generation_loss, parameter_count, ranking_loss
 
 
@@ -55,6 +55,15 @@ class TrainConfig:
     embed: int = option(192, "h, the region-word embedding size", minimum=8)
     word_dim: int = option(128, "word vector size", minimum=8)
     hidden: int = option(256, "m-RNN hidden units", minimum=8)
+    region_pool: bool = option(True, "the m-RNN's image vector also sees the max of the region features (off: the "
+                                     "paper's whole-image feature only)")
+    snippets_from: float = option(0.5, "from this fraction of the steps on, the m-RNN also trains on the MRF's "
+                                       "region snippets (Section 3.1.4 / 4.3), recomputed each epoch; 1: never",
+                                  minimum=0, maximum=1)
+    mrf_beta: float = option(1.5, "β of the MRF alignment (eq. 10-11): how much neighbouring words prefer one region",
+                             minimum=0)
+    class_scores: bool = option(True, "each region's input also holds its detector class score (80 values); off: "
+                                      "the CNN feature only, as in the paper")
     limit: int = option(0, "use only the first N training images (0: all); for quick trials", minimum=0)
     seed: int = option(0, "initial weights and sentence choice", minimum=0)
     save_every: int = field(default=100)  # steps between resumable checkpoints
@@ -97,12 +106,13 @@ def to_tensors(images: list[CaptionedImage], encoded: dict[str, EncodedImage], v
     images = [im for im in images if im.key in encoded]
     R, T = cfg.max_regions + 1, cfg.max_words
     S = max(len(im.sentences) for im in images)
-    feats = torch.zeros(len(images), R, encoded[images[0].key].features.shape[1])
+    dim = encoded[images[0].key].features.shape[1] + (80 if cfg.class_scores else 0)
+    feats = torch.zeros(len(images), R, dim)
     mask = torch.zeros(len(images), R, dtype=torch.bool)
     sents = torch.zeros(len(images), S, T, dtype=torch.long)
     lengths = torch.zeros(len(images), S, dtype=torch.long)
     for n, im in enumerate(images):
-        f = encoded[im.key].features[:R]
+        f = model_features(encoded[im.key], dim)[:R]
         feats[n, :len(f)] = torch.from_numpy(np.asarray(f, np.float32))
         mask[n, :len(f)] = True
         for j, tokens in enumerate(im.sentences):
@@ -127,16 +137,20 @@ def _gather(x: torch.Tensor, ctx: distributed.Dist) -> torch.Tensor:
 def step_loss(model, batch: tuple[torch.Tensor, ...], cfg: TrainConfig, ctx: distributed.Dist, global_batch: int
               ) -> tuple[torch.Tensor, float, float]:
     """This process's loss for one step (see the module docstring), and the ranking and NLL parts per image."""
-    features, region_mask, words, lengths = batch
+    features, region_mask, words, lengths, *snip = batch
     word_mask = torch.arange(words.shape[1], device=words.device)[None] < lengths[:, None]
     # through the (DDP-wrapped) forward, so gradients synchronise: embeddings and the m-RNN's logits
-    v, s, logits = model(features, region_mask, words, word_mask)
+    v, s, logits, snip_logits = model(features, region_mask, words, word_mask, *snip[:2])
     v_all, s_all = _gather(v, ctx), _gather(s, ctx)
     rmask_all, wmask_all = _gather(region_mask, ctx), _gather(word_mask, ctx)
+    words_all = _gather(words, ctx)
     S = AlignmentModel.image_sentence_scores(AlignmentModel.region_word_scores(v_all, s_all), rmask_all, wmask_all)
-    rank = ranking_loss(S, cfg.margin) / global_batch
+    same = (words_all[:, None, :] == words_all[None, :, :]).all(-1)  # identical sentences are no false pairs
+    rank = ranking_loss(S, cfg.margin, same) / global_batch
     nll = generation_loss(logits, words, lengths) / len(words)
     loss = rank * ctx.world + nll
+    if snip_logits is not None:  # the region snippets: the m-RNN on one region's feature and its words
+        loss = loss + generation_loss(snip_logits, snip[1], snip[2]) / len(snip[1])
     return loss, rank.item(), nll.item()
 
 
@@ -147,9 +161,45 @@ class _Both(torch.nn.Module):
         super().__init__()
         self.module_ = model
 
-    def forward(self, features, region_mask, words, word_mask):
+    def forward(self, features, region_mask, words, word_mask, snip_features=None, snip_words=None):
         m = self.module_
-        return m.align.image(features), m.align.sentence(words, word_mask), m.rnn(features[:, 0], words)
+        snip = m.rnn(snip_features, snip_words) if snip_features is not None else None
+        return (m.align.image(features), m.align.sentence(words, word_mask), m.rnn(features, words, region_mask),
+                snip)
+
+
+@torch.no_grad()
+def region_snippets(model: CaptionModel, data: Tensors, pick: torch.Tensor, beta: float, max_words: int,
+                    chunk: int = 256) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Section 3.1.4 then 4.3: every training image's sentence of this epoch aligned to its regions by the MRF
+    (eq. 10-11) over the current alignment model's v_i·s_t; each run of words on one detected region becomes a
+    training pair (that region's CNN feature, the snippet). -> features (M, 1280), words (M, T), lengths (M,)."""
+    from .model import mrf_alignment, snippets
+
+    feats, rows, lens = [], [], []
+    for a in range(0, len(data.features), chunk):
+        idx = torch.arange(a, min(a + chunk, len(data.features)))
+        words = data.sentences[idx, pick[idx]]
+        lengths = data.lengths[idx, pick[idx]]
+        wmask = torch.arange(words.shape[1])[None] < lengths[:, None]
+        v = model.align.image(data.features[idx])
+        s = model.align.sentence(words, wmask)
+        dots = torch.einsum("nrh,nth->nrt", v, s)
+        for n in range(len(idx)):
+            R, T = int(data.region_mask[idx[n]].sum()), int(lengths[n])
+            if R < 2 or T < 2:
+                continue
+            path = mrf_alignment(dots[n, :R, :T], beta)
+            for region, ids in snippets(words[n, :T].tolist(), path):
+                feats.append(data.features[idx[n], region])
+                row = torch.zeros(max_words, dtype=torch.long)
+                row[:len(ids)] = torch.tensor(ids)
+                rows.append(row)
+                lens.append(len(ids))
+    if not feats:
+        return torch.zeros(0, data.features.shape[-1]), torch.zeros(0, max_words, dtype=torch.long), \
+            torch.zeros(0, dtype=torch.long)
+    return torch.stack(feats), torch.stack(rows), torch.tensor(lens)
 
 
 @dataclass
@@ -184,10 +234,13 @@ def train(out: str | Path, cfg: TrainConfig, data_json: str | Path, images_dir: 
         raise UserError(f"only {n} training images, fewer than --batch {cfg.batch}")
     seed_everything(cfg.seed)  # the same initial weights on every process
     mcfg = ModelConfig(feature_dim=data.features.shape[-1], embed=cfg.embed, word_dim=cfg.word_dim,
-                       hidden=cfg.hidden, vocab=len(vocab))
+                       hidden=cfg.hidden, vocab=len(vocab), region_pool=cfg.region_pool)
     model = CaptionModel(mcfg, vocab)
     real = data.features[data.region_mask]  # (regions, 1280)
-    model.set_feature_statistics(real.mean(0), real.std(0))
+    mean, std = real.mean(0), real.std(0)
+    if cfg.class_scores:
+        mean[-80:], std[-80:] = 0, 1  # class scores as they are (a class unseen here stays 0 · weight)
+    model.set_feature_statistics(mean, std)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     state = out / "state"
     config = {"model": mcfg.to_dict(), "vocab": vocab.words, "train": asdict(cfg)}
@@ -218,6 +271,17 @@ def train(out: str | Path, cfg: TrainConfig, data_json: str | Path, images_dir: 
             # which of its sentences each image shows this epoch: from (seed, epoch), the same on every process
             gen = torch.Generator().manual_seed(cfg.seed * 7919 + epoch)
             pick = (torch.rand(n, generator=gen) * (data.lengths > 0).sum(1)).long()  # (N,)
+            snip = None
+            if step >= cfg.snippets_from * total and cfg.snippets_from < 1:
+                # the MRF's snippets from the alignment model as it stands at the epoch's start (a run resumed
+                # mid-epoch recomputes them from the resumed model)
+                model.eval()
+                snip = region_snippets(model, data, pick, cfg.mrf_beta, cfg.max_words)
+                if ctx.is_main and (step < cfg.snippets_from * total + per_epoch or skip):  # the first such epoch
+                    log(f"\nepoch {epoch}: {len(snip[0])} region snippets, e.g. "
+                        + "; ".join(" ".join(vocab.decode(w)) for w in snip[1][:6]))
+                if not len(snip[0]):
+                    snip = None
             wrapped.train()
             for i, (idx,) in enumerate(loader):
                 if i >= per_epoch:
@@ -228,7 +292,13 @@ def train(out: str | Path, cfg: TrainConfig, data_json: str | Path, images_dir: 
                     group["lr"] = cfg.lr * (1 - 0.9 * step / total)
                 words = data.sentences[idx, pick[idx]]
                 lengths = data.lengths[idx, pick[idx]]
-                batch = tuple(t.to(ctx.device) for t in (data.features[idx], data.region_mask[idx], words, lengths))
+                parts = [data.features[idx], data.region_mask[idx], words, lengths]
+                if snip is not None:  # a global batch of snippets drawn from (seed, step); each rank takes its share
+                    g = torch.Generator().manual_seed(cfg.seed * 104729 + step)
+                    j = torch.randint(len(snip[0]), (cfg.batch,), generator=g)
+                    j = j[ctx.rank * len(idx):(ctx.rank + 1) * len(idx)]
+                    parts += [snip[0][j][:, None], snip[1][j], snip[2][j]]
+                batch = tuple(t.to(ctx.device) for t in parts)
                 loss, rank, nll = step_loss(wrapped, batch, cfg, ctx, cfg.batch)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
