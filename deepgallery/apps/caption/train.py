@@ -38,7 +38,8 @@ from .model import AlignmentModel, CaptionModel, ModelConfig, generation_loss, p
 
 @dataclass
 class TrainConfig:
-    """Training; the defaults trained the shipped checkpoint (CPU, minutes, on the pseudo-captioned photos)."""
+    """Training. The shipped checkpoint predates region_pool, class_scores and the snippets (its JSON has its
+    command); the defaults here trained the retrain in the README, which measured worse and was not shipped."""
 
     epochs: int = option(60, "passes over the training images (one sentence of each image per pass)", minimum=1)
     batch: int = option(100, "images per step (the paper: 100), split over processes under torchrun", minimum=2)
