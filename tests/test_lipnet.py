@@ -56,6 +56,25 @@ def test_baseline_2d_convolutions_see_one_frame_lipnet_sees_neighbours(one_torch
         assert not changed[0]  # far frames never change through the convolutions
 
 
+def test_per_clip_standardisation_takes_out_skin_tone_and_light_not_motion(one_torch_thread):
+    """With clip_norm, a colour cast and brightness change of the whole clip (per channel gain and offset) leaves the
+    reading unchanged; with the fixed statistics it does not; and a mouth that moves differently still reads
+    differently."""
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 12, 50, 100) * 0.5 + 0.2
+    gain = torch.tensor([1.3, 0.9, 0.7]).view(1, 3, 1, 1, 1)
+    offset = torch.tensor([0.05, -0.1, 0.02]).view(1, 3, 1, 1, 1)
+    recast = x * gain + offset
+    moved = x.clone()
+    moved[:, :, 6:] = x[:, :, 6:].flip(-2)
+    per_clip = LipNet(NetConfig(width=0.125, clip_norm=True)).eval()
+    fixed = LipNet(NetConfig(width=0.125)).eval()
+    fixed.load_state_dict(per_clip.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(per_clip(recast), per_clip(x), atol=2e-3, rtol=0)  # up to the 1e-3 in the std
+        assert (fixed(recast) - fixed(x)).abs().max() > 1e-2
+        assert (per_clip(moved) - per_clip(x)).abs().max() > 1e-2
+
 def test_ctc_training_fits_two_clips(one_torch_thread):
     """A tiny LipNet overfits two distinct 'mouth' clips: the CTC loss falls and greedy decoding reads them."""
     torch.manual_seed(0)

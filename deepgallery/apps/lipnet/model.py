@@ -30,6 +30,17 @@ MEAN = torch.tensor([0.45, 0.33, 0.30]).view(1, 3, 1, 1, 1)  # rough colour stat
 STD = torch.tensor([0.22, 0.18, 0.18]).view(1, 3, 1, 1, 1)
 
 
+def standardise(x: torch.Tensor) -> torch.Tensor:
+    """Each clip's colour channels to zero mean and unit variance over its frames and pixels: (B, 3, T, H, W).
+
+    The paper standardises by the training set's statistics; with a handful of real faces to learn from, per-clip
+    statistics take the speaker's skin tone, lip colour and the room's light out of the input, so the network is
+    left with what changes over the clip: the mouth moving."""
+    mean = x.mean(dim=(2, 3, 4), keepdim=True)  # (B, 3, 1, 1, 1)
+    std = x.std(dim=(2, 3, 4), keepdim=True)
+    return (x - mean) / (std + 1e-3)
+
+
 @dataclass
 class NetConfig:
     width: float = 1.0  # channels 32/64/96 and GRU 256, times this
@@ -38,6 +49,7 @@ class NetConfig:
     channels: list[int] = field(default_factory=list)  # filled from width
     hidden: int = 0  # filled from width
     words: int = 0  # >0: a training-only head naming, per frame, the word being said (0: silence) of this many
+    clip_norm: bool = False  # standardise each clip by its own statistics (standardise()); False: fixed MEAN, STD
 
     def __post_init__(self) -> None:
         if not self.channels:
@@ -86,7 +98,7 @@ class LipNet(nn.Module):
     def forward(self, x: torch.Tensor, words: bool = False):
         """x (B, 3, T, 50, 100) in [0, 1] → log-probabilities (B, T, 28); with `words` also the word head's
         logits (B, T, words + 1) (training with word timings only; reading never uses them)."""
-        x = (x - MEAN.to(x)) / STD.to(x)
+        x = standardise(x) if self.cfg.clip_norm else (x - MEAN.to(x)) / STD.to(x)  # (B, 3, T, 50, 100)
         f = self.stcnn(x)  # (B, C, T, 3, 6)
         b, c, t, h, w = f.shape
         f = f.permute(0, 2, 1, 3, 4).reshape(b, t, c * h * w)  # (B, T, C·3·6)

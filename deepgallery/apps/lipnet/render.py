@@ -166,8 +166,9 @@ class Speaker:
     size: float  # mouth size in the crop
 
 
-TRAIN_FACES, UNSEEN_FACES = ("astronaut", "group"), ("hopper",)
-LOOKS = 6  # looks per face: 12 training speakers, 6 unseen ones
+TRAIN_FACES = ("astronaut", "faceapi20", "faceapi30", "faceapi31", "faceapi50", "faceapi60", "faceapi62")
+UNSEEN_FACES = ("hopper",)  # the one man, and the one old face: the hardest speaker to generalise to
+LOOKS = 6  # looks per face in the test splits: 42 training speakers, 6 unseen ones
 
 
 def speakers(faces: tuple[str, ...]) -> list[Speaker]:

@@ -4,9 +4,10 @@
     deepgallery train lipnet --data grid ~/GRID --split unseen --out runs/grid    # the GRID corpus, its own layout
     torchrun --nproc_per_node 4 -m deepgallery train lipnet --device cuda --data grid ~/GRID --out runs/grid4
 
-As in the paper (§4.1, §4.2): Adam, mouth crops normalised per channel, the CTC loss per sentence, and its
-augmentations: every clip mirrored with probability ½, and each frame deleted or duplicated with probability
-0.05 (then trimmed or padded back to the clip's length). Augmentation is drawn from (seed, step, clip index) and
+As in the paper (§4.1, §4.2): Adam, mouth crops normalised per channel (here by default by each clip's own
+statistics, not the training set's), the CTC loss per sentence, and its augmentations: every clip mirrored with
+probability ½, and each frame deleted or duplicated with probability 0.05 (then trimmed or padded back to the clip's
+length). Augmentation is drawn from (seed, step, clip index) and
 batches come from a DistributedSampler, so N processes with B/N clips each take the step one process takes with B.
 """
 
@@ -49,13 +50,15 @@ class TrainConfig:
     seed: int = option(0, "initial weights, batch order, augmentation", minimum=0)
     word_loss: float = option(0.5, "weight of the per-frame word-naming loss on rendered clips (their word "
                               "timings; not in the paper, 0: CTC alone)", minimum=0)
+    clip_norm: bool = option(True, "standardise each clip by its own colour statistics (off: the training set's, "
+                             "as the paper)")
     save_every: int = field(default=100)  # steps between resumable checkpoints
 
 
 def net_config(cfg: TrainConfig, words: bool = True) -> NetConfig:
     from .render import ALL_WORDS
 
-    return NetConfig(width=cfg.width, temporal=cfg.temporal, dropout=cfg.dropout,
+    return NetConfig(width=cfg.width, temporal=cfg.temporal, dropout=cfg.dropout, clip_norm=cfg.clip_norm,
                      words=len(ALL_WORDS) if words and cfg.word_loss > 0 else 0)
 
 
