@@ -438,3 +438,121 @@ def test_the_first_pseudo_caption_is_the_detailed_one():
                        np.array([1, 0.8, 0.7, 0.9], np.float32), np.zeros((4, 4), np.float32), 200, 100, [])
     for seed in range(3):
         assert describe(enc, rgb, np.random.default_rng(seed))[0] == "a red car to the right of two dogs"
+
+
+# ------------------------------------------------------------------ more real photos (sources.py, the data tool)
+
+
+def _rcc(files: dict[str, tuple[bytes, bool]]) -> bytes:
+    """A Qt resource file (format 2) holding one folder "pics" with `files` ({name: (bytes, zlib-compressed)})."""
+    import struct
+    import zlib
+
+    names, data, name_at, nodes = b"", b"", {}, []
+    for name in ["pics", *files]:
+        name_at[name] = len(names)
+        names += struct.pack(">HI", len(name), 0) + name.encode("utf-16-be")
+    nodes.append(struct.pack(">IHII", 0, 2, 1, 1))  # root: a folder with one child, node 1
+    nodes.append(struct.pack(">IHII", name_at["pics"], 2, len(files), 2))  # pics: children from node 2
+    for name, (body, packed) in files.items():
+        stored = struct.pack(">I", len(body)) + zlib.compress(body) if packed else body
+        nodes.append(struct.pack(">IHHHI", name_at[name], 1 if packed else 0, 0, 0, len(data)))
+        data += struct.pack(">I", len(stored)) + stored
+    tree = b"".join(n + bytes(8) for n in nodes)  # format 2: each node ends with an 8-byte modification time
+    header = 20
+    return b"qres" + struct.pack(">IIII", 2, header, header + len(tree), header + len(tree) + len(data)) + tree + \
+        data + names
+
+
+def test_qt_resource_files_are_read_as_the_files_they_hold(tmp_path):
+    from deepgallery.apps.caption.sources import read_rcc
+
+    path = tmp_path / "a.rcc"
+    path.write_bytes(_rcc({"horse.webp": (b"\x01\x02raw bytes", False), "notes.txt": (b"squeezed " * 20, True)}))
+    assert read_rcc(path) == {"pics/horse.webp": b"\x01\x02raw bytes", "pics/notes.txt": b"squeezed " * 20}
+    (tmp_path / "b.rcc").write_bytes(b"PK\x03\x04 not qt")
+    with pytest.raises(UserError, match="not a Qt resource"):
+        read_rcc(tmp_path / "b.rcc")
+
+
+def test_photo_stamps_are_cut_to_the_object_and_pasted_where_the_sentence_says():
+    """A stamp's transparent margin is cut off; pasted through its alpha, it changes exactly the pixels inside the
+    box the composite reports (the box its sentence is written from), and the label comes from the stamp list."""
+    import tempfile
+
+    from PIL import Image
+
+    from deepgallery.apps.caption.sources import composite, stamp_cutouts
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        rgba = np.zeros((60, 80, 4), np.uint8)
+        yy, xx = np.mgrid[:60, :80]
+        rgba[((yy - 29.5) / 20) ** 2 + ((xx - 44.5) / 25) ** 2 <= 1] = (150, 90, 40, 255)  # a 40 x 50 ellipse
+        (root / "animals").mkdir()
+        Image.fromarray(rgba).save(root / "animals" / "horse.png")
+        Image.fromarray(rgba).save(root / "animals" / "cartoon_horse.png")  # not in the list: a drawing, left out
+        cuts = stamp_cutouts(root, {"animals/horse": "horse", "animals/missing": "cow"})
+    assert [(c.label, c.rgba.shape) for c in cuts] == [("horse", (40, 50, 4))]
+    background = np.full((320, 320, 3), 30, np.uint8)
+    for seed in range(5):
+        canvas, boxes, labels = composite([], background, np.random.default_rng(seed), [("horse", cuts[0].rgba)], 1)
+        assert labels and set(labels) == {"horse"} and len(boxes) == len(labels)
+        changed = (np.abs(canvas.astype(int) - background).max(axis=2) > 60)  # more than half the horse
+        inside = np.zeros_like(changed)
+        for x1, y1, x2, y2 in boxes:
+            assert 0 <= x1 < x2 <= 320 and 0 <= y1 < y2 <= 320
+            assert x2 - x1 <= 3 * 50 and y2 - y1 <= 3 * 40  # a small stamp is not blown up past 3x
+            inside[y1:y2, x1:x2] = True
+        assert changed.any() and not (changed & ~inside).any()
+        assert changed[inside].mean() > 0.7  # and the box is the object's, not a much larger one
+
+
+def test_a_photo_known_to_show_an_object_is_said_to_show_it():
+    """GCompris's "calf" photo is a cow even where the detector says "dog"; a person beside it stays a person; with
+    no detection of its kind the middle of the picture is the object; the model's features are not touched."""
+    from deepgallery.apps.caption.pseudo import describe
+    from deepgallery.apps.caption.sources import with_label
+
+    rgb = np.full((100, 200, 3), 128, np.uint8)
+    enc = EncodedImage(np.array([[0, 0, 200, 100], [20, 10, 120, 95], [150, 20, 190, 95]], np.float32),
+                       ["image", "dog", "person"], np.array([1, 0.35, 0.9], np.float32),
+                       np.ones((3, 4), np.float32), 200, 100, [])
+    cow = with_label(enc, "cow")
+    assert cow.labels == ["image", "cow", "person"] and cow.scores[1] >= 0.5 and enc.labels[1] == "dog"
+    said = " | ".join(describe(cow, rgb, np.random.default_rng(0), count=20))
+    assert "cow" in said and "dog" not in said and "person" in said
+    car = with_label(enc, "car")  # no vehicle detected: the middle 80 % is the car
+    assert car.labels == ["image", "dog", "person", "car"]
+    assert car.boxes[-1].tolist() == [20, 10, 180, 90]
+    assert "car" in describe(car, rgb, np.random.default_rng(0))[0]
+
+
+def test_photos_are_read_from_a_folder_an_npm_tarball_or_a_wheel(tmp_path):
+    import io
+    import tarfile
+    import zipfile
+
+    from PIL import Image
+
+    from deepgallery.apps.caption.sources import folder_photos
+
+    def jpeg(side):
+        buf = io.BytesIO()
+        Image.fromarray(np.full((side, side, 3), 90, np.uint8)).save(buf, "JPEG")
+        return buf.getvalue()
+
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "bus.jpg").write_bytes(jpeg(240))
+    (tmp_path / "dir" / "icon.png").write_bytes(jpeg(32))  # too small to be a photo
+    (tmp_path / "dir" / "readme.txt").write_text("no")
+    with tarfile.open(tmp_path / "pkg.tgz", "w:gz") as tar:
+        tar.add(tmp_path / "dir" / "bus.jpg", "package/demo/sample1.jpg")
+    with zipfile.ZipFile(tmp_path / "w.whl", "w") as z:
+        z.writestr("ultralytics/assets/zidane.jpg", jpeg(300))
+    assert [(p.name, p.label, p.rgb.shape) for p in folder_photos(tmp_path / "dir")] == [("dir_bus", None,
+                                                                                        (240, 240, 3))]
+    assert [p.name for p in folder_photos(tmp_path / "pkg.tgz")] == ["pkg_sample1"]
+    assert [p.origin for p in folder_photos(tmp_path / "w.whl")] == ["w.whl:ultralytics/assets/zidane.jpg"]
+    with pytest.raises(UserError, match="not a folder"):
+        folder_photos(tmp_path / "dir" / "readme.txt")

@@ -6,7 +6,13 @@ Writes OUT/images/{train,test}/*.jpg (the photo corpus's training photos, downsc
 square crops of them; the held-out photos and crops of them as the test split), OUT/dataset_photos.json (five
 pseudo-captions per image, written by deepgallery/apps/caption/pseudo.py from the COCO detector and the ImageNet
 classifier), and OUT/features.npz (the regions and CNN features of every image, the same as `train` would compute,
-so training does not detect twice). Then:
+so training does not detect twice). More real photos and object cut-outs from installed packages (see
+deepgallery/apps/caption/sources.py) go on top of a set made before:
+
+    python tools/caption_build_data.py --out OUT --append --photos gcompris --photos face-api.tgz \
+        --stamps /usr/share/tuxpaint/stamps --composites 2000
+
+Then:
 
     deepgallery train caption --data karpathy OUT/dataset_photos.json --images OUT/images \
         --features-cache OUT/features.npz
@@ -36,11 +42,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--composites", type=int, default=600,
                         help="scenes pasted from the training photos' detected objects onto training backgrounds")
     parser.add_argument("--append", action="store_true",
-                        help="add only the composites to an OUT made before (keeps its images, sentences, features)")
+                        help="add only the --photos and the composites to an OUT made before (keeps its images, "
+                             "sentences, features)")
+    parser.add_argument("--photos", action="append", default=[], metavar="SOURCE",
+                        help="with --append: more training photos: 'gcompris' (Debian gcompris-qt-data: animals, "
+                             "fruit, things, named by file) or a folder / npm .tgz / wheel of photos (the detector "
+                             "names their objects); repeatable")
+    parser.add_argument("--photo-views", type=int, default=5,
+                        help="views of each --photos photo: itself, its mirror image, then random crops (75-95 %%)")
+    parser.add_argument("--stamps", type=Path, default=None,
+                        help="with --append: a Tux Paint stamps folder (Debian tuxpaint-stamps-default): its "
+                             "photographic cut-outs are pasted into the composites too")
+    parser.add_argument("--cutout-share", type=float, default=0.7,
+                        help="probability that a pasted object is a stamp cut-out rather than a detected object")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.append:
-        return append_composites(args)
+        return append(args)
     rng = np.random.default_rng(args.seed)
     items: list[tuple[str, str, np.ndarray, str]] = []  # (split, filename, rgb, origin)
     for split, side, n_crops in (("train", "train", args.crops), ("test", "heldout", args.heldout_crops)):
@@ -69,12 +87,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def object_bank(encoded: dict, images_dir: Path, min_score: float = 0.45, min_side: int = 40):
-    """(label, RGB crop) of every confident detection in the training images (full photos and crops)."""
+def object_bank(encoded: dict, images_dir: Path, min_score: float = 0.45, min_side: int = 40,
+                known: dict[str, str] | None = None):
+    """(label, RGB crop) of every confident detection in the training images (full photos and crops); `known`
+    ({key: COCO class}) names the object of photos known to show one (sources.with_label)."""
+    from deepgallery.apps.caption.sources import with_label
+
     bank = []
     for key, enc in sorted(encoded.items()):
-        if not key.startswith("train/"):
+        if not key.startswith("train/") or key.split("/")[-1].startswith("composite"):
             continue
+        if known and known.get(key):
+            enc = with_label(enc, known[key])
         rgb = None
         for label, score, (x1, y1, x2, y2) in zip(enc.labels[1:], enc.scores[1:], enc.boxes[1:], strict=True):
             if score < min_score or min(x2 - x1, y2 - y1) < min_side:
@@ -85,68 +109,84 @@ def object_bank(encoded: dict, images_dir: Path, min_score: float = 0.45, min_si
     return bank
 
 
-def composite(bank, background: np.ndarray, rng: np.random.Generator):
-    """1-3 objects of the bank pasted at random places and sizes (later ones in front): (RGB, boxes, labels)."""
-    canvas = background.copy()
-    side = canvas.shape[0]
-    boxes, labels = [], []
-    for _ in range(int(rng.choice([1, 1, 2, 2, 3]))):
-        label, crop = bank[int(rng.integers(len(bank)))]
-        h = int(side * rng.uniform(0.3, 0.75))
-        w = max(8, min(side - 1, int(h * crop.shape[1] / crop.shape[0])))
-        h = max(8, min(side - 1, int(w * crop.shape[0] / crop.shape[1])))
-        x, y = int(rng.integers(0, side - w + 1)), int(rng.integers(0, side - h + 1))
-        if any(_overlap((x, y, x + w, y + h), b) > 0.3 for b in boxes):
-            continue  # a hidden object would be named but not seen
-        piece = np.asarray(Image.fromarray(crop).resize((w, h), Image.Resampling.BILINEAR))
-        canvas[y:y + h, x:x + w] = piece[:, ::-1] if rng.random() < 0.5 else piece
-        boxes.append((x, y, x + w, y + h))
-        labels.append(label)
-    return canvas, boxes, labels
+def extra_photos(sources: list[str]):
+    """The Photo records of every --photos source."""
+    from deepgallery.apps.caption.sources import folder_photos, gcompris_photos
+
+    photos = []
+    for source in sources:
+        photos += gcompris_photos() if source == "gcompris" else folder_photos(source)
+    return photos
 
 
-def _overlap(a, b) -> float:
-    w = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    return w * h / min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-
-
-def append_composites(args) -> int:
-    """Composited scenes, captioned from where the objects were pasted (exact), added to the training split."""
+def append(args) -> int:
+    """Add to a set made before: the --photos (each in --photo-views views; a photo known to show an object is
+    said to show it, see sources.with_label) and --composites scenes captioned from where their objects were
+    pasted (exact), all to the training split."""
     from deepgallery.apps.caption.features import EncodedImage, load_cache
+    from deepgallery.apps.caption.sources import composite, photo_views, stamp_cutouts, with_label
 
     data = json.loads((args.out / "dataset_photos.json").read_text())
     first = sum(im["filename"].startswith("composite") for im in data["images"])  # a second --append adds more
     rng = np.random.default_rng(args.seed + 17 + first)
     encoded = load_cache(args.out / "features.npz")
-    bank = object_bank(encoded, args.out / "images")
-    print(f"object bank: {len(bank)} crops of {sorted({lab for lab, _ in bank})}")
-    backgrounds = random_crops(corpus("train"), 320, args.composites, seed=args.seed + 5 + first)
     rows = [{k: v for k, v in im.items() if k not in ("sentences", "imgid")} |
             {"sentences": [s["raw"] for s in im["sentences"]]} for im in data["images"]]
+    known = {r["filename"] for r in rows}
+    photos = extra_photos(args.photos)
+    added_photos = []
+    with torch_threads(1):
+        for photo in progress(photos, desc="photos"):
+            for k, view in enumerate(photo_views(photo.rgb, args.photo_views, rng)):
+                name = f"extra_{photo.name}_v{k}.jpg"
+                if name in known:
+                    continue
+                path = args.out / "images" / "train" / name
+                Image.fromarray(view).save(path, quality=92)
+                rgb = np.asarray(Image.open(path).convert("RGB"))
+                enc = encode(rgb)
+                encoded[f"train/{name}"] = enc
+                rows.append({"filename": name, "filepath": "train", "split": "train", "origin": photo.origin,
+                             "label": photo.label, "sentences": describe(
+                                 with_label(enc, photo.label) if photo.label else enc, rgb, rng)})
+            added_photos.append({"name": photo.name, "origin": photo.origin, "label": photo.label})
+    bank = object_bank(encoded, args.out / "images",
+                       known={f"train/{r['filename']}": r["label"] for r in rows if r.get("label")})
+    stamps = stamp_cutouts(args.stamps) if args.stamps else []
+    cutouts = [(c.label, c.rgba) for c in stamps]
+    print(f"object bank: {len(bank)} crops of {sorted({lab for lab, _ in bank})}; "
+          f"{len(cutouts)} cut-outs of {sorted({lab for lab, _ in cutouts})}")
+    backgrounds = random_crops(corpus("train"), 320, args.composites, seed=args.seed + 5 + first) \
+        if args.composites else []
     with torch_threads(1):
         for k, bg in enumerate(progress(backgrounds, desc="composites")):
-            rgb, boxes, labels = composite(bank, bg, rng)
+            rgb, boxes, labels = composite(bank, bg, rng, cutouts, args.cutout_share)
             name = f"composite{first + k:04d}.jpg"
             path = args.out / "images" / "train" / name
             Image.fromarray(rgb).save(path, quality=92)
             rgb = np.asarray(Image.open(path).convert("RGB"))
-            truth = EncodedImage(np.array([[0, 0, 320, 320], *boxes], np.float32), ["image", *labels],
-                                 np.ones(len(labels) + 1, np.float32), np.zeros((len(labels) + 1, 1), np.float32),
-                                 320, 320, [])
+            truth = EncodedImage(np.array([[0, 0, 320, 320], *boxes], np.float32).reshape(-1, 4),
+                                 ["image", *labels], np.ones(len(labels) + 1, np.float32),
+                                 np.zeros((len(labels) + 1, 1), np.float32), 320, 320, [])
             encoded[f"train/{name}"] = encode(rgb)  # what the model sees: the detector's regions, as at test time
             rows.append({"filename": name, "filepath": "train", "split": "train",
-                         "origin": "composite of training-photo objects on a training-photo crop",
+                         "origin": "composite of objects (detected in training photos"
+                                   + (", photo stamps" if cutouts else "") + ") on a training-photo crop",
                          "sentences": describe(truth, rgb, rng)})
     write_karpathy(args.out / "dataset_photos.json", rows, "photos")
     save_cache(args.out / "features.npz", encoded)
     manifest_path = args.out / "manifest.json"
     record = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    record.setdefault("composite_batches", []).append({
-        "count": args.composites, "first": first, "seed": args.seed + 17 + first,
-        "objects": sorted({label for label, _ in bank}), "object_crops": len(bank)})
+    if added_photos:
+        record.setdefault("photo_batches", []).append({"sources": args.photos, "views": args.photo_views,
+                                                       "photos": added_photos})
+    if args.composites:
+        record.setdefault("composite_batches", []).append({
+            "count": args.composites, "first": first, "seed": args.seed + 17 + first,
+            "objects": sorted({label for label, _ in bank}), "object_crops": len(bank),
+            "cutouts": sorted(c.origin for c in stamps), "cutout_share": args.cutout_share})
     manifest_path.write_text(json.dumps(record, indent=1, default=str))
-    print(f"added {args.composites} composites: {len(rows)} images")
+    print(f"added {len(added_photos)} photos and {args.composites} composites: {len(rows)} images")
     return 0
 
 

@@ -191,7 +191,7 @@ def describe(enc: EncodedImage, rgb: np.ndarray, rng: np.random.Generator, count
         for s in settings:
             candidates += [f"a view {s}", f"a landscape {s}" if s != "in the dark" else "a dark picture"]
         candidates += [f"a picture in {tint} colours", f"a close-up of something {tint}",
-                       f"a {tint} picture"]
+                       f"{article(tint)} picture"]
         detailed = (f"{article(tint)} picture" + (f" of {article(named)}" if named else "")
                     + (f" {settings[0]}" if settings else "")
                     + (" in the dark" if cues["brightness"] < 0.18 and "in the dark" not in settings else ""))
