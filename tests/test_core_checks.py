@@ -9,7 +9,7 @@ import pytest
 
 from deepgallery.core import config, errors
 from deepgallery.core.config import to_number
-from deepgallery.core.errors import UserError, check_positive, check_range
+from deepgallery.core.errors import UserError, check_range
 
 
 @pytest.mark.parametrize(("value", "kwargs", "message"), [
@@ -34,12 +34,12 @@ def test_config_and_errors_share_the_one_check():
 
 @pytest.mark.parametrize(("value", "allow_zero", "ok"), [(1, False, True), (0, False, False), (0, True, True),
                                                          (-1, True, False), (math.nan, True, False)])
-def test_check_positive_is_check_range_from_zero(value, allow_zero, ok):
+def test_check_range_from_zero(value, allow_zero, ok):
     if ok:
-        assert check_positive("--n", value, allow_zero=allow_zero) == value
+        assert check_range("--n", value, 0, allow_zero=allow_zero) == value
     else:
         with pytest.raises(UserError, match=r"^--n must be "):
-            check_positive("--n", value, allow_zero=allow_zero)
+            check_range("--n", value, 0, allow_zero=allow_zero)
 
 
 @pytest.mark.parametrize(("value", "kind", "text", "expected"), [

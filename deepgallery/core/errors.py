@@ -39,8 +39,3 @@ def check_range(name: str, value: float, minimum: float | None = None, maximum: 
     if maximum is not None and value > maximum:
         raise UserError(f"{name} must be <= {maximum}, got {value}")
     return value
-
-
-def check_positive(name: str, value: float, allow_zero: bool = False) -> float:
-    """Deprecated: ``check_range(name, value, 0, allow_zero=...)`` (kept until its last callers move)."""
-    return check_range(name, value, 0, allow_zero=allow_zero)

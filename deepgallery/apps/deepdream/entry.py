@@ -11,7 +11,7 @@ from typing import Any
 from ...core.app import DemoItem
 from ...core.config import number
 from ...core.errors import UserError
-from ...core.runtime import add_device_arg, add_precision_arg
+from ...core.runtime import IMAGE_OPTIMISATION_PRECISION_WHY, add_device_arg, add_precision_arg
 
 EXAMPLES = Path(__file__).parent / "examples"
 BACKBONE_CHOICES = ("auto", "googlenet", "vgg16", "vgg19", "efficientnet-lite0", "craft-vgg16bn")
@@ -22,7 +22,6 @@ WEB_EXAMPLES = [
 ]
 
 
-PRECISION_WHY = "on an H200, bf16 made Gatys at 512 px and DeepDream at 1024 px no faster (bench/gpu_smoke.py)"
 
 
 def add_run_args(p: argparse.ArgumentParser) -> None:
@@ -66,7 +65,7 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=number(int, "--threads", minimum=0), default=0,
                    help="CPU threads (0 = PyTorch default)")
     add_device_arg(p)
-    add_precision_arg(p, "fp32", PRECISION_WHY)
+    add_precision_arg(p, "fp32", IMAGE_OPTIMISATION_PRECISION_WHY)
 
 
 def _job(args: argparse.Namespace):

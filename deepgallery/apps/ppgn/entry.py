@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.app import DemoItem
-from ...core.errors import UserError, check_positive
+from ...core.errors import UserError, check_range
 from ...core.runtime import torch_threads  # small batches through small convs: one thread is often fastest
 
 # ---------------------------------------------------------------------------------------------- run
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.class_name:
         raise UserError("name a class to generate, e.g. `deepgallery run ppgn volcano` (--list-classes lists all)")
     for name in ("eps1", "eps2", "eps3"):
-        check_positive(f"--{name}", getattr(args, name), allow_zero=True)
+        check_range(f"--{name}", getattr(args, name), 0)
     from dataclasses import replace
 
     from ...core.runtime import choose_device
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
               f"(others: {', '.join(choice.alternatives[:8])}{', …' if len(choice.alternatives) > 8 else ''})")
     cfg = replace(SamplerConfig(), size=args.size, eps1=args.eps1, eps2=args.eps2, eps3=args.eps3)
     if args.threads is not None:
-        check_positive("--threads", args.threads)
+        check_range("--threads", args.threads, 0, allow_zero=False)
     start = time.perf_counter()
     with torch_threads(args.threads):
         result = generate(args.class_name, args.samples, args.steps, args.method, args.seed, args.init, cfg,

@@ -179,13 +179,6 @@ def feature_matrix(rows: list[dict]) -> tuple[list[str], np.ndarray, list[int]]:
     return names, x, keep
 
 
-def write_region_csv(path: Path, rows: list[dict]) -> Path:
-    """The region table: every column any region has, in the order first seen (core.atomic.write_csv)."""
-    from ...core.atomic import write_csv
-
-    return write_csv(path, rows)
-
-
 # ------------------------------------------------------------------------------------------------- the fits
 
 

@@ -84,18 +84,12 @@ def _one_photo(args: argparse.Namespace, src: Path) -> int:
 
 
 def _write_photo_csv(path: Path, counts: dict, places: dict | None) -> Path:
-    import csv
-
-    from ...core.atomic import atomic_path
+    from ...core.atomic import write_csv
     from .detector import BODY_TYPES
 
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["photo", "region", *BODY_TYPES])
-        for photo in sorted(counts):
-            region = places[photo].region if places and photo in places else ""
-            w.writerow([photo, region, *(counts[photo][t] for t in BODY_TYPES)])
-    return path
+    rows = [[photo, places[photo].region if places and photo in places else "", *(counts[photo][t] for t in BODY_TYPES)]
+            for photo in sorted(counts)]
+    return write_csv(path, rows, header=["photo", "region", *BODY_TYPES])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -145,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _survey(args, src: Path, out: Path, names: list[str], places, stats_columns, stats, attributes) -> int:
-    from .aggregate import add_features, fit_regions, region_rows, write_region_csv
+    from ...core.atomic import write_csv
+    from .aggregate import add_features, fit_regions, region_rows
     from .survey import read_detections, run_detection
 
     start = time.perf_counter()
@@ -167,7 +162,7 @@ def _survey(args, src: Path, out: Path, names: list[str], places, stats_columns,
     for r in rows:
         if r["region"] in stats:
             r.update({f"stat_{k}": stats[r["region"]][k] for k in stats_columns})
-    print(f"per region ({len(rows)}): {write_region_csv(out / 'regions.csv', rows)}")
+    print(f"per region ({len(rows)}): {write_csv(out / 'regions.csv', rows)}")
     fits = []
     if stats:
         from ...core.atomic import write_text

@@ -11,7 +11,7 @@ from typing import Any
 from ...core.app import DemoItem
 from ...core.config import add_config_args, config_from_args, number
 from ...core.errors import UserError
-from ...core.runtime import add_device_arg, add_precision_arg
+from ...core.runtime import IMAGE_OPTIMISATION_PRECISION_WHY, add_device_arg, add_precision_arg
 
 EXAMPLES = Path(__file__).parent / "examples"
 BACKBONE_CHOICES = ("auto", "vgg19", "vgg16", "craft-vgg16bn", "efficientnet-lite0", "googlenet")
@@ -25,7 +25,6 @@ WEB_EXAMPLES = [
 # ---------------------------------------------------------------------------------------------- run
 
 
-PRECISION_WHY = "on an H200, bf16 made Gatys at 512 px and DeepDream at 1024 px no faster (bench/gpu_smoke.py)"
 
 
 def add_run_args(p: argparse.ArgumentParser) -> None:
@@ -68,7 +67,7 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = PyTorch default)")
     add_device_arg(p)
-    add_precision_arg(p, "fp32", PRECISION_WHY)
+    add_precision_arg(p, "fp32", IMAGE_OPTIMISATION_PRECISION_WHY)
 
 
 def _job(args: argparse.Namespace):

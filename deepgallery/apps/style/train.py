@@ -34,7 +34,7 @@ from deepgallery.core import checkpoint, distributed
 from deepgallery.core.backbones import backbone, default_backbone
 from deepgallery.core.backbones.images import load_rgb, to_tensor
 from deepgallery.core.config import option
-from deepgallery.core.errors import UserError, check_positive
+from deepgallery.core.errors import UserError, check_range
 from deepgallery.core.runtime import seed_everything, torch_threads
 from deepgallery.core.training import Steps
 
@@ -70,7 +70,7 @@ class FastTrainConfig:
 def _check(cfg, ctx: distributed.Dist) -> None:
     """Shared start of training and distillation: positive sizes, a batch that splits over the processes."""
     for name in ("steps", "batch", "crop", "lr"):
-        check_positive(f"--{name}", getattr(cfg, name))
+        check_range(f"--{name}", getattr(cfg, name), 0, allow_zero=False)
     distributed.split_batch(cfg.batch, ctx, "--batch")
 
 

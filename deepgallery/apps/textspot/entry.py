@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from deepgallery.core.app import DemoItem
-from deepgallery.core.errors import UserError, check_positive
+from deepgallery.core.errors import UserError, check_range
 
 from .indexer import DECODERS
 from .readers import BACKENDS, DET_SIDE
@@ -92,7 +92,7 @@ def _index(args: argparse.Namespace) -> int:
 
     if not 0.0 <= args.min_confidence <= 1.0:
         raise UserError(f"--min-confidence must be in [0, 1], got {args.min_confidence}")
-    check_positive("--interval", args.interval)
+    check_range("--interval", args.interval, 0, allow_zero=False)
     if args.workers < 0:
         raise UserError(f"--workers must be 0 (one per core) or more, got {args.workers}")
     if args.det_side < 0:
@@ -141,7 +141,7 @@ def _search(args: argparse.Namespace) -> int:
 
     if not tokens(args.query):
         raise UserError("empty query: give a word to search for, e.g. `deepgallery run textspot search london`")
-    check_positive("--limit", args.limit)
+    check_range("--limit", args.limit, 0, allow_zero=False)
     store = _open_store(args.db, must_exist=True)
     try:
         scored = search(store, args.query, args.limit)
