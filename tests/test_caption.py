@@ -245,6 +245,22 @@ def test_training_learns_to_rank_and_to_describe(tmp_path, one_torch_thread):
     assert "cats" in caption
 
 
+def test_feature_dropout_hides_cnn_values_but_never_the_class_scores():
+    from deepgallery.apps.caption.train import drop_cnn_features
+
+    torch.manual_seed(0)
+    feats = torch.randn(64, 10, 300) * 2 + 5  # 220 CNN columns + 80 class-score columns
+    mean = feats.reshape(-1, 300).mean(0)
+    assert drop_cnn_features(feats, mean, 0.0, 80) is feats
+    out = drop_cnn_features(feats, mean, 0.5, 80)
+    assert torch.equal(out[..., 220:], feats[..., 220:])
+    dropped = torch.isclose(out[..., :220], mean[:220].expand_as(out[..., :220]))
+    assert 0.45 < dropped.float().mean() < 0.55
+    kept = ~dropped
+    assert torch.allclose((out[..., :220] - mean[:220])[kept], 2 * (feats[..., :220] - mean[:220])[kept], atol=1e-4)
+    assert torch.allclose(out[..., :220].mean((0, 1)), feats[..., :220].mean((0, 1)), atol=0.3)  # unbiased
+
+
 def test_training_resumes_where_it_stopped(tmp_path, run_cli, one_torch_thread):
     from deepgallery.core import checkpoint
 
@@ -321,8 +337,8 @@ def test_pseudo_captions_count_place_and_relate_the_detected_objects():
 def test_the_shipped_model_says_something_true_about_held_out_photos(tmp_path):
     """The example photos come from the photo corpus's held-out split (darknet's and OpenCV's samples): never trained
     on. A robin is "a bird"; in a street scene with two people, a person is among the three captions; and the
-    alignment figure is written. (dog.jpg is the README's example of what it cannot say: it has seen no bicycles
-    or cars, and calls the scene "a photo of a person".)"""
+    alignment figure is written. (dog.jpg gets "an image with a dog", true, but it never names the bicycle: no
+    photo of one was trained on.)"""
     from deepgallery.apps.caption.entry import describe as run_describe
     from deepgallery.apps.caption.model import load_shipped
     from deepgallery.core.media import read_image
@@ -348,7 +364,7 @@ def test_search_ranks_the_photo_with_the_named_object_first(tmp_path, run_cli):
     rows = (tmp_path / "r.csv").read_text().splitlines()
     assert rows[1].split(",")[1].endswith("street.jpg") and len(rows) == 1 + len(list(EXAMPLES.glob("*.jpg")))
     assert "skipped" in err
-    code, _, err = run_cli("run", "caption", tmp_path, "--search", "zebra xylophone", "-o", tmp_path / "r.html")
+    code, _, err = run_cli("run", "caption", tmp_path, "--search", "xylophone quokka", "-o", tmp_path / "r.html")
     assert code == 2 and "none of the words" in err
 
 

@@ -38,8 +38,8 @@ from .model import AlignmentModel, CaptionModel, ModelConfig, generation_loss, p
 
 @dataclass
 class TrainConfig:
-    """Training. The shipped checkpoint predates region_pool, class_scores and the snippets (its JSON has its
-    command); the defaults here trained the retrain in the README, which measured worse and was not shipped."""
+    """Training. The defaults here trained the shipped checkpoint (its JSON has the command, feature_dropout then
+    absent, i.e. 0)."""
 
     epochs: int = option(60, "passes over the training images (one sentence of each image per pass)", minimum=1)
     batch: int = option(100, "images per step (the paper: 100), split over processes under torchrun", minimum=2)
@@ -65,6 +65,9 @@ class TrainConfig:
                              minimum=0)
     class_scores: bool = option(True, "each region's input also holds its detector class score (80 values); off: "
                                       "the CNN feature only, as in the paper")
+    feature_dropout: float = option(0.0, "dropout on the CNN part of every input row (in standardised units; the "
+                                         "class scores are kept): makes the m-RNN read the detector's classes",
+                                    minimum=0, maximum=0.9)
     limit: int = option(0, "use only the first N training images (0: all); for quick trials", minimum=0)
     seed: int = option(0, "initial weights and sentence choice", minimum=0)
     save_every: int = field(default=100)  # steps between resumable checkpoints
@@ -121,6 +124,19 @@ def to_tensors(images: list[CaptionedImage], encoded: dict[str, EncodedImage], v
             sents[n, j, :len(ids)] = torch.tensor(ids)
             lengths[n, j] = len(ids)
     return Tensors(feats, mask, sents, lengths)
+
+
+def drop_cnn_features(feats: torch.Tensor, mean: torch.Tensor, p: float, n_class: int) -> torch.Tensor:
+    """Dropout in standardised units on the CNN columns of (..., D) input rows: each is replaced by its mean (0 after
+    the model's standardisation) with probability p and the kept ones are scaled by 1 / (1 - p) about the mean; the
+    last `n_class` columns (the detector's class scores) are left as they are."""
+    if p <= 0:
+        return feats
+    cnn = feats.shape[-1] - n_class
+    keep = (torch.rand(feats.shape[:-1] + (cnn,)) >= p).float()
+    out = feats.clone()
+    out[..., :cnn] = mean[:cnn] + (feats[..., :cnn] - mean[:cnn]) * keep / (1 - p)
+    return out
 
 
 def _gather(x: torch.Tensor, ctx: distributed.Dist) -> torch.Tensor:
@@ -293,7 +309,9 @@ def train(out: str | Path, cfg: TrainConfig, data_json: str | Path, images_dir: 
                     group["lr"] = cfg.lr * (1 - 0.9 * step / total)
                 words = data.sentences[idx, pick[idx]]
                 lengths = data.lengths[idx, pick[idx]]
-                parts = [data.features[idx], data.region_mask[idx], words, lengths]
+                feats = drop_cnn_features(data.features[idx], mean, cfg.feature_dropout,
+                                          80 if cfg.class_scores else 0)
+                parts = [feats, data.region_mask[idx], words, lengths]
                 if snip is not None:  # a global batch of snippets drawn from (seed, step); each rank takes its share
                     g = torch.Generator().manual_seed(cfg.seed * 104729 + step)
                     j = torch.randint(len(snip[0]), (cfg.batch,), generator=g)
