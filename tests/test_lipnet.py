@@ -308,8 +308,11 @@ def test_two_gloo_processes_train_the_same_network_as_one(tmp_path, run_cli, tor
     one, _, meta_one = checkpoint.load(tmp_path / "one" / "state")
     two, _, meta_two = checkpoint.load(tmp_path / "two" / "state")
     assert meta_one["step"] == meta_two["step"] == 2
-    for key in one:  # Adam divides by sqrt(v): a near-zero gradient's rounding moves its weight by up to ~lr/10
-        torch.testing.assert_close(two[key], one[key], rtol=1e-3, atol=3e-4)
+    # Adam divides by sqrt(v): where a gradient is near zero, its rounding (a different sum order in two processes)
+    # can move that weight by up to ~lr a step, so a few weights may differ by that much; all the others agree
+    diff = torch.cat([(two[key] - one[key]).abs().flatten() for key in one])
+    assert diff.max() <= 2 * 2e-3  # 2 steps at the default lr
+    assert (diff > 3e-4).float().mean() < 0.005, f"{int((diff > 3e-4).sum())} of {diff.numel()} weights differ"
 
 
 def test_shipped_model_reads_an_example_clip(run_cli, tmp_path):
