@@ -292,6 +292,24 @@ def test_train_on_the_grid_fixture_and_the_rendered_data(tmp_path, run_cli, one_
     assert code == 2 and "grid DIR" in err
 
 
+def test_training_resumes_where_it_stopped(tmp_path, run_cli, one_torch_thread):
+    """Two steps, then the same run to three: it resumes at step 2 (weights and Adam state), takes one more step and
+    keeps the seconds of both parts."""
+    from deepgallery.core import checkpoint
+
+    common = ("train", "lipnet", "--clips", 4, "--batch", 2, "--width", 0.1, "--out", tmp_path / "r")
+    code, _, err = run_cli(*common, "--steps", 2)
+    assert code == 0, err
+    first, _, meta_first = checkpoint.load(tmp_path / "r" / "state")
+    code, out, err = run_cli(*common, "--steps", 3)
+    assert code == 0, err
+    assert "resuming from step 2" in out + err
+    second, _, meta_second = checkpoint.load(tmp_path / "r" / "state")
+    assert meta_first["step"] == 2 and meta_second["step"] == 3
+    assert meta_second["seconds"] > meta_first["seconds"]
+    assert any(not torch.equal(first[k], second[k]) for k in first)  # the third step moved the weights
+
+
 @pytest.mark.slow
 def test_two_gloo_processes_train_the_same_network_as_one(tmp_path, run_cli, torchrun_cli, one_torch_thread):
     """Augmentation comes from (seed, step, clip) and there is no batch statistic, so two processes with half

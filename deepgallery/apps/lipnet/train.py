@@ -13,7 +13,6 @@ batches come from a DistributedSampler, so N processes with B/N clips each take 
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -25,7 +24,8 @@ from torch.nn import functional as F
 from ...core import checkpoint, distributed
 from ...core.config import option
 from ...core.errors import UserError
-from ...core.runtime import progress, seed_everything
+from ...core.runtime import seed_everything
+from ...core.training import Steps
 from .model import LipNet, NetConfig, as_input, ctc_loss, parameter_count
 from .text import encode
 
@@ -146,70 +146,41 @@ def train(out: str | Path, cfg: TrainConfig, data: list[str] | None = None, ctx:
     config = {"net": ncfg.to_dict(), "train": asdict(cfg)}
     meta = checkpoint.resume(state, net, opt, same={"net": ncfg.to_dict()},
                              how_to_fix="give another --out, or the settings it was trained with")
-    step = int(meta["step"]) if meta else 0
-    seconds = float(meta.get("seconds", 0.0)) if meta else 0.0
-    if meta and ctx.is_main:
-        log(f"resuming from step {step}")
     loader = distributed.loader(dataset, ctx, cfg.batch, shuffle=True, seed=cfg.seed, drop_last=True)
-    per_epoch = len(dataset) // cfg.batch
     model = distributed.wrap(net, ctx)
-    losses: list[float] = []  # CTC per sentence, per step
     word_losses: list[float] = []  # word-naming cross-entropy per frame, per step
-    t0 = time.time()
-    bar = progress(total=cfg.steps, initial=step, desc=f"train lipnet ({parameter_count(net):,} parameters)",
-                   enabled=ctx.is_main)
 
-    def save() -> None:
+    def save(s: Steps) -> None:
         checkpoint.save(state, net.state_dict(), config, optimizer=opt,
-                        meta={"step": step, "seconds": seconds + time.time() - t0,
-                              "loss": sum(losses[-50:]) / max(1, len(losses[-50:]))})
+                        meta={"step": s.step, "seconds": s.seconds, "loss": s.mean()})
 
-    try:
-        while step < cfg.steps:
-            epoch, skip = divmod(step, per_epoch)
-            distributed.set_epoch(loader, epoch)
-            model.train()
-            for i, idx in enumerate(loader):
-                if i >= per_epoch or step >= cfg.steps:
-                    break
-                if i < skip:
-                    continue
-                idx = idx.tolist()
-                made = [augment(np.asarray(dataset.clips[j]), np.random.default_rng([cfg.seed, step, j]), cfg)
-                        for j in idx]
-                clips = np.stack([c for c, _ in made])
-                targets = [encode(dataset.sentences[j]) for j in idx]
-                if net.word_head is not None:
-                    log_probs, word_logits = model(as_input(clips).to(ctx.device), words=True)
-                    labels = torch.as_tensor(np.stack([dataset.words[j][f] for j, (_, f) in zip(idx, made,
-                                                                                                  strict=True)]))
-                    word = F.cross_entropy(word_logits.cpu().flatten(0, 1), labels.flatten(), reduction="sum")
-                else:
-                    log_probs, word = model(as_input(clips).to(ctx.device)), torch.zeros(())
-                # DDP's mean over processes of these per-process means: the global mean
-                ctc = ctc_loss(log_probs.cpu(), targets) / len(idx)
-                loss = ctc + cfg.word_loss * word / len(idx)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
-                opt.step()
-                losses.append(ctc.item())
-                word_losses.append(word.item() / len(idx) / len(clips[0]))
-                step += 1
-                bar.update(1)
-                bar.set_postfix(ctc=f"{sum(losses[-20:]) / len(losses[-20:]):.2f}",
-                                word=f"{sum(word_losses[-20:]) / len(word_losses[-20:]):.3f}")
-                if step % cfg.save_every == 0 or step == cfg.steps:
-                    if ctx.is_main:
-                        save()
-                    distributed.barrier(ctx)
-    except KeyboardInterrupt:
-        if ctx.is_main:
-            save()
-            log(f"stopped at step {step}; the run resumes from {state}")
-        raise
-    bar.close()
-    return TrainResult(net.eval(), losses, step, seconds + time.time() - t0, dataset.manifest,
+    with Steps(cfg.steps, ctx, save, meta=meta, save_every=cfg.save_every, log=log,
+               desc=f"train lipnet ({parameter_count(net):,} parameters)") as steps:
+        model.train()
+        for _, idx in steps.epochs(loader, len(dataset) // cfg.batch):
+            idx = idx.tolist()
+            made = [augment(np.asarray(dataset.clips[j]), np.random.default_rng([cfg.seed, steps.step, j]), cfg)
+                    for j in idx]
+            clips = np.stack([c for c, _ in made])
+            targets = [encode(dataset.sentences[j]) for j in idx]
+            if net.word_head is not None:
+                log_probs, word_logits = model(as_input(clips).to(ctx.device), words=True)
+                labels = torch.as_tensor(np.stack([dataset.words[j][f] for j, (_, f) in zip(idx, made, strict=True)]))
+                word = F.cross_entropy(word_logits.cpu().flatten(0, 1), labels.flatten(), reduction="sum")
+            else:
+                log_probs, word = model(as_input(clips).to(ctx.device)), torch.zeros(())
+            # DDP's mean over processes of these per-process means: the global mean
+            ctc = ctc_loss(log_probs.cpu(), targets) / len(idx)
+            loss = ctc + cfg.word_loss * word / len(idx)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+            opt.step()
+            word_losses.append(word.item() / len(idx) / len(clips[0]))
+            steps.losses.append(ctc.item())  # the CTC is the loss saved and shown; the word loss is shown beside it
+            recent_word = word_losses[-20:]
+            steps.done(postfix={"ctc": f"{steps.mean(20):.2f}", "word": f"{sum(recent_word) / len(recent_word):.3f}"})
+    return TrainResult(net.eval(), steps.losses, steps.step, steps.seconds, dataset.manifest,
                        meta.get("loss") if meta else None)
 
 
