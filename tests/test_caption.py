@@ -116,6 +116,37 @@ def test_beam_search_scores_are_the_models_log_probabilities_best_first():
     assert found[0][1] >= greedy[1] - 1e-6
 
 
+def test_reranking_picks_the_sentence_the_alignment_prefers_and_weight_zero_keeps_the_beam_order(monkeypatch):
+    from deepgallery.apps.caption import pipeline
+
+    model = tiny_model()
+    torch.manual_seed(1)
+    enc = EncodedImage(np.zeros((2, 4), np.float32), ["image", "dog"], np.array([1.0, 0.9], np.float32),
+                       torch.randn(2, 12).numpy(), 100, 100)
+    beam = pipeline.caption(model, enc, k=5, beam=5, rerank_by="none")
+    assert len(beam) == 5 and len({t for t, _ in beam}) == 5
+    liked = beam[-1][0]  # the beam's least probable sentence
+    seen = []
+
+    def stub_scores(m, encoded, sentences):  # the alignment "prefers" `liked`: S 100 for it, 0 for the rest
+        seen.append([" ".join(s) for s in sentences])
+        return np.array([[100.0 if " ".join(s) == liked else 0.0] for s in sentences])
+
+    monkeypatch.setattr(pipeline, "ranking_scores", stub_scores)
+    picked = pipeline.caption(model, enc, k=3, beam=5, rerank_by="align", weight=1.0)
+    assert picked[0] == beam[-1] and seen[-1] == [t for t, _ in beam]  # it scored the whole beam, kept log p
+    assert picked[1:] == beam[:2]
+    # λ = 0: the m-RNN's own order; a small λ cannot overturn a large log-probability gap
+    assert pipeline.caption(model, enc, k=5, beam=5, rerank_by="align", weight=0.0) == beam
+    gap = beam[0][1] - beam[-1][1]
+    if gap > 0:
+        assert pipeline.caption(model, enc, k=1, beam=5, rerank_by="align", weight=0.5 * gap / 100)[0] == beam[0]
+    assert pipeline.rerank([("a", -1.0), ("b", -2.0)], [0.0, 3.0], 0.5) == [("b", -2.0), ("a", -1.0)]
+    assert pipeline.rerank([("a", -1.0), ("b", -2.0)], [0.0, 1.0], 0.5) == [("a", -1.0), ("b", -2.0)]
+    with pytest.raises(UserError, match="unknown reranking"):
+        pipeline.caption(model, enc, rerank_by="bleu")
+
+
 # -------------------------------------------------------------------------------------------- metrics
 
 
@@ -340,7 +371,9 @@ def test_the_shipped_model_says_something_true_about_held_out_photos(tmp_path):
     alignment figure is written. (dog.jpg gets "an image with a dog", true, but it never names the bicycle: no
     photo of one was trained on.)"""
     from deepgallery.apps.caption.entry import describe as run_describe
+    from deepgallery.apps.caption.features import encode
     from deepgallery.apps.caption.model import load_shipped
+    from deepgallery.apps.caption.pipeline import caption
     from deepgallery.core.media import read_image
 
     model = load_shipped()
@@ -351,6 +384,9 @@ def test_the_shipped_model_says_something_true_about_held_out_photos(tmp_path):
     assert any("person" in c["caption"].split() for c in street["captions"])
     scores = [c["log_probability"] for c in street["captions"]]
     assert scores == sorted(scores, reverse=True)
+    reranked = run_describe(model, read_image(EXAMPLES / "street.jpg"), 3, 7, None, tmp_path / "s.png", "align")
+    assert "reranked" in reranked["result"] and {c["caption"] for c in reranked["captions"]} <= {
+        t for t, _ in caption(model, encode(read_image(EXAMPLES / "street.jpg")), k=7, beam=7)}
 
 
 def test_search_ranks_the_photo_with_the_named_object_first(tmp_path, run_cli):

@@ -35,6 +35,14 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-k", "--captions", type=number(int, "--captions", minimum=1), default=3,
                         help="captions to print, best first (default: 3)")
     parser.add_argument("--beam", type=number(int, "--beam", minimum=1), default=7, help="beam width (default: 7)")
+    from .pipeline import DEFAULT_RERANK, RERANK_MODES, RERANK_WEIGHT
+
+    parser.add_argument("--rerank", choices=RERANK_MODES, default=DEFAULT_RERANK,
+                        help="none: beam search's most probable captions (the paper); align: the beam's sentences "
+                             "reordered by log p + λ·S, S the alignment model's image-sentence score (eq. 8), "
+                             f"which sees the detected regions (default: {DEFAULT_RERANK})")
+    parser.add_argument("--rerank-weight", type=number(float, "--rerank-weight", minimum=0.0), default=RERANK_WEIGHT,
+                        help=f"λ of --rerank align (default: {RERANK_WEIGHT}, chosen on training images)")
     parser.add_argument("--sentence", help="align this sentence to the photo's regions instead of the best caption")
     parser.add_argument("--search", metavar="SENTENCE",
                         help="rank the photos of the INPUT folder by how well SENTENCE describes them (eq. 8)")
@@ -70,29 +78,40 @@ def run(args: argparse.Namespace) -> int:
         from .pipeline import check_sentence
 
         check_sentence(model, args.sentence)
-    result = describe(model, rgb, args.captions, args.beam, args.sentence, out)
+    result = describe(model, rgb, args.captions, args.beam, args.sentence, out, args.rerank, args.rerank_weight)
     print(result["result"])
     print(f"alignment figure: {out}")
     return 0
 
 
-def describe(model, rgb, k: int, beam: int, sentence: str | None, out: Path) -> dict[str, Any]:
-    """Captions, the alignment of the best one (or of `sentence`) and the figure."""
+def describe(model, rgb, k: int, beam: int, sentence: str | None, out: Path, rerank: str | None = None,
+             weight: float | None = None) -> dict[str, Any]:
+    """Captions (reranked as `rerank` says; None: the default), the alignment of the best one (or of `sentence`)
+    and the figure."""
     from .features import encode
     from .model import snippets
-    from .pipeline import MRF_BETA, align, caption
+    from .pipeline import DEFAULT_RERANK, MRF_BETA, RERANK_WEIGHT, align, caption, ranking_scores
     from .plots import alignment_figure
 
+    rerank = rerank or DEFAULT_RERANK
+    weight = RERANK_WEIGHT if weight is None else weight
     start = time.perf_counter()
     enc = encode(rgb)
-    found = caption(model, enc, k=k, beam=beam)
+    found = caption(model, enc, k=k, beam=beam, rerank_by=rerank, weight=weight)
     seconds = time.perf_counter() - start
     target = sentence if sentence else (found[0][0] if found else "")
     a = align(model, enc, target, beta=MRF_BETA)
     regions = ", ".join(f"{lab} {s:.2f}" for lab, s in zip(enc.labels[1:], enc.scores[1:], strict=True)) or "none"
     alignment_figure(rgb, enc.boxes, a.words, a.best_region, a.scores, out,
                      title=f"S = {a.total:.2f}   regions: {regions}")
-    lines = [f"{n + 1}. {text}   (log p = {score:.2f})" for n, (text, score) in enumerate(found)]
+    if rerank == "align" and found:
+        S = ranking_scores(model, [enc], [t.split() for t, _ in found])[:, 0]
+        lines = [f"{n + 1}. {text}   (log p = {score:.2f}, S = {s:.2f}, log p + {weight:g}·S = "
+                 f"{score + weight * s:.2f})"
+                 for n, ((text, score), s) in enumerate(zip(found, S.tolist(), strict=True))]
+        lines.append(f"(reranked: the beam's {max(beam, k)} sentences ordered by log p + {weight:g}·S)")
+    else:
+        lines = [f"{n + 1}. {text}   (log p = {score:.2f})" for n, (text, score) in enumerate(found)]
     lines.append(f"aligned (MRF, eq. 10-11, β = {MRF_BETA}): \"{' '.join(a.words)}\" S = {a.total:.2f}; "
                  + ", ".join(f"{w}→{enc.labels[b]}" for w, b in zip(a.words, a.best_region, strict=True)))
     found_snippets = snippets(a.words, a.best_region, min_words=1)

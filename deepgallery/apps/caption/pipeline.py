@@ -59,9 +59,40 @@ def check_sentence(model: CaptionModel, sentence: str) -> list[str]:
     return tokens
 
 
-def caption(model: CaptionModel, enc: EncodedImage, k: int = 3, beam: int = 7) -> list[tuple[str, float]]:
-    """k captions of the photo (its whole image and regions) with their total log-probabilities."""
-    return model.captions(torch.from_numpy(model_features(enc, model.cfg.feature_dim)), k=k, beam=max(beam, k))
+# Reranking the generator's beam by the alignment model (not in the paper: its m-RNN keeps the beam's most
+# probable sentence). "align" orders the beam's finished sentences by log p + RERANK_WEIGHT · S_kl (eq. 8, the
+# alignment model's image-sentence score, which sees the detected regions). The weight was chosen on training
+# images (bench.choose_rerank_weight), never on the held-out photos; README "Reranking" has the numbers.
+RERANK_MODES = ("none", "align")
+DEFAULT_RERANK = "align"
+RERANK_WEIGHT = 0.5
+
+
+def rerank(found: list[tuple[str, float]], align_scores, weight: float) -> list[tuple[str, float]]:
+    """The candidates (sentence, log p) ordered by log p + weight · S, S their alignment scores, best first. The sort
+    is stable, so ties, and weight 0, keep the given (beam search's) order."""
+    if len(align_scores) != len(found):
+        raise ValueError(f"{len(found)} candidates but {len(align_scores)} alignment scores")
+    order = sorted(range(len(found)), key=lambda n: -(found[n][1] + weight * float(align_scores[n])))
+    return [found[n] for n in order]
+
+
+def caption(model: CaptionModel, enc: EncodedImage, k: int = 3, beam: int = 7, rerank_by: str = DEFAULT_RERANK,
+            weight: float = RERANK_WEIGHT) -> list[tuple[str, float]]:
+    """k captions of the photo (its whole image and regions) with their total log-probabilities: beam search's most
+    probable (rerank_by "none", the paper), or (rerank_by "align") the beam's max(beam, k) finished sentences
+    reordered by `rerank` with their alignment scores S_kl and `weight`."""
+    features = torch.from_numpy(model_features(enc, model.cfg.feature_dim))
+    if rerank_by == "none":
+        return model.captions(features, k=k, beam=max(beam, k))
+    if rerank_by != "align":
+        raise UserError(f"unknown reranking {rerank_by!r}; choose one of {', '.join(RERANK_MODES)}")
+    n = max(beam, k)
+    found = model.captions(features, k=n, beam=n)
+    if not found:
+        return found
+    S = ranking_scores(model, [enc], [text.split() for text, _ in found])[:, 0]
+    return rerank(found, S, weight)[:k]
 
 
 def folder_images(folder: Path) -> list[Path]:
