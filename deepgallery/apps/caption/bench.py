@@ -6,7 +6,10 @@ written the same way as the training sentences (pseudo.py) — so these numbers 
 say what the detector and classifier see, on photos it has not seen; they are NOT comparable with the paper's COCO
 numbers (human captions). The full run adds 64 random crops of the held-out photos.
 
-* ``bleu4``, ``cider``: the shipped model's best beam-search caption against the five references (pycocoevalcap).
+* ``bleu4``, ``cider``: the shipped model's best caption against the five references (pycocoevalcap). Captions
+  (here and in the object metrics) come from the default decode, ``pipeline.DEFAULT_RERANK`` (config "rerank"):
+  "align", the beam's sentences reranked by log p + λ·S_kl, or "none", beam search's most probable (the paper);
+  the metrics ending in ``_rerank_none`` / ``_rerank_align`` are the same for the other decode.
 * ``recall_at_5``: image search, the paper's Table 1 "Image Search" R@5: each image's first reference sentence
   ranks all held-out images by S_kl (eq. 8); the fraction whose own image is in the top 5.
 * ``object_precision``: is the caption true? The objects the best caption names (COCO class names, plural or not,
@@ -16,7 +19,8 @@ numbers (human captions). The full run adds 64 random crops of the held-out phot
   whose objects are all confirmed. ``distinct_captions``: distinct best captions / images (a generator that ignores
   the image says the same thing everywhere: language-prior collapse). The same three for the peer. These are
   judged by the offline detector, not by a person: a detector mistake the model repeats counts as right.
-* ``ms_per_caption``: one photo → regions → features → beam search (beam 7), on the CPU, median.
+* ``ms_per_caption``: one photo → regions → features → beam search (beam 7) and the default reranking, on the CPU,
+  median.
 * peer: the nearest-neighbour caption (Devlin et al. 2015's baseline, simplified): the first sentence of the
   training photo whose whole-image CNN feature is most similar (cosine); its pool is the 41 training photos
   (+ 200 crops in the full run) with their pseudo-captions. Chance level for R@5 is 5 / images.
