@@ -153,11 +153,11 @@ def choose_rerank_weight(data_json, images_dir, features_cache, images: int = 10
     the held-out photos), each weight λ's reranked best captions scored like the bench (object precision, true-object
     captions, distinct captions; references and high-confidence detections confirm). The weight kept is the one with
     the highest object precision + true-object captions whose distinct captions stay ≥ 0.9 × those of λ = 0."""
-    from .data import read_karpathy, tokenize
-    from .features import load_cache, model_features
+    from .data import read_karpathy
+    from .features import load_cache
     from .metrics import object_nouns, object_precision
     from .model import load, load_shipped
-    from .pipeline import ranking_scores, rerank
+    from .pipeline import aligned_beam, rerank
 
     model = load(checkpoint) if checkpoint else load_shipped()
     cache = load_cache(features_cache)
@@ -167,9 +167,7 @@ def choose_rerank_weight(data_json, images_dir, features_cache, images: int = 10
     beams, confirmed = [], []
     for j in pick:
         im, enc = pool[j], cache[pool[j].key]
-        found = model.captions(torch.from_numpy(model_features(enc, model.cfg.feature_dim)), k=7, beam=7)
-        S = ranking_scores(model, [enc], [tokenize(t) for t, _ in found])[:, 0]
-        beams.append((found, S))
+        beams.append(aligned_beam(model, enc, 7))
         confirmed.append({lab for lab, sc in zip(enc.labels[1:], enc.scores[1:], strict=True) if sc >= 0.5}
                          | {w for s in im.sentences for w in object_nouns(" ".join(s), extra)})
     table = {}

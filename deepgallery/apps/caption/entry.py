@@ -90,14 +90,20 @@ def describe(model, rgb, k: int, beam: int, sentence: str | None, out: Path, rer
     and the figure."""
     from .features import encode
     from .model import snippets
-    from .pipeline import DEFAULT_RERANK, MRF_BETA, RERANK_WEIGHT, align, caption, ranking_scores
+    from .pipeline import DEFAULT_RERANK, MRF_BETA, RERANK_WEIGHT, align, aligned_beam, caption
+    from .pipeline import rerank as rerank_candidates
     from .plots import alignment_figure
 
     rerank = rerank or DEFAULT_RERANK
     weight = RERANK_WEIGHT if weight is None else weight
     start = time.perf_counter()
     enc = encode(rgb)
-    found = caption(model, enc, k=k, beam=beam, rerank_by=rerank, weight=weight)
+    if rerank == "align":  # the beam's sentences with their S, kept for the printout (S is computed once)
+        candidates, S = aligned_beam(model, enc, max(beam, k))
+        align_score = dict(zip((text for text, _ in candidates), S.tolist(), strict=True))
+        found = rerank_candidates(candidates, S, weight)[:k]
+    else:
+        found = caption(model, enc, k=k, beam=beam, rerank_by=rerank)
     seconds = time.perf_counter() - start
     target = sentence if sentence else (found[0][0] if found else "")
     a = align(model, enc, target, beta=MRF_BETA)
@@ -105,10 +111,8 @@ def describe(model, rgb, k: int, beam: int, sentence: str | None, out: Path, rer
     alignment_figure(rgb, enc.boxes, a.words, a.best_region, a.scores, out,
                      title=f"S = {a.total:.2f}   regions: {regions}")
     if rerank == "align" and found:
-        S = ranking_scores(model, [enc], [t.split() for t, _ in found])[:, 0]
-        lines = [f"{n + 1}. {text}   (log p = {score:.2f}, S = {s:.2f}, log p + {weight:g}·S = "
-                 f"{score + weight * s:.2f})"
-                 for n, ((text, score), s) in enumerate(zip(found, S.tolist(), strict=True))]
+        lines = [f"{n + 1}. {text}   (log p = {score:.2f}, S = {align_score[text]:.2f}, log p + {weight:g}·S = "
+                 f"{score + weight * align_score[text]:.2f})" for n, (text, score) in enumerate(found)]
         lines.append(f"(reranked: the beam's {max(beam, k)} sentences ordered by log p + {weight:g}·S)")
     else:
         lines = [f"{n + 1}. {text}   (log p = {score:.2f})" for n, (text, score) in enumerate(found)]

@@ -77,21 +77,25 @@ def rerank(found: list[tuple[str, float]], align_scores, weight: float) -> list[
     return [found[n] for n in order]
 
 
+def aligned_beam(model: CaptionModel, enc: EncodedImage, n: int) -> tuple[list[tuple[str, float]], np.ndarray]:
+    """The beam's n finished sentences (sentence, log p), most probable first, and their alignment scores S_kl with
+    the photo (n,): what "align" reranks."""
+    found = model.captions(torch.from_numpy(model_features(enc, model.cfg.feature_dim)), k=n, beam=n)
+    if not found:
+        return found, np.zeros(0)
+    return found, ranking_scores(model, [enc], [text.split() for text, _ in found])[:, 0]
+
+
 def caption(model: CaptionModel, enc: EncodedImage, k: int = 3, beam: int = 7, rerank_by: str = DEFAULT_RERANK,
             weight: float = RERANK_WEIGHT) -> list[tuple[str, float]]:
     """k captions of the photo (its whole image and regions) with their total log-probabilities: beam search's most
     probable (rerank_by "none", the paper), or (rerank_by "align") the beam's max(beam, k) finished sentences
     reordered by `rerank` with their alignment scores S_kl and `weight`."""
-    features = torch.from_numpy(model_features(enc, model.cfg.feature_dim))
     if rerank_by == "none":
-        return model.captions(features, k=k, beam=max(beam, k))
+        return model.captions(torch.from_numpy(model_features(enc, model.cfg.feature_dim)), k=k, beam=max(beam, k))
     if rerank_by != "align":
         raise UserError(f"unknown reranking {rerank_by!r}; choose one of {', '.join(RERANK_MODES)}")
-    n = max(beam, k)
-    found = model.captions(features, k=n, beam=n)
-    if not found:
-        return found
-    S = ranking_scores(model, [enc], [text.split() for text, _ in found])[:, 0]
+    found, S = aligned_beam(model, enc, max(beam, k))
     return rerank(found, S, weight)[:k]
 
 
