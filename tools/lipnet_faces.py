@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import cv2
@@ -59,17 +58,10 @@ def cut(rgb: np.ndarray, pts: np.ndarray, name: str, source: str, record: dict) 
 
 def group_faces(rgb: np.ndarray) -> list[np.ndarray]:
     """Landmarks (468, 2) of every frontal face of a group photo whose mouth is large enough, left to right."""
-    import mediapipe as mp
-
-    h, w = rgb.shape[:2]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=12,
-                                             min_detection_confidence=0.5) as mesh:
-            found = mesh.process(np.ascontiguousarray(rgb)).multi_face_landmarks or []
+    with FaceMesh(video=False, max_faces=12) as mesh:
+        found = mesh.faces(rgb)
     faces = []
-    for lm in found:
-        pts = np.array([(p.x * w, p.y * h) for p in lm.landmark])
+    for pts in found:
         line = pts[RIGHT_CORNER] - pts[LEFT_CORNER]
         if np.linalg.norm(line) >= MIN_WIDTH and abs(line[1]) / np.linalg.norm(line) <= MAX_TILT:
             faces.append(pts)

@@ -48,9 +48,9 @@ def mouth_crop(rgb: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 
 
 class FaceMesh:
-    """MediaPipe face mesh: (468+, 2) landmarks in pixels of the largest face, or None."""
+    """MediaPipe face mesh: (468+, 2) landmarks in pixels of the face found (`faces`: of up to `max_faces`)."""
 
-    def __init__(self, video: bool = True):
+    def __init__(self, video: bool = True, max_faces: int = 1):
         os.environ.setdefault("GLOG_minloglevel", "2")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         try:
@@ -59,18 +59,22 @@ class FaceMesh:
                 import mediapipe as mp
         except ModuleNotFoundError:
             raise UserError("lipnet needs mediapipe 0.10.14 to find mouths: pip install 'deepgallery[faces]'") from None
-        self._mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=not video, max_num_faces=1,
+        self._mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=not video, max_num_faces=max_faces,
                                                      refine_landmarks=False, min_detection_confidence=0.5,
                                                      min_tracking_confidence=0.5)
 
-    def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
+    def faces(self, rgb: np.ndarray) -> list[np.ndarray]:
+        """(468+, 2) landmarks of every face found, in MediaPipe's order."""
         h, w = rgb.shape[:2]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = self._mesh.process(np.ascontiguousarray(rgb))
-        if not result.multi_face_landmarks:
-            return None
-        return np.array([(p.x * w, p.y * h) for p in result.multi_face_landmarks[0].landmark], dtype=np.float64)
+        return [np.array([(p.x * w, p.y * h) for p in lm.landmark], dtype=np.float64)
+                for lm in result.multi_face_landmarks or []]
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
+        found = self.faces(rgb)
+        return found[0] if found else None
 
     def close(self) -> None:
         self._mesh.close()

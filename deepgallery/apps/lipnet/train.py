@@ -7,8 +7,8 @@
 As in the paper (§4.1, §4.2): Adam, mouth crops normalised per channel (here by default by each clip's own
 statistics, not the training set's), the CTC loss per sentence, and its augmentations: every clip mirrored with
 probability ½, and each frame deleted or duplicated with probability 0.05 (then trimmed or padded back to the clip's
-length). Augmentation is drawn from (seed, step, clip index) and
-batches come from a DistributedSampler, so N processes with B/N clips each take the step one process takes with B.
+length). Augmentation is drawn from (seed, step, clip index) and batches come from a DistributedSampler, so N
+processes with B/N clips each take the step one process takes with B.
 """
 
 from __future__ import annotations
