@@ -156,6 +156,9 @@ def finish(ctx: Dist) -> None:
         import torch.distributed as dist
 
         if dist.is_initialized():
+            # both ranks arrive before gloo is torn down: a rank that leaves while its peer is still busy (rank 0
+            # writing its checkpoint) could abort with "terminate called without an active exception"
+            dist.barrier()
             dist.destroy_process_group()
 
 
