@@ -100,6 +100,29 @@ def test_the_image_biases_only_the_first_step():
     torch.testing.assert_close(logits, torch.stack(by_hand, 1))
 
 
+def test_with_image_every_step_the_image_biases_every_step_in_training_and_in_beam_search():
+    """The --image-every-step variant (not the paper's eq. 11): b_v is added at every t. With the recurrence cut
+    (W_hh = 0), a later step sees the image only through that bias: the paper's model then predicts the same word
+    distribution at t >= 2 for any image, the variant does not."""
+    model = tiny_model()
+    with torch.no_grad():
+        model.rnn.W_hh.weight.zero_()
+    words = torch.tensor([[2, 3, 5]])
+    img_a, img_b = torch.randn(1, 12), torch.randn(1, 12)
+    for every_step in (False, True):
+        model.rnn.every_step = every_step
+        a, b = model.rnn(img_a, words), model.rnn(img_b, words)  # (1, T + 1, V)
+        assert (a[:, 0] - b[:, 0]).abs().max() > 1e-4
+        assert bool((a[:, 1:] - b[:, 1:]).abs().max() > 1e-4) is every_step
+        # beam search feeds the bias the same way: a finished sentence's score is its teacher-forced log p
+        finished = [(ids, s) for ids, s in beam_search(model.rnn, img_a[0], beam=5, max_len=6, k=5) if len(ids) < 6]
+        assert finished
+        for ids, score in finished:
+            sentence = torch.tensor([ids])
+            nll = generation_loss(model.rnn(img_a, sentence), sentence, torch.tensor([len(ids)]))
+            assert -nll.item() == pytest.approx(score, abs=1e-4)
+
+
 def test_beam_search_scores_are_the_models_log_probabilities_best_first():
     model = tiny_model()
     image = torch.randn(12)

@@ -8,7 +8,7 @@ from typing import Literal
 
 import pytest
 
-from deepgallery.core.config import add_config_args, check_range, config_from_args, number, option
+from deepgallery.core.config import add_config_args, check_range, config_flags, config_from_args, number, option
 from deepgallery.core.errors import UserError
 
 
@@ -35,6 +35,16 @@ def test_defaults_and_values_come_back_typed():
     assert cfg == Toy(steps=5, lr=0.5, mode="fast", amp=True, widths=(8, 8), init="a/b", internal=7)
     assert _parse("--no-amp").amp is False
     assert _parse(steps=3).steps == 3  # a command's own defaults
+
+
+@pytest.mark.parametrize("cfg", [Toy(), Toy(steps=5, lr=0.5, mode="fast", amp=True, widths=(8, 8), init="a/b")])
+def test_recorded_flags_give_the_same_config_back(cfg):
+    # a checkpoint records its command with these flags: run again, they must make the same config (a bool
+    # written "--amp True" would not parse)
+    flags = config_flags(cfg)
+    assert _parse(*flags) == cfg
+    assert ("--amp" in flags) is cfg.amp and ("--no-amp" in flags) is not cfg.amp
+    assert "--internal" not in flags
 
 
 @pytest.mark.parametrize(("argv", "message"), [

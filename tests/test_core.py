@@ -57,6 +57,25 @@ def test_checkpoint_round_trip_and_optimizer_resume(tmp_path):
     assert torch.equal(a[0]["exp_avg"], b[0]["exp_avg"]) and float(a[0]["step"]) == float(b[0]["step"])
 
 
+def test_resume_takes_a_config_field_added_since_the_checkpoint_at_its_default(tmp_path):
+    from dataclasses import dataclass
+
+    @dataclass
+    class Net:
+        width: int = 3
+        gated: bool = False  # a field added after the checkpoint was saved
+
+    model = torch.nn.Linear(3, 2)
+    checkpoint.save(tmp_path / "ck", model.state_dict(), {"net": {"width": 3}}, {"step": 7})
+    assert checkpoint.resume(tmp_path / "ck", torch.nn.Linear(3, 2), same={"net": Net()})["step"] == 7
+    for changed in (Net(gated=True), Net(width=4)):
+        with pytest.raises(UserError, match="was trained with net="):
+            checkpoint.resume(tmp_path / "ck", torch.nn.Linear(3, 2), same={"net": changed})
+    checkpoint.save(tmp_path / "gone", model.state_dict(), {"net": {"width": 3, "removed": 1}}, {})
+    with pytest.raises(UserError, match="was trained with net="):  # a field this version no longer has
+        checkpoint.resume(tmp_path / "gone", torch.nn.Linear(3, 2), same={"net": Net()})
+
+
 def test_checkpoint_missing_and_corrupt(tmp_path):
     with pytest.raises(UserError, match="not found.*train it"):
         checkpoint.load(tmp_path / "nope", how_to_fix="train it")

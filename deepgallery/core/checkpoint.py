@@ -10,6 +10,7 @@ Optimizer state is flattened into the same tensor file (``optim/<param>/<key>``)
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -132,6 +133,15 @@ def export_half(path: str | os.PathLike, tensors: dict[str, torch.Tensor], confi
     return save(path, half(tensors), config, meta)
 
 
+def _same(stored: Any, value: Any) -> bool:
+    if dataclasses.is_dataclass(value) and isinstance(stored, dict):
+        try:
+            return type(value)(**stored) == value
+        except TypeError:  # a field this version no longer has
+            return False
+    return stored == value
+
+
 def resume(
     path: str | os.PathLike | None,
     model: torch.nn.Module,
@@ -145,13 +155,17 @@ def resume(
     Loads the tensors (as float32, since a shipped one may be float16) into `model` and the optimizer state into
     `optimizer`; returns the checkpoint's meta (``meta["step"]`` is where to continue), or None when `path`
     holds no checkpoint. `same` lists config values the checkpoint must share with this run (e.g. the network's
-    shape); a mismatch, or tensors that do not fit the model, is a UserError instead of a traceback.
+    shape); a mismatch, or tensors that do not fit the model, is a UserError instead of a traceback. A value that
+    is a config dataclass is compared as one: a field the checkpoint predates takes its default, so adding a field
+    to a model's config does not strand the runs saved before it.
     """
     if path is None or not exists(path):
         return None
     tensors, config, meta = load(path)
     for key, value in (same or {}).items():
-        if config.get(key) != value:
+        if not _same(config.get(key), value):
+            if dataclasses.is_dataclass(value):
+                value = dataclasses.asdict(value)
             raise UserError(f"{path} was trained with {key}={config.get(key)!r}, this run has {value!r}; {how_to_fix}")
     try:
         unwrap(model).load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})

@@ -103,6 +103,24 @@ def add_config_args(parser: argparse.ArgumentParser, cls: type, prefix: str = ""
             parser.add_argument(flag, dest=dest, default=default, type=kind, help=text)
 
 
+def config_flags(cfg: Any, prefix: str = "", skip: tuple[str, ...] = ()) -> list[str]:
+    """The flags that give back `cfg` through `add_config_args` and `config_from_args` (for a checkpoint's record
+    of the command that made it): ``--x`` / ``--no-x`` for booleans, several values for a tuple; None is left out."""
+    flags: list[str] = []
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if "help" not in f.metadata or f.name in skip or value is None:
+            continue
+        flag = _flag(f.name, prefix)
+        if isinstance(value, bool):
+            flags.append(flag if value else f"--no-{flag[2:]}")
+        elif isinstance(value, (tuple, list)):
+            flags += [flag, *map(str, value)]
+        else:
+            flags += [flag, str(value)]
+    return flags
+
+
 def config_from_args(cls: type[C], args: argparse.Namespace, prefix: str = "", **overrides: Any) -> C:
     """The dataclass `cls` from the flags `add_config_args` made (fields without a flag keep their default)."""
     values = {}

@@ -236,9 +236,9 @@ def train(args: argparse.Namespace) -> int:
 
 def _command(args: argparse.Namespace, cfg) -> str:
     """The training command, every setting spelled out (what the exported checkpoint's JSON records)."""
-    from dataclasses import asdict
+    from ...core.config import config_flags
 
-    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in asdict(cfg).items() if k != "save_every")
+    flags = " ".join(config_flags(cfg, skip=("save_every",)))
     cache = f" --features-cache {args.features_cache}" if args.features_cache else ""
     return (f"deepgallery train caption --data karpathy {args.data[1]} --images {args.images}{cache} "
             f"--out {args.out} {flags} --export {args.export}")

@@ -63,6 +63,8 @@ class TrainConfig:
                                   minimum=0, maximum=1)
     mrf_beta: float = option(1.5, "β of the MRF alignment (eq. 10-11): how much neighbouring words prefer one region",
                              minimum=0)
+    image_every_step: bool = option(False, "the m-RNN's image bias enters every step, not only the first (the "
+                                           "paper: first step only, every step overfitted on COCO)")
     class_scores: bool = option(True, "each region's input also holds its detector class score (80 values); off: "
                                       "the CNN feature only, as in the paper")
     feature_dropout: float = option(0.0, "dropout on the CNN part of every input row (in standardised units; the "
@@ -251,7 +253,8 @@ def train(out: str | Path, cfg: TrainConfig, data_json: str | Path, images_dir: 
         raise UserError(f"only {n} training images, fewer than --batch {cfg.batch}")
     seed_everything(cfg.seed)  # the same initial weights on every process
     mcfg = ModelConfig(feature_dim=data.features.shape[-1], embed=cfg.embed, word_dim=cfg.word_dim,
-                       hidden=cfg.hidden, vocab=len(vocab), region_pool=cfg.region_pool)
+                       hidden=cfg.hidden, vocab=len(vocab), region_pool=cfg.region_pool,
+                       image_every_step=cfg.image_every_step)
     model = CaptionModel(mcfg, vocab)
     real = data.features[data.region_mask]  # (regions, 1280)
     mean, std = real.mean(0), real.std(0)
@@ -261,7 +264,7 @@ def train(out: str | Path, cfg: TrainConfig, data_json: str | Path, images_dir: 
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     state = out / "state"
     config = {"model": mcfg.to_dict(), "vocab": vocab.words, "train": asdict(cfg)}
-    meta = checkpoint.resume(state, model, opt, same={"model": mcfg.to_dict(), "vocab": vocab.words},
+    meta = checkpoint.resume(state, model, opt, same={"model": mcfg, "vocab": vocab.words},
                              how_to_fix="give another --out, or the settings and data it was trained with")
     step = int(meta["step"]) if meta else 0
     seconds = float(meta.get("seconds", 0.0)) if meta else 0.0
