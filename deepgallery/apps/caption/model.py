@@ -185,10 +185,9 @@ class MultimodalRNN(nn.Module):
         h_t = f(W_hx x_t + W_hh h_{t-1} + b_h + 𝟙(t = 1) ⊙ b_v)      (the image only biases the first step)
         y_t = softmax(W_oh h_t + b_o)                                   (the distribution of word t+1)
     with f = ReLU. The paper notes that feeding the image at every step made results worse (overfitting).
-    cfg.image_every_step does it anyway (𝟙(t = 1) dropped; `--image-every-step`): trained on our few thousand
-    mostly synthetic images, the paper's model forgot the image after a few words and said what its training
-    sentences usually say next, and with the image at every step it named the right object more often on photos
-    it never saw (the app README has the numbers)."""
+    cfg.image_every_step does it anyway (𝟙(t = 1) dropped; `--image-every-step`): on our few thousand mostly
+    synthetic training images, the objects it named in photos it never saw were more often really there (object
+    precision 0.28 -> 0.36 on the held-out photos, same data and settings; the app README has the numbers)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
