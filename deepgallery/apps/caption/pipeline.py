@@ -65,7 +65,7 @@ def check_sentence(model: CaptionModel, sentence: str) -> list[str]:
 # images (bench.choose_rerank_weight), never on the held-out photos; README "Reranking" has the numbers.
 RERANK_MODES = ("none", "align")
 DEFAULT_RERANK = "align"
-RERANK_WEIGHT = 0.5
+RERANK_WEIGHT = 0.3
 
 
 def rerank(found: list[tuple[str, float]], align_scores, weight: float) -> list[tuple[str, float]]:
