@@ -63,12 +63,13 @@ def test_resume_takes_a_config_field_added_since_the_checkpoint_at_its_default(t
     @dataclass
     class Net:
         width: int = 3
+        stages: tuple = (1, 2)  # JSON gives it back as a list
         gated: bool = False  # a field added after the checkpoint was saved
 
     model = torch.nn.Linear(3, 2)
-    checkpoint.save(tmp_path / "ck", model.state_dict(), {"net": {"width": 3}}, {"step": 7})
+    checkpoint.save(tmp_path / "ck", model.state_dict(), {"net": {"width": 3, "stages": [1, 2]}}, {"step": 7})
     assert checkpoint.resume(tmp_path / "ck", torch.nn.Linear(3, 2), same={"net": Net()})["step"] == 7
-    for changed in (Net(gated=True), Net(width=4)):
+    for changed in (Net(gated=True), Net(width=4), Net(stages=(1, 3))):
         with pytest.raises(UserError, match="was trained with net="):
             checkpoint.resume(tmp_path / "ck", torch.nn.Linear(3, 2), same={"net": changed})
     checkpoint.save(tmp_path / "gone", model.state_dict(), {"net": {"width": 3, "removed": 1}}, {})

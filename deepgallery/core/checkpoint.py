@@ -136,9 +136,11 @@ def export_half(path: str | os.PathLike, tensors: dict[str, torch.Tensor], confi
 def _same(stored: Any, value: Any) -> bool:
     if dataclasses.is_dataclass(value) and isinstance(stored, dict):
         try:
-            return type(value)(**stored) == value
+            then = type(value)(**stored)
         except TypeError:  # a field this version no longer has
             return False
+        # as JSON holds them: a tuple field comes back from the file as a list
+        return json.loads(json.dumps(dataclasses.asdict(then))) == json.loads(json.dumps(dataclasses.asdict(value)))
     return stored == value
 
 

@@ -123,7 +123,7 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
     opt = make_optimizer(net, cfg)
     state = Path(out) / "state"
     config = {"net": ncfg.to_dict(), "train": asdict(cfg)}
-    meta = checkpoint.resume(state, net, opt, same={"net": ncfg.to_dict()},
+    meta = checkpoint.resume(state, net, opt, same={"net": ncfg},
                              how_to_fix="give another --out, or the settings it was trained with")
     dataset = CropDataset(photos, cfg.size, cfg.crops_per_photo, cfg.seed)
     per_epoch = len(dataset) // cfg.batch

@@ -144,7 +144,7 @@ def train(out: str | Path, cfg: TrainConfig, data: list[str] | None = None, ctx:
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     state = out / "state"
     config = {"net": ncfg.to_dict(), "train": asdict(cfg)}
-    meta = checkpoint.resume(state, net, opt, same={"net": ncfg.to_dict()},
+    meta = checkpoint.resume(state, net, opt, same={"net": ncfg},
                              how_to_fix="give another --out, or the settings it was trained with")
     loader = distributed.loader(dataset, ctx, cfg.batch, shuffle=True, seed=cfg.seed, drop_last=True)
     model = distributed.wrap(net, ctx)

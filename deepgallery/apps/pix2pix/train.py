@@ -165,7 +165,7 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
     opt = torch.optim.Adam(groups, lr=cfg.lr, betas=(cfg.beta1, 0.999))
     state = Path(out) / "state"
     config = {"net": ncfg.to_dict(), "task": cfg.task if not data else "custom", "train": asdict(cfg)}
-    meta = checkpoint.resume(state, model, opt, same={"net": ncfg.to_dict(), "task": config["task"]},
+    meta = checkpoint.resume(state, model, opt, same={"net": ncfg, "task": config["task"]},
                              how_to_fix="give another --out, or the settings it was trained with")
     G = distributed.wrap(model.G, ctx)
     D = distributed.wrap(model.D, ctx) if cfg.gan else None

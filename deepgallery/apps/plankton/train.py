@@ -113,7 +113,7 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     state = Path(out) / "state"
     config = {"net": ncfg.to_dict(), "classes": classes, "train": asdict(cfg)}
-    meta = checkpoint.resume(state, net, opt, same={"net": ncfg.to_dict(), "classes": classes},
+    meta = checkpoint.resume(state, net, opt, same={"net": ncfg, "classes": classes},
                              how_to_fix="give another --out, or the settings it was trained with")
     weights = class_weights(train_set.y, len(classes)) if cfg.balance else torch.ones(len(classes))
     dataset = torch.utils.data.TensorDataset(torch.arange(len(train_set)))

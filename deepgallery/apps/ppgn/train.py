@@ -65,7 +65,7 @@ def train_dae(
     sampler = CropSampler(paths, cfg.crop)
     dae = DAE(dae_cfg).to(ctx.device)
     opt = torch.optim.Adam(dae.parameters(), lr=cfg.lr)
-    meta = checkpoint.resume(state_path, dae, opt, same={"dae": dae.cfg.to_dict()},
+    meta = checkpoint.resume(state_path, dae, opt, same={"dae": dae.cfg},
                              how_to_fix="give another --out, or the --width it was trained with")
 
     def save(s: Steps) -> None:

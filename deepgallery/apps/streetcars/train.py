@@ -94,7 +94,7 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
     opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
     state = Path(out) / "state"
     config = {"net": ncfg.to_dict(), "classes": images.classes, "train": asdict(cfg)}
-    meta = checkpoint.resume(state, net, opt, same={"net": ncfg.to_dict(), "classes": images.classes},
+    meta = checkpoint.resume(state, net, opt, same={"net": ncfg, "classes": images.classes},
                              how_to_fix="give another --out, or the settings it was trained with")
     loader = distributed.loader(torch.utils.data.TensorDataset(torch.arange(len(train_set))), ctx, cfg.batch,
                                 shuffle=True, seed=cfg.seed, drop_last=True)

@@ -93,7 +93,7 @@ def train(out: str | Path, cfg: TrainConfig, data: str | None = None, ctx: distr
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     state = Path(out) / "state"
     config = {"net": ncfg.to_dict(), "train": asdict(cfg), "data": data or "generated towns (scene.py)"}
-    meta = checkpoint.resume(state, net, opt, same={"net": ncfg.to_dict()},
+    meta = checkpoint.resume(state, net, opt, same={"net": ncfg},
                              how_to_fix="give another --out, or the settings it was trained with")
     model = distributed.wrap(net, ctx)
     make = partial(_one, crop=cfg.crop, drop_rgb=cfg.drop_rgb, paths=paths)

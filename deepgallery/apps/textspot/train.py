@@ -105,7 +105,7 @@ def _train(cfg: TrainConfig, out: Path, model_cfg: WordCNNConfig, log, ctx: dist
     seed_everything(cfg.seed)
     model = WordCNN(model_cfg).to(ctx.device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    meta = checkpoint.resume(out, model, opt, same={"model": model_cfg.to_dict(), "words": list(words)},
+    meta = checkpoint.resume(out, model, opt, same={"model": model_cfg, "words": list(words)},
                              how_to_fix="give another --out, or the --words it was trained with")
     start_round = int(meta.get("round", 0)) if meta else 0
     if meta and ctx.is_main:

@@ -91,7 +91,7 @@ def train(out: str | Path, tc: TrainConfig, mc, resume: bool = False, log=print,
     optimizer = torch.optim.Adam(surrogate.parameters(), lr=tc.lr)
     meta = None
     if resume:
-        meta = checkpoint.resume(out, surrogate, optimizer, same={"task": task, "model": mc.to_dict()},
+        meta = checkpoint.resume(out, surrogate, optimizer, same={"task": task, "model": mc},
                                  how_to_fix="resume with the same settings, or start over with --overwrite")
     start, losses = (int(meta["step"]), list(meta.get("losses", []))) if meta else (0, [])
     if start >= tc.steps:
