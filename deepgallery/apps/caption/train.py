@@ -20,7 +20,6 @@ its own share: N processes take exactly one process's step (tests/test_caption.p
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from ...core import checkpoint, distributed
 from ...core.config import option
 from ...core.errors import UserError
 from ...core.runtime import progress, seed_everything
+from ...core.training import Steps
 from .data import CaptionedImage, Vocabulary, read_karpathy
 from .features import EncodedImage, encode, load_cache, model_features, save_cache
 from .model import AlignmentModel, CaptionModel, ModelConfig, generation_loss, parameter_count, ranking_loss
@@ -266,87 +266,62 @@ def train(out: str | Path, cfg: TrainConfig, data_json: str | Path, images_dir: 
     config = {"model": mcfg.to_dict(), "vocab": vocab.words, "train": asdict(cfg)}
     meta = checkpoint.resume(state, model, opt, same={"model": mcfg, "vocab": vocab.words},
                              how_to_fix="give another --out, or the settings and data it was trained with")
-    step = int(meta["step"]) if meta else 0
-    seconds = float(meta.get("seconds", 0.0)) if meta else 0.0
-    if meta and ctx.is_main:
-        log(f"resuming from step {step}")
     loader = distributed.loader(torch.utils.data.TensorDataset(torch.arange(n)), ctx, cfg.batch, shuffle=True,
                                 seed=cfg.seed, drop_last=True)
     per_epoch = n // cfg.batch
     total = per_epoch * cfg.epochs
     wrapped = distributed.wrap(_Both(model), ctx)
-    losses: list[tuple[float, float]] = []
-    t0 = time.time()
-    bar = progress(total=total, initial=step, desc=f"train caption ({parameter_count(model):,} parameters)",
-                   enabled=ctx.is_main)
+    losses: list[tuple[float, float]] = []  # (ranking, nll) per step
 
-    def save():
-        checkpoint.save(state, model.state_dict(), config, optimizer=opt, meta={
-            "step": step, "seconds": seconds + time.time() - t0, "images": n})
+    def save(s: Steps) -> None:
+        checkpoint.save(state, model.state_dict(), config, optimizer=opt,
+                        meta={"step": s.step, "seconds": s.seconds, "images": n})
 
-    try:
-        while step < total:
-            epoch, skip = divmod(step, per_epoch)
-            distributed.set_epoch(loader, epoch)
-            # which of its sentences each image shows this epoch: from (seed, epoch), the same on every process
-            gen = torch.Generator().manual_seed(cfg.seed * 7919 + epoch)
-            pick = (torch.rand(n, generator=gen) * (data.lengths > 0).sum(1)).long()  # (N,)
-            snip = None
-            if step >= cfg.snippets_from * total and cfg.snippets_from < 1:
-                # the MRF's snippets from the alignment model as it stands at the epoch's start (a run resumed
-                # mid-epoch recomputes them from the resumed model)
-                model.eval()
-                snip = region_snippets(model, data, pick, cfg.mrf_beta, cfg.max_words)
-                if ctx.is_main and (step < cfg.snippets_from * total + per_epoch or skip):  # the first such epoch
-                    log(f"\nepoch {epoch}: {len(snip[0])} region snippets, e.g. "
-                        + "; ".join(" ".join(vocab.decode(w)) for w in snip[1][:6]))
-                if not len(snip[0]):
-                    snip = None
-            wrapped.train()
-            for i, (idx,) in enumerate(loader):
-                if i >= per_epoch:
-                    break
-                if i < skip:
-                    continue
-                for group in opt.param_groups:  # linear decay to 10 %, from the step alone: resumes exactly
-                    group["lr"] = cfg.lr * (1 - 0.9 * step / total)
-                words = data.sentences[idx, pick[idx]]
-                lengths = data.lengths[idx, pick[idx]]
-                feats = drop_cnn_features(data.features[idx], mean, cfg.feature_dropout,
-                                          80 if cfg.class_scores else 0)
-                parts = [feats, data.region_mask[idx], words, lengths]
-                if snip is not None:  # a global batch of snippets drawn from (seed, step); each rank takes its share
-                    g = torch.Generator().manual_seed(cfg.seed * 104729 + step)
-                    j = torch.randint(len(snip[0]), (cfg.batch,), generator=g)
-                    j = j[ctx.rank * len(idx):(ctx.rank + 1) * len(idx)]
-                    parts += [snip[0][j][:, None], snip[1][j], snip[2][j]]
-                batch = tuple(t.to(ctx.device) for t in parts)
-                loss, rank, nll = step_loss(wrapped, batch, cfg, ctx, cfg.batch)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_value_(model.parameters(), cfg.clip)
-                opt.step()
-                losses.append((rank, nll))
-                step += 1
-                bar.update(1)
-                recent = losses[-20:]
-                bar.set_postfix(rank=f"{sum(r for r, _ in recent) / len(recent):.3f}",
-                                nll=f"{sum(x for _, x in recent) / len(recent):.2f}")
-                if step % cfg.save_every == 0 or step == total:
-                    if ctx.is_main:
-                        save()
-                    distributed.barrier(ctx)
-                if step >= total:
-                    break
-    except KeyboardInterrupt:
-        if ctx.is_main:
-            save()
-            log(f"\nstopped at step {step}; saved {state} (run the same command to resume)")
-        raise
-    finally:
-        bar.close()
+    def start_epoch(epoch: int) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
+        """Which of its sentences each image shows this epoch (from (seed, epoch), the same on every process) and,
+        from `snippets_from` on, the MRF's region snippets of the alignment model as it stands at the epoch's start
+        (a run resumed mid-epoch recomputes them from the resumed model)."""
+        gen = torch.Generator().manual_seed(cfg.seed * 7919 + epoch)
+        pick = (torch.rand(n, generator=gen) * (data.lengths > 0).sum(1)).long()  # (N,)
+        if not (cfg.snippets_from < 1 and steps.step >= cfg.snippets_from * total):
+            return pick, None
+        model.eval()
+        snip = region_snippets(model, data, pick, cfg.mrf_beta, cfg.max_words)
+        wrapped.train()
+        first = steps.step < cfg.snippets_from * total + per_epoch or steps.step % per_epoch  # (or resumed in it)
+        if ctx.is_main and first:
+            log(f"\nepoch {epoch}: {len(snip[0])} region snippets, e.g. "
+                + "; ".join(" ".join(vocab.decode(w)) for w in snip[1][:6]))
+        return pick, snip if len(snip[0]) else None
+
+    with Steps(total, ctx, save, meta=meta, save_every=cfg.save_every, log=log,
+               desc=f"train caption ({parameter_count(model):,} parameters)") as steps:
+        wrapped.train()
+        for (pick, snip), (idx,) in steps.epochs(loader, per_epoch, start_epoch):
+            step = steps.step
+            for group in opt.param_groups:  # linear decay to 10 %, from the step alone: resumes exactly
+                group["lr"] = cfg.lr * (1 - 0.9 * step / total)
+            words = data.sentences[idx, pick[idx]]
+            lengths = data.lengths[idx, pick[idx]]
+            feats = drop_cnn_features(data.features[idx], mean, cfg.feature_dropout, 80 if cfg.class_scores else 0)
+            parts = [feats, data.region_mask[idx], words, lengths]
+            if snip is not None:  # a global batch of snippets drawn from (seed, step); each rank takes its share
+                g = torch.Generator().manual_seed(cfg.seed * 104729 + step)
+                j = torch.randint(len(snip[0]), (cfg.batch,), generator=g)
+                j = j[ctx.rank * len(idx):(ctx.rank + 1) * len(idx)]
+                parts += [snip[0][j][:, None], snip[1][j], snip[2][j]]
+            batch = tuple(t.to(ctx.device) for t in parts)
+            loss, rank, nll = step_loss(wrapped, batch, cfg, ctx, cfg.batch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_value_(model.parameters(), cfg.clip)
+            opt.step()
+            losses.append((rank, nll))
+            recent = losses[-20:]
+            steps.done(postfix={"rank": f"{sum(r for r, _ in recent) / len(recent):.3f}",
+                                "nll": f"{sum(x for _, x in recent) / len(recent):.2f}"})
     model.eval()
-    return TrainResult(model, losses, step, seconds + time.time() - t0, n)
+    return TrainResult(model, losses, steps.step, steps.seconds, n)
 
 
 def export(result: TrainResult, path: str | Path, cfg: TrainConfig, data: str, command: str,

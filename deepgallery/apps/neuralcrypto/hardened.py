@@ -29,7 +29,6 @@ ensemble: with a key as long as a block no cipher can beat her (see attacks.py).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,7 +40,8 @@ from torch import nn
 from deepgallery.core import checkpoint
 from deepgallery.core.config import option
 from deepgallery.core.errors import UserError
-from deepgallery.core.runtime import progress, seed_everything, stop_signals
+from deepgallery.core.runtime import seed_everything
+from deepgallery.core.training import Steps
 
 from .attacks import coin_bits_wrong
 from .model import MLP, MixTransform, NetConfig, StreamAlice, Trio, load_trained, load_weights
@@ -187,16 +187,15 @@ def harden(config: HardenConfig, out: Path | None = None, resume: bool = False, 
     n, names = config.n_bits, config.eve_names()
     trio = Trio(NetConfig(n, config.discrete_cipher, config.parties, config.parties_depth,
                           config.parties_width, config.keystream_depth, config.keystream_monotone)).to(device)
-    history, step, seconds_before = HardenHistory(names=[*names, "fresh MLP probe"]), 0, 0.0
+    history, resumed = HardenHistory(names=[*names, "fresh MLP probe"]), None
     if config.start_from:  # e.g. the paper's cipher, which already decrypts: only the bits on the wire are new
         start_trio, _ = load_trained(config.start_from)
         trio.alice.load_state_dict(start_trio.alice.state_dict())
         trio.bob.load_state_dict(start_trio.bob.state_dict())
     if resume and out is not None and checkpoint.exists(out):  # Alice and Bob continue; the Eves start afresh
-        tensors, _, meta = checkpoint.load(out)
+        tensors, _, resumed = checkpoint.load(out)
         load_weights(trio, tensors, out)
-        step, seconds_before = int(meta.get("step", 0)), float(meta.get("seconds", 0.0))
-        history = HardenHistory(**meta.get("history", {}))
+        history = HardenHistory(**resumed.get("history", {}))
     opt_ab = torch.optim.Adam([*trio.alice.parameters(), *trio.bob.parameters()], lr=config.lr)
     eves: dict[str, nn.Module] = {}
     opt_eves: dict[str, torch.optim.Optimizer] = {}
@@ -212,94 +211,87 @@ def harden(config: HardenConfig, out: Path | None = None, resume: bool = False, 
     if config.key_reader and config.parties == "stream":
         reader = MLP(n, n, config.parties_depth, config.parties_width).to(device)
         opt_reader = torch.optim.Adam(reader.parameters(), lr=config.lr)
-    generator = torch.Generator(device=device).manual_seed(config.seed + 7919 * step)
-    start = time.perf_counter()
+    first_step = int(resumed.get("step", 0)) if resumed else 0
+    generator = torch.Generator(device=device).manual_seed(config.seed + 7919 * first_step)
 
     def meta() -> dict[str, Any]:
-        return {"step": step, "training_command": TRAIN_COMMAND,
-                "seconds": round(seconds_before + time.perf_counter() - start, 1),
+        return {"step": steps.step, "training_command": TRAIN_COMMAND, "seconds": round(steps.seconds, 1),
                 "history": asdict(history), "device": str(device),
                 "trained_against": [ENSEMBLE_NAMES[name].format(c=config) for name in names]
                 + [f"a fresh MLP Eve {config.mlp_depth}x{config.mlp_width} probe of {config.probe_steps} steps at "
                    "each evaluation (stopping rule only)"]}
 
-    def save() -> None:
-        if out is not None:
-            checkpoint.save(out, trio.state_dict(), asdict(config), meta())
+    def save(_: Steps) -> None:
+        checkpoint.save(out, trio.state_dict(), asdict(config), meta())
 
     best_eve = -1.0
     if out is not None and checkpoint.exists(best_path(out)) and resume:
         best_meta = checkpoint.load(best_path(out))[2]
         best_eve = min(best_meta["history"]["eves"][-1])
-    bar = progress(total=config.steps, initial=step, desc="hardened Alice/Bob steps")
-    with stop_signals():
-        try:
-            while step < config.steps:
-                if config.eve_reset and step and step % config.eve_reset == 0:
-                    reset_eves()
-                plain, key = minibatch(config.batch_size, n, generator, device)  # (B, N) each
-                cipher = trio.encrypt(plain, key)  # (B, N) bits, straight-through
-                guess = trio.decrypt(cipher, key)  # (B, N)
-                if config.bob_loss == "l1":
-                    loss = bits_wrong(guess, plain).mean() / n
-                else:  # squared error: a gradient that shrinks as Bob gets a bit right, unlike L1's
-                    loss = ((guess - plain) ** 2).mean() / 4
-                weight = min(1.0, step / config.eve_ramp) if config.eve_ramp else 1.0
-                seen = cipher  # what the Eves see: the same bits, but maybe a gradient to the keystream only
-                if config.parties == "stream" and config.eves_shape_keystream_only:
-                    seen = trio.encrypt(plain, key, frozen_code=True)
-                if "linear" in eves:
-                    eves["linear"].fit(seen.detach(), plain)
-                for name, eve in eves.items():  # every Eve of the ensemble should be left at N/2 bits wrong
-                    eve_bits = eve_bits_wrong(name, eve, seen, plain, generator)  # (B,)
-                    loss = loss + weight * ((n / 2 - eve_bits) ** 2).mean() / (n / 2) ** 2 / len(eves)
-                if config.decorrelate and config.parties == "stream":
-                    loss = loss + config.decorrelate * keystream_correlation(trio.alice.stream(key))
-                if reader is not None and opt_reader is not None:  # the keystream must keep the whole key
-                    loss = loss + config.key_reader * ((reader(trio.alice.stream(key)) - key) ** 2).mean() / 4
-                    opt_reader.zero_grad(set_to_none=True)
-                opt_ab.zero_grad(set_to_none=True)
-                loss.backward()
-                opt_ab.step()
-                if opt_reader is not None:
-                    opt_reader.step()
-                for _ in range(config.eve_steps_per_step):
-                    plain, key = minibatch(config.batch_size, n, generator, device)
-                    with torch.no_grad():
-                        cipher = trio.encrypt(plain, key)
-                    for name, opt in opt_eves.items():
-                        eve_loss = eve_bits_wrong(name, eves[name], cipher, plain, generator).mean()
-                        opt.zero_grad(set_to_none=True)
-                        eve_loss.backward()
-                        opt.step()
-                step += 1
-                bar.update(1)
-                out_of_time = bool(max_seconds) and time.perf_counter() - start > max_seconds
-                if step % config.eval_every == 0 or step == config.steps or out_of_time:
-                    bob_bits, eve_bits = evaluate_ensemble(trio, eves, config, generator)
-                    probe_bits = probe(trio, config, generator)
-                    history.steps.append(step)
-                    history.bob.append(round(bob_bits, 4))
-                    history.eves.append([round(b, 4) for b in [*eve_bits, probe_bits]])
-                    bar.set_postfix(bob=f"{bob_bits:.3f}", eves="/".join(f"{b:.2f}" for b in history.eves[-1]))
-                    if log:
-                        log(f"step {step}: Bob {bob_bits:.4f}; " + ", ".join(
-                            f"{name} Eve {b:.3f}" for name, b in zip(history.names, history.eves[-1], strict=True)))
-                    save()
-                    if bob_bits < BEST_BOB_BITS and min(history.eves[-1]) > best_eve and out is not None:
-                        best_eve = min(history.eves[-1])  # the best cipher so far: OUT_best (the game is noisy)
-                        checkpoint.save(best_path(out), trio.state_dict(), asdict(config), meta())
-                    if bob_bits < config.stop_bob_bits and min(history.eves[-1]) > config.stop_eve_bits:
-                        break
-                    if out_of_time:
-                        break
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep the steps since the last evaluation
-            bar.close()
-            save()
-            raise
-    bar.close()
-    save()
-    return trio, history, step
+    # a checkpoint at every evaluation; one that ends the loop early (the stopping rule, the time box) is saved as
+    # the `with` block ends
+    start = {"step": first_step, "seconds": float(resumed.get("seconds", 0.0))} if resumed else None
+    with Steps(config.steps, save=save if out is not None else None, meta=start, save_every=config.eval_every,
+               desc="hardened Alice/Bob steps") as steps:
+        for step in steps:
+            if config.eve_reset and step and step % config.eve_reset == 0:
+                reset_eves()
+            plain, key = minibatch(config.batch_size, n, generator, device)  # (B, N) each
+            cipher = trio.encrypt(plain, key)  # (B, N) bits, straight-through
+            guess = trio.decrypt(cipher, key)  # (B, N)
+            if config.bob_loss == "l1":
+                loss = bits_wrong(guess, plain).mean() / n
+            else:  # squared error: a gradient that shrinks as Bob gets a bit right, unlike L1's
+                loss = ((guess - plain) ** 2).mean() / 4
+            weight = min(1.0, step / config.eve_ramp) if config.eve_ramp else 1.0
+            seen = cipher  # what the Eves see: the same bits, but maybe a gradient to the keystream only
+            if config.parties == "stream" and config.eves_shape_keystream_only:
+                seen = trio.encrypt(plain, key, frozen_code=True)
+            if "linear" in eves:
+                eves["linear"].fit(seen.detach(), plain)
+            for name, eve in eves.items():  # every Eve of the ensemble should be left at N/2 bits wrong
+                eve_bits = eve_bits_wrong(name, eve, seen, plain, generator)  # (B,)
+                loss = loss + weight * ((n / 2 - eve_bits) ** 2).mean() / (n / 2) ** 2 / len(eves)
+            if config.decorrelate and config.parties == "stream":
+                loss = loss + config.decorrelate * keystream_correlation(trio.alice.stream(key))
+            if reader is not None and opt_reader is not None:  # the keystream must keep the whole key
+                loss = loss + config.key_reader * ((reader(trio.alice.stream(key)) - key) ** 2).mean() / 4
+                opt_reader.zero_grad(set_to_none=True)
+            opt_ab.zero_grad(set_to_none=True)
+            loss.backward()
+            opt_ab.step()
+            if opt_reader is not None:
+                opt_reader.step()
+            for _ in range(config.eve_steps_per_step):
+                plain, key = minibatch(config.batch_size, n, generator, device)
+                with torch.no_grad():
+                    cipher = trio.encrypt(plain, key)
+                for name, opt in opt_eves.items():
+                    eve_loss = eve_bits_wrong(name, eves[name], cipher, plain, generator).mean()
+                    opt.zero_grad(set_to_none=True)
+                    eve_loss.backward()
+                    opt.step()
+            taken = step + 1
+            postfix = None
+            out_of_time = bool(max_seconds) and steps.elapsed > max_seconds
+            evaluated = taken % config.eval_every == 0 or taken == config.steps or out_of_time
+            if evaluated:
+                bob_bits, eve_bits = evaluate_ensemble(trio, eves, config, generator)
+                probe_bits = probe(trio, config, generator)
+                history.steps.append(taken)
+                history.bob.append(round(bob_bits, 4))
+                history.eves.append([round(b, 4) for b in [*eve_bits, probe_bits]])
+                postfix = {"bob": f"{bob_bits:.3f}", "eves": "/".join(f"{b:.2f}" for b in history.eves[-1])}
+                if log:
+                    log(f"step {taken}: Bob {bob_bits:.4f}; " + ", ".join(
+                        f"{name} Eve {b:.3f}" for name, b in zip(history.names, history.eves[-1], strict=True)))
+                if bob_bits < config.stop_bob_bits and min(history.eves[-1]) > config.stop_eve_bits or out_of_time:
+                    steps.stop()
+            steps.done(postfix=postfix)  # saves OUT at an evaluation step
+            if evaluated and bob_bits < BEST_BOB_BITS and min(history.eves[-1]) > best_eve and out is not None:
+                best_eve = min(history.eves[-1])  # the best cipher so far: OUT_best (the game is noisy)
+                checkpoint.save(best_path(out), trio.state_dict(), asdict(config), meta())
+    return trio, history, steps.step
 
 
 def keystream_correlation(stream: torch.Tensor) -> torch.Tensor:

@@ -21,7 +21,6 @@ cipher that also defeats the probe stops training. The final evaluation uses oth
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,7 +30,8 @@ import torch
 
 from deepgallery.core import checkpoint
 from deepgallery.core.config import option
-from deepgallery.core.runtime import progress, seed_everything, stop_signals
+from deepgallery.core.runtime import progress, seed_everything
+from deepgallery.core.training import Steps
 
 from .model import MixTransform, NetConfig, Trio, load_weights
 
@@ -193,25 +193,18 @@ def train(config: TrainConfig, checkpoint_path: Path | None = None, resume: bool
     opt_eve = torch.optim.Adam(trio.eve.parameters(), lr=config.lr)
     optimizers = OptimizerPair(opt_ab, opt_eve)
     generator = torch.Generator(device=device).manual_seed(config.seed)
-    history, step, converged, seconds_before, converge_seconds = History(), 0, None, 0.0, None
+    history, converged, converge_seconds, meta = History(), None, None, None
     if resume and checkpoint_path is not None and checkpoint.exists(checkpoint_path):
         state = load_training_state(checkpoint_path, trio, optimizers)
-        history, step = state["history"], state["step"]
-        converged, seconds_before, converge_seconds = state["converged_step"], state["seconds"], state["sttc"]
-        generator.manual_seed(config.seed + 7919 * step)  # a fresh, reproducible data stream after resuming
-        if log:
-            log(f"resumed from {checkpoint_path} at step {step}")
-    start = time.perf_counter()
-
-    def elapsed() -> float:
-        return seconds_before + time.perf_counter() - start
+        history, converged, converge_seconds = state["history"], state["converged_step"], state["sttc"]
+        meta = {"step": state["step"], "seconds": state["seconds"]}
+        generator.manual_seed(config.seed + 7919 * state["step"])  # a fresh, reproducible data stream after resuming
 
     def result() -> TrainResult:
-        return TrainResult(trio, history, step, converged, elapsed(), converge_seconds, optimizers)
+        return TrainResult(trio, history, steps.step, converged, steps.seconds, converge_seconds, optimizers)
 
-    def save() -> None:
-        if checkpoint_path is not None:
-            checkpoint.save(checkpoint_path, trio.state_dict(), asdict(config), result().meta(), optimizer=optimizers)
+    def save(_: Steps) -> None:
+        checkpoint.save(checkpoint_path, trio.state_dict(), asdict(config), result().meta(), optimizer=optimizers)
 
     def probe(at_step: int) -> float | None:
         """Retrain a fresh Eve against frozen Alice; a stronger one replaces the co-trained Eve."""
@@ -230,43 +223,38 @@ def train(config: TrainConfig, checkpoint_path: Path | None = None, resume: bool
         return min(curve)
 
     n = config.n_bits
-    bar = progress(total=config.steps, initial=step, desc="Alice/Bob steps")
-    saved = step
-    with stop_signals():
-        try:
-            while step < config.steps and converged is None:
+    # a checkpoint at every evaluation (the loop ends at the last step or at convergence, an evaluation step too)
+    with Steps(config.steps, save=save if checkpoint_path is not None else None, meta=meta,
+               save_every=config.eval_every, desc="Alice/Bob steps", log=log,
+               resumed=f"resumed from {checkpoint_path} at step {{step}}") as steps:
+        if converged is not None:  # resumed from a run that had already stopped
+            steps.stop()
+        for step in steps:
+            plain, key = minibatch(config.batch_size, n, generator, device)
+            loss = alice_bob_loss(trio, plain, key)
+            opt_ab.zero_grad(set_to_none=True)
+            loss.backward()
+            opt_ab.step()
+            for _ in range(config.eve_steps_per_step):
                 plain, key = minibatch(config.batch_size, n, generator, device)
-                loss = alice_bob_loss(trio, plain, key)
-                opt_ab.zero_grad(set_to_none=True)
-                loss.backward()
-                opt_ab.step()
-                for _ in range(config.eve_steps_per_step):
-                    plain, key = minibatch(config.batch_size, n, generator, device)
-                    loss_eve = eve_loss(trio, trio.eve, plain, key)
-                    opt_eve.zero_grad(set_to_none=True)
-                    loss_eve.backward()
-                    opt_eve.step()
-                step += 1
-                bar.update(1)
-                if step % config.eval_every == 0 or step == config.steps:
-                    bob, eve = errors(trio, trio.eve, config.eval_examples, generator)
-                    history.steps.append(step)
-                    history.bob.append(round(bob, 4))
-                    history.eve.append(round(eve, 4))
-                    bar.set_postfix(bob=f"{bob:.3f}", eve=f"{eve:.2f}")
-                    if bob < config.stop_bob_bits and eve > config.stop_eve_bits:
-                        probe_bits = probe(step)
-                        if probe_bits is None or probe_bits > config.stop_eve_bits:
-                            converged, converge_seconds = step, round(elapsed(), 2)
-                    save()
-                    saved = step
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep the steps since the last evaluation's checkpoint
-            if step > saved:
-                save()
-                if log and checkpoint_path is not None:
-                    log(f"interrupted: saved {checkpoint_path} at step {step}")
-            raise
-    bar.close()
+                loss_eve = eve_loss(trio, trio.eve, plain, key)
+                opt_eve.zero_grad(set_to_none=True)
+                loss_eve.backward()
+                opt_eve.step()
+            taken = step + 1
+            postfix = None
+            if taken % config.eval_every == 0 or taken == config.steps:
+                bob, eve = errors(trio, trio.eve, config.eval_examples, generator)
+                history.steps.append(taken)
+                history.bob.append(round(bob, 4))
+                history.eve.append(round(eve, 4))
+                postfix = {"bob": f"{bob:.3f}", "eve": f"{eve:.2f}"}
+                if bob < config.stop_bob_bits and eve > config.stop_eve_bits:
+                    probe_bits = probe(taken)
+                    if probe_bits is None or probe_bits > config.stop_eve_bits:
+                        converged, converge_seconds = taken, round(steps.seconds, 2)
+                        steps.stop()
+            steps.done(postfix=postfix)  # saves at an evaluation step, the last one included
     return result()
 
 
