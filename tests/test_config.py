@@ -8,7 +8,15 @@ from typing import Literal
 
 import pytest
 
-from deepgallery.core.config import add_config_args, check_range, config_flags, config_from_args, number, option
+from deepgallery.core.config import (
+    Deferred,
+    add_config_args,
+    check_range,
+    config_flags,
+    config_from_args,
+    number,
+    option,
+)
 from deepgallery.core.errors import UserError
 
 
@@ -81,3 +89,31 @@ def test_number_and_check_range():
     assert check_range("x", 0, minimum=0) == 0
     with pytest.raises(UserError, match="x must be > 0"):
         check_range("x", 0, minimum=0, allow_zero=False)
+
+
+def _count(text: str) -> int:
+    return int(float(text))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    total_steps: int = option(1000, "steps of training", flag="--steps", parse=_count, minimum=1)
+    eps_final: float = option(0.1, "final exploration", flag="--final-epsilon", minimum=0, maximum=1, metavar="EPS")
+    gamma: float = option(0.99, "discount", minimum=0, maximum=1)
+
+
+def test_a_field_names_its_flag_and_parser_and_a_deferred_default_keeps_the_base():
+    parser = argparse.ArgumentParser()
+    add_config_args(parser, Recipe, defaults={"total_steps": Deferred("the preset's"), "gamma": Deferred("preset")})
+    fast = Recipe(total_steps=50, eps_final=0.01, gamma=0.9)
+    # unset Deferred flags keep the base's values; a flag with a plain default (--final-epsilon) gives that default
+    assert config_from_args(Recipe, parser.parse_args([]), base=fast) == Recipe(50, 0.1, 0.9)
+    assert config_from_args(Recipe, parser.parse_args(["--steps", "2e3", "--final-epsilon", "0.5"]),
+                            base=fast) == Recipe(2000, 0.5, 0.9)
+    assert config_from_args(Recipe, parser.parse_args(["--gamma", "0.5"])) == Recipe(gamma=0.5)  # no base: defaults
+    with pytest.raises(UserError, match="--steps must be >= 1, got 0"):
+        parser.parse_args(["--steps", "0.5"])
+    text = " ".join(parser.format_help().split())
+    assert "--steps STEPS steps of training (default: the preset's)" in text and "--final-epsilon EPS" in text
+    assert "--total-steps" not in text
+    assert config_flags(Recipe(7, 0.2, 0.5)) == ["--steps", "7", "--final-epsilon", "0.2", "--gamma", "0.5"]

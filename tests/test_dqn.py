@@ -232,6 +232,11 @@ def test_train_flags_reach_the_config(tmp_path, monkeypatch, run_cli):
     code, _, _ = run_cli("train", "dqn", "--game", "Pong", "--steps", "2e6", "--learning-starts", "5e4",
                          "--run-dir", tmp_path, "--device", "cpu")
     assert code in (0, None) and seen["cfg"].total_steps == 2_000_000 and seen["cfg"].learning_starts == 50_000
+    # every flag comes from DQNConfig: unset ones keep the picked preset's values, set ones replace them
+    code, _, _ = run_cli("train", "dqn", "--game", "Pong", "--preset", "fast", "--gamma", "0.9", "--target-update",
+                         "500", "--run-dir", tmp_path, "--device", "cpu", "--precision", "fp32")
+    assert code in (0, None)
+    assert seen["cfg"] == FAST.with_(game="pong", gamma=0.9, target_update=500)
 
 
 def test_run_device_reaches_the_network(monkeypatch, run_cli):

@@ -2,6 +2,8 @@
 
 Counts are in *agent steps* (one step = one action repeated for `frame_skip` = 4 emulator frames), as in
 DeepMind's released code, where "frames" in Table 1 are agent steps. Nature trains for 50M such steps.
+
+The fields made with `option` are also `train dqn`'s flags, their defaults those of the preset picked (entry.py).
 """
 
 from __future__ import annotations
@@ -9,7 +11,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
+from deepgallery.core.config import option
+
 FRAME_BYTES = 84 * 84  # one preprocessed uint8 frame
+
+
+def whole(text: str) -> int:
+    """A count, also written as 2e6 or 2000000.0 (read as float, then truncated to a whole number)."""
+    try:
+        return int(float(text))
+    except OverflowError:  # "inf"
+        raise ValueError(text) from None
 
 
 @dataclass(frozen=True)
@@ -22,32 +34,40 @@ class DQNConfig:
     terminal_on_life_loss: bool = True  # a lost life ends the transition's bootstrapping (learning only)
     clip_rewards: bool = True  # rewards clipped to {-1, 0, +1} for learning
     max_episode_steps: int = 27_000  # 108k frames (30 min) cap on a training episode; not in the paper
-    sticky_actions: float = 0.0  # ALE repeat_action_probability: each emulator frame keeps the previous action
-    # with this probability. Nature's emulator had none (0.0); Machado et al. 2018 recommend 0.25 (ALE v5's default)
+    sticky_actions: float = option(
+        0.0, "ALE repeat_action_probability: every emulator frame keeps the previous action with probability P, in "
+             "training and its evaluations (Nature: 0; Machado et al. 2018 and ALE v5: 0.25)",
+        minimum=0, maximum=1, metavar="P")
     # --- learning (Extended Data Table 1) ---
-    total_steps: int = 50_000_000  # agent steps of training
-    batch_size: int = 32  # minibatch size of each SGD update
-    replay_size: int = 1_000_000  # replay memory N, in transitions
-    learning_starts: int = 50_000  # replay start size: uniform-random policy before learning
-    train_every: int = 4  # update frequency: agent steps between SGD updates
-    target_update: int = 10_000  # agent steps between copies of Q into the target network Q^
-    gamma: float = 0.99  # discount factor
-    optimizer: Literal["rmsprop", "adam"] = "rmsprop"
-    lr: float = 0.00025  # learning rate
+    total_steps: int = option(50_000_000, "agent steps of training (x4 frames)", flag="--steps", parse=whole,
+                              minimum=1)
+    batch_size: int = option(32, "minibatch size of each SGD update", parse=whole, minimum=1)
+    replay_size: int = option(1_000_000, "replay memory N, in transitions (7.06 kB each)", parse=whole, minimum=1)
+    learning_starts: int = option(50_000, "replay start size: uniform-random policy steps before learning",
+                                  parse=whole, minimum=1)
+    train_every: int = option(4, "update frequency: agent steps between SGD updates", parse=whole, minimum=1)
+    target_update: int = option(10_000, "agent steps between copies of Q into the target network Q^", parse=whole,
+                                minimum=1)
+    gamma: float = option(0.99, "discount factor", minimum=0, maximum=1)
+    optimizer: Literal["rmsprop", "adam"] = option("rmsprop", "the optimiser (the paper: RMSProp)")
+    lr: float = option(0.00025, "learning rate", minimum=0, allow_zero=False)
     rms_decay: float = 0.95  # RMSProp gradient and squared-gradient momentum
     rms_eps: float = 0.01  # RMSProp min squared gradient (added inside the square root)
     adam_eps: float = 1.5e-4  # Adam epsilon (only for optimizer="adam")
     eps_start: float = 1.0  # initial exploration
-    eps_final: float = 0.1  # final exploration
-    eps_decay_steps: int = 1_000_000  # steps over which epsilon falls linearly
+    eps_final: float = option(0.1, "exploration epsilon at the end of its linear decay (the paper: 0.1)",
+                              flag="--final-epsilon", minimum=0, maximum=1, metavar="EPS")
+    eps_decay_steps: int = option(1_000_000, "agent steps over which epsilon falls linearly", parse=whole,
+                                  minimum=1)
     # --- evaluation (Methods, "Evaluation procedure") ---
     eval_eps: float = 0.05  # epsilon of the evaluation policy
     eval_episodes: int = 30  # episodes per evaluation (the paper: 30)
     eval_max_steps: int = 4_500  # 5 minutes of emulator time = 18,000 frames = 4,500 agent steps
     # --- our machinery, no effect on the algorithm's definition ---
-    num_envs: int = 1  # emulators stepped together (batched action selection); transitions are interleaved
-    workers: int = 0  # subprocesses stepping the emulators (0 = in this process)
-    seed: int = 1
+    num_envs: int = option(1, "emulators stepped together (batched action selection; transitions are "
+                               "interleaved)", parse=whole, minimum=1)
+    workers: int = option(0, "subprocesses stepping the emulators (0: this process)", minimum=0)
+    seed: int = option(1, "weights, exploration and emulators", minimum=0)
     bf16: bool = False  # bfloat16 autocast in the learning update (CPU: ~1.3x faster with AVX512-BF16); not the paper;
     # the CLI's `--precision auto` turns it on where the CPU has bf16 instructions (agent.native_bf16)
 

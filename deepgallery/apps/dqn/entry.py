@@ -8,33 +8,36 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from dataclasses import fields
 from pathlib import Path
 
-from deepgallery.core.config import number
+from deepgallery.core.config import Deferred, add_config_args, config_from_args, number
 from deepgallery.core.errors import UserError
 from deepgallery.core.runtime import add_device_arg
 
 from .atari import display_name, resolve_game
-from .config import PRESETS
-
+from .config import PRESETS, DQNConfig, whole
 
 # ------------------------------------------------------------------------------------------- helpers
-def _whole(text: str) -> int:
-    """A count, also written as 2e6 or 2000000.0 (read as float, then truncated to a whole number)."""
-    try:
-        return int(float(text))
-    except OverflowError:  # "inf"
-        raise ValueError(text) from None
+_NOT_FLAGS = ("game", "bf16")  # set by --game/--games and --precision, which take other values
 
 
 def _count(flag: str):
     """An argparse type for a positive count: a bad value is one UserError line (exit 2)."""
-    return number(_whole, flag, minimum=1)
+    return number(whole, flag, minimum=1)
 
 
 def _sticky(flag: str):
     """An argparse type for a sticky-action probability in [0, 1]."""
     return number(float, flag, minimum=0, maximum=1)
+
+
+def _preset_default(name: str) -> Deferred:
+    """A flag's default: the value of the preset picked (shown once where the presets agree)."""
+    values = {preset: getattr(cfg, name) for preset, cfg in sorted(PRESETS.items())}
+    if len(set(values.values())) == 1:
+        return Deferred(f"{next(iter(values.values()))}, every preset")
+    return Deferred("the preset's: " + ", ".join(f"{preset} {value}" for preset, value in values.items()))
 
 
 def _games(names: list[str]) -> list[str]:
@@ -48,25 +51,9 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
                         help="suite: train each game in turn, then write the paper-style table (suite.md/.csv)")
     parser.add_argument("--preset", default="nature", choices=sorted(PRESETS),
                         help="nature: Extended Data Table 1; fast: the quicker recipe of the shipped checkpoints")
-    parser.add_argument("--steps", type=_count("--steps"),
-                        help="agent steps of training (x4 frames); default: preset")
-    parser.add_argument("--replay-size", type=_count("--replay-size"),
-                        help="replay memory in transitions (7.06 kB each)")
-    parser.add_argument("--learning-starts", type=_count("--learning-starts"),
-                        help="random-policy steps before learning")
-    parser.add_argument("--optimizer", choices=("rmsprop", "adam"), help="default: preset")
-    parser.add_argument("--lr", type=number(float, "--lr", minimum=0, allow_zero=False),
-                        help="learning rate; default: preset")
-    parser.add_argument("--final-epsilon", type=number(float, "--final-epsilon", 0, 1), metavar="EPS",
-                        help="exploration epsilon at the end of its linear decay (paper: 0.1); default: preset")
-    parser.add_argument("--sticky-actions", type=_sticky("--sticky-actions"), metavar="P",
-                        help="ALE repeat_action_probability: every emulator frame keeps the previous action with "
-                             "probability P, in training and its evaluations (Nature: 0; Machado et al. 2018 and "
-                             "ALE v5: 0.25); default: preset (0)")
-    parser.add_argument("--num-envs", type=_count("--num-envs"), help="emulators stepped together")
-    parser.add_argument("--workers", type=number(int, "--workers", minimum=0),
-                        help="subprocesses for the emulators (0: this process)")
-    parser.add_argument("--seed", type=number(int, "--seed"), default=1)
+    # the hyperparameters: DQNConfig's option fields, each defaulting to the preset's value
+    add_config_args(parser, DQNConfig, skip=_NOT_FLAGS, defaults={
+        f.name: _preset_default(f.name) for f in fields(DQNConfig) if f.name != "seed"})
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                         help="arithmetic of the learning update: bf16 = bfloat16 autocast (not the paper; loss, "
                              "targets, weights and acting stay fp32); auto = bf16 on CPUs with AVX512-BF16/AMX, "
@@ -104,10 +91,7 @@ def train(args: argparse.Namespace) -> int:
     bf16 = args.precision == "bf16" or (args.precision == "auto" and native_bf16(device))
     summaries = {}
     for game in games:
-        cfg = base.with_(game=game, total_steps=args.steps, replay_size=args.replay_size,
-                         learning_starts=args.learning_starts, optimizer=args.optimizer, lr=args.lr,
-                         eps_final=args.final_epsilon, sticky_actions=args.sticky_actions,
-                         num_envs=args.num_envs, workers=args.workers, seed=args.seed, bf16=bf16)
+        cfg = config_from_args(DQNConfig, args, base=base, game=game, bf16=bf16)
         if cfg.learning_starts >= cfg.total_steps:
             raise UserError(f"--learning-starts ({cfg.learning_starts}) must be below --steps ({cfg.total_steps})")
         root = Path(args.run_dir) if args.run_dir else Path("runs") / "dqn"
